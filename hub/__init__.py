@@ -1,0 +1,43 @@
+"""ModelHub's Flask shell: HTTP (the HF-compatible API, git, pages), wiring and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from models_registry.locks import LockDir
+from models_registry.registry import Registry
+
+from . import auth, config, errors, migrate
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config -> registry (db, storage, services) -> blueprints."""
+    app = Flask(__name__)
+    cfg = config.load(overrides)
+    app.config.update(cfg)
+    app.config["SECRET_KEY"] = config.secret_key(cfg)
+    # Uploads are streamed to disk with their own limits; Flask must not cap or buffer them.
+    app.config["MAX_CONTENT_LENGTH"] = None
+    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024 * 1024
+    app.config["MAX_FORM_PARTS"] = 5000
+    app.json.sort_keys = False
+
+    registry = Registry(config.registry_settings(cfg))
+    app.extensions["modelhub"] = registry
+    if cfg["AUTO_MIGRATE"]:
+        # Several gunicorn workers may start at once: one migrates, the others wait and find nothing to do.
+        with LockDir(Path(cfg["DATA_DIR"]) / "locks").hold("migrate"):
+            migrate.upgrade(registry.db)
+
+    errors.init_app(app)
+    auth.init_app(app)
+    from .api import register as register_api
+
+    register_api(app)
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO)
+    return app

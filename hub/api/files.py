@@ -1,0 +1,110 @@
+"""Reading files: tree listings, paths-info and downloads (`resolve`)."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+
+from models_registry.errors import BadRequest, EntryNotFound
+from models_registry.names import validate_path
+
+from .. import auth
+from ..services import registry
+from .common import int_arg, next_link, raw_path_segments, repo_type_of
+from .serialize import entry_json
+
+bp = Blueprint("files", __name__)
+KINDS = "<any(models,datasets,spaces):kind>"
+
+
+@bp.get(f"/api/{KINDS}/<ns>/<name>/tree/<path:_rest>")
+def tree(kind: str, ns: str, name: str, _rest: str):
+    # /api/{kind}/{ns}/{name}/tree/{rev}[/{path}], rev and path each percent-encoded with safe="".
+    segs = raw_path_segments()  # ['', 'api', kind, ns, name, 'tree', rev, *path]
+    if len(segs) < 7 or segs[5] != "tree":
+        raise BadRequest("Malformed tree URL")
+    rev, path = segs[6], "/".join(s for s in segs[7:] if s != "")
+    if path:
+        validate_path(path)
+    reg = registry()
+    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
+    commit = reg.repos.resolve_revision(repo, rev)
+    recursive = request.args.get("recursive", "false").lower() in ("1", "true")
+    entries = reg.repos.tree(repo, commit, path, recursive)
+    page = int(current_app.config["TREE_PAGE_SIZE"])
+    start = int_arg("cursor", 0)
+    resp = jsonify([entry_json(e) for e in entries[start:start + page]])
+    if start + page < len(entries):
+        resp.headers["Link"] = f'<{next_link(cursor=start + page)}>; rel="next"'
+    return resp
+
+
+@bp.post(f"/api/{KINDS}/<ns>/<name>/paths-info/<path:rev>")
+def paths_info(kind: str, ns: str, name: str, rev: str):
+    paths = request.form.getlist("paths")
+    if not paths and request.is_json:
+        body = request.get_json(silent=True) or {}
+        paths = body.get("paths") or []
+    if not isinstance(paths, list) or len(paths) > 1000:
+        raise BadRequest("'paths' must be a list of at most 1000 paths")
+    reg = registry()
+    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
+    commit = reg.repos.resolve_revision(repo, rev)
+    for p in paths:
+        if p.strip("/"):
+            validate_path(p.strip("/"))
+    return jsonify([entry_json(e) for e in reg.repos.paths_info(repo, commit, paths)])
+
+
+def _resolve(repo_type: str, ns: str, name: str) -> Response:
+    # ['', ns, name, 'resolve', rev, *path] (models) or ['', 'datasets', ns, name, 'resolve', ...]
+    segs = raw_path_segments()
+    i = 3 if repo_type == "model" else 4
+    if len(segs) < i + 3 or segs[i] != "resolve":
+        raise EntryNotFound("Malformed download URL: expected /resolve/{revision}/{path}")
+    rev, path = segs[i + 1], "/".join(segs[i + 2:])
+    reg = registry()
+    repo = reg.repos.get(repo_type, f"{ns}/{name}", auth.current())
+    try:
+        validate_path(path)
+    except BadRequest as e:
+        raise EntryNotFound(e.message) from None
+    f = reg.repos.resolve_file(repo, rev, path)
+    if f.lfs:
+        local = reg.blobs.local_path(f.lfs.oid)
+        if local is None or not local.exists():
+            raise EntryNotFound(f"The content of {path!r} is missing from storage", commit=f.commit)
+        resp = send_file(local, mimetype="application/octet-stream", conditional=True, etag=f.etag,
+                         download_name=path.rsplit("/", 1)[-1], max_age=0)
+        resp.headers["X-Linked-Etag"] = f'"{f.etag}"'
+        resp.headers["X-Linked-Size"] = str(f.size)
+    else:
+        data = reg.repos.read_regular(repo, f.blob_sha)
+        resp = send_file(io.BytesIO(data), mimetype=_mimetype(path), conditional=True, etag=f.etag,
+                         download_name=path.rsplit("/", 1)[-1], max_age=0)
+    resp.headers["X-Repo-Commit"] = f.commit
+    resp.headers["Accept-Ranges"] = "bytes"
+    resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(path.rsplit('/', 1)[-1])}"
+    resp.headers.pop("Last-Modified", None)
+    return resp
+
+
+def _mimetype(path: str) -> str:
+    lower = path.lower()
+    if lower.endswith((".md", ".txt", ".py", ".yaml", ".yml", ".cfg", ".gitattributes")) or "." not in lower:
+        return "text/plain; charset=utf-8"
+    if lower.endswith(".json"):
+        return "application/json"
+    return "application/octet-stream"
+
+
+@bp.route("/<ns>/<name>/resolve/<path:_rest>", methods=["GET", "HEAD"])
+def resolve_model(ns: str, name: str, _rest: str):
+    return _resolve("model", ns, name)
+
+
+@bp.route("/<any(datasets,spaces):kind>/<ns>/<name>/resolve/<path:_rest>", methods=["GET", "HEAD"])
+def resolve_other(kind: str, ns: str, name: str, _rest: str):
+    return _resolve(repo_type_of(kind), ns, name)

@@ -1,0 +1,96 @@
+"""Branches, tags, the refs listing and commit history."""
+
+from __future__ import annotations
+
+import itertools
+
+from flask import Blueprint, current_app, jsonify, request
+
+from models_registry.errors import BadRequest
+
+from .. import auth
+from ..services import registry
+from .common import flag, int_arg, iso_epoch, json_body, next_link, repo_type_of
+
+bp = Blueprint("refs", __name__)
+KINDS = "<any(models,datasets,spaces):kind>"
+
+
+def _writable(kind: str, ns: str, name: str):
+    p = auth.require()
+    return p, registry().repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
+
+
+@bp.post(f"/api/{KINDS}/<ns>/<name>/branch/<path:branch>")
+def create_branch(kind: str, ns: str, name: str, branch: str):
+    p, repo = _writable(kind, ns, name)
+    body = request.get_json(silent=True) or {}
+    start = body.get("startingPoint") if isinstance(body, dict) else None
+    if start is not None and not isinstance(start, str):
+        raise BadRequest("'startingPoint' must be a revision string")
+    registry().repos.create_branch(p, repo, branch, start)
+    return jsonify({})
+
+
+@bp.delete(f"/api/{KINDS}/<ns>/<name>/branch/<path:branch>")
+def delete_branch(kind: str, ns: str, name: str, branch: str):
+    p, repo = _writable(kind, ns, name)
+    registry().repos.delete_branch(p, repo, branch)
+    return jsonify({})
+
+
+@bp.post(f"/api/{KINDS}/<ns>/<name>/tag/<path:rev>")
+def create_tag(kind: str, ns: str, name: str, rev: str):
+    p, repo = _writable(kind, ns, name)
+    body = json_body()
+    tag, message = body.get("tag"), body.get("message")
+    if not isinstance(tag, str):
+        raise BadRequest("'tag' is required")
+    if message is not None and not isinstance(message, str):
+        raise BadRequest("'message' must be a string")
+    registry().repos.create_tag(p, repo, tag, rev, message or None)
+    return jsonify({})
+
+
+@bp.delete(f"/api/{KINDS}/<ns>/<name>/tag/<path:tag>")
+def delete_tag(kind: str, ns: str, name: str, tag: str):
+    p, repo = _writable(kind, ns, name)
+    registry().repos.delete_tag(p, repo, tag)
+    return jsonify({})
+
+
+@bp.get(f"/api/{KINDS}/<ns>/<name>/refs")
+def refs(kind: str, ns: str, name: str):
+    reg = registry()
+    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
+    r = reg.repos.refs(repo)
+
+    def items(refs):
+        return [{"name": x.name, "ref": x.ref, "targetCommit": x.target} for x in refs]
+
+    out = {"branches": items(r.branches), "converts": items(r.converts), "tags": items(r.tags)}
+    if flag("include_prs"):
+        out["pullRequests"] = items(r.pull_requests)
+    return jsonify(out)
+
+
+@bp.get(f"/api/{KINDS}/<ns>/<name>/commits/<path:rev>")
+def commits(kind: str, ns: str, name: str, rev: str):
+    reg = registry()
+    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
+    page = int(current_app.config["PAGE_SIZE"])
+    p = int_arg("p", 0, 0, 10**7)
+    size = int_arg("limit", page, 1, 1000)
+    history = reg.repos.history(repo, rev)
+    chunk = list(itertools.islice(history, p * size, (p + 1) * size + 1))
+    history.close()
+    more = len(chunk) > size
+    out = []
+    for c in chunk[:size]:
+        body = c.message.split("\n", 1)[1].strip() if "\n" in c.message else ""
+        out.append({"id": c.sha, "title": c.title, "message": body, "date": iso_epoch(c.author_time),
+                    "authors": [{"user": c.author_name}]})
+    resp = jsonify(out)
+    if more:
+        resp.headers["Link"] = f'<{next_link(p=p + 1)}>; rel="next"'
+    return resp

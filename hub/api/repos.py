@@ -1,0 +1,140 @@
+"""Repository endpoints: create, delete, move, settings, info and listing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from models_registry.errors import BadRequest, Conflict
+
+from .. import auth
+from ..services import registry
+from .common import flag, int_arg, json_body, next_link, repo_type_of, repo_url
+from .serialize import expand_only, repo_json, sibling_json
+
+bp = Blueprint("repos", __name__)
+KINDS = "<any(models,datasets,spaces):kind>"
+
+
+def _body_type(body: dict) -> str:
+    t = body.get("type") or "model"
+    if t not in ("model", "dataset", "space"):
+        raise BadRequest(f"Unknown repository type {t!r}")
+    return t
+
+
+@bp.post("/api/repos/create")
+def create():
+    p = auth.require()
+    body = json_body()
+    repo_type = _body_type(body)
+    name = body.get("name")
+    namespace = body.get("organization") or p.name
+    if not isinstance(name, str) or not isinstance(namespace, str):
+        raise BadRequest("'name' (and 'organization' if given) must be strings")
+    if "/" in name:  # some clients send the full id as name
+        namespace, _, name = name.partition("/")
+    visibility = body.get("visibility")
+    private = body.get("private")
+    if visibility is not None:
+        if visibility not in ("public", "private"):
+            raise BadRequest("visibility must be 'public' or 'private'")
+        private = visibility == "private"
+    try:
+        repo = registry().repos.create(p, repo_type, namespace, name, private=bool(private))
+    except Conflict as e:
+        existing = str(e.extra.get("repo") or f"{namespace}/{name}")
+        e.extra["url"] = repo_url(repo_type, existing)
+        raise
+    return jsonify({"url": repo_url(repo_type, repo.repo_id), "name": repo.repo_id, "id": str(repo.id)})
+
+
+@bp.delete("/api/repos/delete")
+def delete():
+    p = auth.require()
+    body = json_body()
+    name, org = body.get("name"), body.get("organization") or p.name
+    if not isinstance(name, str):
+        raise BadRequest("'name' must be a string")
+    repo_id = name if "/" in name else f"{org}/{name}"
+    registry().repos.delete(p, _body_type(body), repo_id)
+    return jsonify({})
+
+
+@bp.post("/api/repos/move")
+def move():
+    p = auth.require()
+    body = json_body()
+    src, dst = body.get("fromRepo"), body.get("toRepo")
+    if not isinstance(src, str) or not isinstance(dst, str):
+        raise BadRequest("'fromRepo' and 'toRepo' are required")
+    repo = registry().repos.move(p, _body_type(body), src, dst)
+    return jsonify({"url": repo_url(repo.repo_type, repo.repo_id)})
+
+
+@bp.put(f"/api/{KINDS}/<ns>/<name>/settings")
+def settings(kind: str, ns: str, name: str):
+    p = auth.require()
+    body = json_body()
+    private = body.get("private")
+    if "visibility" in body:
+        if body["visibility"] not in ("public", "private"):
+            raise BadRequest("visibility must be 'public' or 'private'")
+        private = body["visibility"] == "private"
+    if private is not None and not isinstance(private, bool):
+        raise BadRequest("'private' must be a boolean")
+    registry().repos.update_settings(p, repo_type_of(kind), f"{ns}/{name}", private=private,
+                                     gated=body.get("gated"))
+    return jsonify({})
+
+
+@bp.get(f"/api/{KINDS}/<ns>/<name>")
+@bp.get(f"/api/{KINDS}/<ns>/<name>/revision/<path:rev>")
+def info(kind: str, ns: str, name: str, rev: str | None = None):
+    reg = registry()
+    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
+    sha = reg.repos.resolve_revision(repo, rev or repo.default_branch)
+    expand = request.args.getlist("expand") + request.args.getlist("expand[]")
+    blobs = flag("blobs")
+    entries = [e for e in reg.repos.tree(repo, sha, "", recursive=True) if e.type == "file"]
+    data = repo_json(repo, sha=sha, siblings=[sibling_json(e, blobs) for e in entries])
+    if repo.repo_type == "model" and "usedStorage" in expand:
+        data["usedStorage"] = sum(e.size for e in entries)
+    if expand:
+        data = expand_only(data, expand)
+    return jsonify(data)
+
+
+@bp.get(f"/api/{KINDS}")
+def listing(kind: str):
+    reg = registry()
+    page = int(current_app.config["PAGE_SIZE"])
+    limit = int_arg("limit", 0, 0, 10_000)
+    size = min(limit, page) if limit else page
+    offset = int_arg("offset", 0)
+    direction = request.args.get("direction")
+    ascending = direction in ("1", "asc")
+    repos = reg.repos.list(
+        repo_type_of(kind), auth.current(),
+        search=request.args.get("search") or None,
+        author=request.args.get("author") or None,
+        tags=request.args.getlist("filter"),
+        pipeline_tag=request.args.get("pipeline_tag") or None,
+        sort=request.args.get("sort") or None, ascending=ascending,
+        offset=offset, limit=size + 1,
+    )
+    more = len(repos) > size
+    repos = repos[:size]
+    full, card = flag("full"), flag("cardData") or flag("full")
+    expand = request.args.getlist("expand") + request.args.getlist("expand[]")
+    items = []
+    for r in repos:
+        d = repo_json(r, full=full, card=card)
+        if full:
+            d["siblings"] = [{"rfilename": e.path} for e in reg.repos.tree(r, r.head_sha, "", True) if e.type == "file"] \
+                if r.head_sha else []
+        items.append(expand_only(d, expand) if expand else d)
+    resp = jsonify(items)
+    if more and not (limit and offset + size >= limit):
+        resp.headers["Link"] = f'<{next_link(offset=offset + size)}>; rel="next"'
+    return resp
+

@@ -1,0 +1,66 @@
+"""Configuration: defaults, then MODELHUB_* environment variables, then explicit overrides (CLI, tests)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from models_registry.settings import MB, RegistrySettings
+
+# name -> (default, type). Each is read from MODELHUB_<NAME>.
+SETTINGS: dict[str, tuple[Any, type]] = {
+    "DATA_DIR": ("hub-data", str),
+    "DATABASE_URL": (None, str),
+    "STORAGE_URL": (None, str),
+    "PUBLIC_URL": (None, str),  # the URL clients use, if not the Host header (behind a proxy)
+    "SECRET_KEY": (None, str),
+    "LFS_THRESHOLD": (10 * MB, int),
+    "REGULAR_UPLOAD_MAX": (50 * MB, int),
+    "MAX_COMMIT_BYTES": (20 * 1024 * MB, int),
+    "MAX_LFS_OBJECT_BYTES": (100 * 1024 * MB, int),
+    "PAGE_SIZE": (100, int),  # listings (models, commits); trees use TREE_PAGE_SIZE
+    "TREE_PAGE_SIZE": (1000, int),
+    "AUTO_MIGRATE": (True, bool),
+}
+
+
+def _coerce(value: str, kind: type) -> Any:
+    if kind is bool:
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return kind(value)
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    cfg: dict[str, Any] = {}
+    for name, (default, kind) in SETTINGS.items():
+        env = os.environ.get(f"MODELHUB_{name}")
+        cfg[name] = _coerce(env, kind) if env not in (None, "") else default
+    cfg.update(overrides or {})
+    cfg["DATA_DIR"] = str(Path(cfg["DATA_DIR"]).resolve())
+    return cfg
+
+
+def registry_settings(cfg: dict[str, Any]) -> RegistrySettings:
+    return RegistrySettings.for_data_dir(
+        Path(cfg["DATA_DIR"]), cfg["DATABASE_URL"], cfg["STORAGE_URL"],
+        lfs_threshold=cfg["LFS_THRESHOLD"], regular_upload_max=cfg["REGULAR_UPLOAD_MAX"],
+        max_commit_bytes=cfg["MAX_COMMIT_BYTES"], max_lfs_object_bytes=cfg["MAX_LFS_OBJECT_BYTES"],
+    )
+
+
+def secret_key(cfg: dict[str, Any]) -> str:
+    """The configured key, or one generated once and kept in the data folder (shared by all workers)."""
+    if cfg.get("SECRET_KEY"):
+        return str(cfg["SECRET_KEY"])
+    path = Path(cfg["DATA_DIR"]) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        key = secrets.token_hex(32)
+        f.write(key)
+    return key

@@ -1,0 +1,171 @@
+"""The git-LFS API: batch, upload (basic transfer), verify and download.
+
+Shared by the HF client (with HF_HUB_DISABLE_XET=1) and git-lfs. Upload and download hrefs carry
+their own signed, expiring authorization, because the HF client sends no Authorization header on
+the PUT; the signature names the repository, the object and the operation.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
+from models_registry.storage.blobs import OID_RE
+from models_registry.views import RepoView
+
+from .. import auth
+from ..api.common import base_url, drain_body, json_body, repo_type_of
+from ..services import registry
+
+bp = Blueprint("lfs", __name__)
+LFS_JSON = "application/vnd.git-lfs+json"
+HREF_TTL = 24 * 3600
+PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lfs-transfer")
+
+
+def _repo_base(repo: RepoView) -> str:
+    return f"{base_url()}/{PREFIX[repo.repo_type]}{repo.repo_id}.git/info/lfs/objects"
+
+
+def _lfs_json(payload: dict, status: int = 200) -> Response:
+    resp = jsonify(payload)
+    resp.status_code = status
+    resp.mimetype = LFS_JSON
+    return resp
+
+
+def _repo(kind: str | None, ns: str, name: str, need: str) -> RepoView:
+    p = auth.current()
+    if need == "write" and p is None:
+        raise Unauthorized("Authentication required to upload")
+    return registry().repos.get(repo_type_of(kind) if kind else "model", f"{ns}/{name}", p, need=need)
+
+
+def batch(kind: str | None, ns: str, name: str) -> Response:
+    body = json_body()
+    operation = body.get("operation")
+    objects = body.get("objects")
+    if operation not in ("upload", "download") or not isinstance(objects, list) or len(objects) > 1000:
+        raise BadRequest("Expected 'operation' (upload or download) and at most 1000 'objects'")
+    repo = _repo(kind, ns, name, "write" if operation == "upload" else "read")
+    reg = registry()
+    signer = _serializer()
+    base = _repo_base(repo)
+    out = []
+    for obj in objects:
+        oid = obj.get("oid") if isinstance(obj, dict) else None
+        size = obj.get("size") if isinstance(obj, dict) else None
+        if not isinstance(oid, str) or not OID_RE.match(oid) or not isinstance(size, int) or size < 0:
+            out.append({"oid": str(oid), "size": size if isinstance(size, int) else 0,
+                        "error": {"code": 422, "message": "Invalid object: oid must be a sha256, size an integer"}})
+            continue
+        known = reg.commits.lfs_object_size(repo, oid)
+        entry: dict = {"oid": oid, "size": size, "authenticated": True}
+        if operation == "upload":
+            if size > reg.settings.max_lfs_object_bytes:
+                entry["error"] = {"code": 422, "message": f"Object larger than the limit of "
+                                                          f"{reg.settings.max_lfs_object_bytes} bytes"}
+            elif known != size:
+                token = signer.dumps({"r": repo.id, "o": oid, "s": size, "op": "upload"})
+                entry["actions"] = {
+                    "upload": {"href": f"{base}/{oid}?token={token}", "header": {}, "expires_in": HREF_TTL},
+                    "verify": {"href": f"{base}/{oid}/verify", "header": {}, "expires_in": HREF_TTL},
+                }
+        else:
+            if known is None:
+                entry["error"] = {"code": 404, "message": "Object does not exist"}
+            else:
+                token = signer.dumps({"r": repo.id, "o": oid, "op": "download"})
+                entry["size"] = known
+                entry["actions"] = {"download": {"href": f"{base}/{oid}?token={token}", "header": {},
+                                                 "expires_in": HREF_TTL}}
+        out.append(entry)
+    return _lfs_json({"transfer": "basic", "objects": out, "hash_algo": "sha256"})
+
+
+def _check_token(expected_op: str, oid: str) -> dict:
+    token = request.args.get("token", "")
+    try:
+        data = _serializer().loads(token, max_age=HREF_TTL)
+    except SignatureExpired:
+        raise Forbidden("This transfer link has expired; run the upload again") from None
+    except BadSignature:
+        raise Forbidden("Invalid or missing transfer signature") from None
+    if data.get("op") != expected_op or data.get("o") != oid:
+        raise Forbidden("This transfer link is for another object")
+    return data
+
+
+def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
+    try:
+        data = _check_token("upload", oid)
+        reg = registry()
+        repo = _repo_by_id(data["r"], ns, name)
+        expected = int(data["s"])
+        length = request.content_length
+        if length is not None and length != expected:
+            raise BadRequest(f"Content-Length {length} does not match the announced size {expected}")
+        if expected > reg.settings.max_lfs_object_bytes:
+            raise PayloadTooLarge("Object too large")
+        staged = reg.stager.from_stream(request.stream, max_bytes=expected, length=length)
+        reg.commits.store_lfs_object(repo, staged, oid, expected)
+    except Exception:
+        drain_body()
+        raise
+    return Response(status=200)
+
+
+def _repo_by_id(repo_pk: int, ns: str, name: str) -> RepoView:
+    view = registry().repos.by_id(repo_pk)
+    if view is None or view.repo_id != f"{ns}/{name}":
+        raise NotFound("The repository of this transfer link no longer exists (or was renamed)")
+    return view
+
+
+def verify(kind: str | None, ns: str, name: str, oid: str) -> Response:
+    repo = _repo(kind, ns, name, "write")
+    body = json_body()
+    size = registry().commits.lfs_object_size(repo, oid)
+    if size is None or (body.get("size") is not None and body.get("size") != size):
+        return _lfs_json({"message": f"Object {oid} was not uploaded (or its size differs)"}, 404)
+    return _lfs_json({"oid": oid, "size": size})
+
+
+def download_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
+    if request.args.get("token"):
+        data = _check_token("download", oid)
+        repo = _repo_by_id(data["r"], ns, name)
+    else:
+        repo = _repo(kind, ns, name, "read")
+    reg = registry()
+    if reg.commits.lfs_object_size(repo, oid) is None:
+        raise NotFound("Object does not exist")
+    path = reg.blobs.local_path(oid)
+    return send_file(path, mimetype="application/octet-stream", conditional=True, etag=oid, max_age=0)
+
+
+def _register() -> None:
+    """The same views at /{ns}/{name}.git/... (models) and /{datasets|spaces}/{ns}/{name}.git/..."""
+    views = [("objects/batch", batch, ["POST"]),
+             ("objects/<oid>", upload_object, ["PUT"]),
+             ("objects/<oid>", download_object, ["GET"]),
+             ("objects/<oid>/verify", verify, ["POST"])]
+    for suffix, view, methods in views:
+        def model_view(ns: str, name: str, _v=view, **kw):
+            return _v(None, ns, name, **kw)
+
+        def typed_view(kind: str, ns: str, name: str, _v=view, **kw):
+            return _v(kind, ns, name, **kw)
+
+        endpoint = view.__name__
+        bp.add_url_rule(f"/<ns>/<name>.git/info/lfs/{suffix}", endpoint, model_view, methods=methods)
+        bp.add_url_rule(f"/<any(datasets,spaces):kind>/<ns>/<name>.git/info/lfs/{suffix}", f"{endpoint}_typed",
+                        typed_view, methods=methods)
+
+
+_register()

@@ -1,0 +1,172 @@
+"""Users, organizations, memberships and access tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import Database
+from .errors import BadRequest, Conflict, NotFound, Unauthorized
+from .models import AccessToken, Membership, Organization, User, utcnow
+from .names import validate_namespace
+from .permissions import ROLES, Principal
+
+TOKEN_PREFIX = "mh_"
+# Writing last_used_at on every request would turn every read into a write; a minute is precise enough.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    label: str
+    role: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+
+
+class Accounts:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ---- users and organizations ----------------------------------------------------------
+    def _name_taken(self, s: Session, name: str) -> bool:
+        lname = name.lower()
+        return any(
+            n.lower() == lname
+            for n in s.scalars(select(User.name).where(User.name.ilike(name))).all()
+            + s.scalars(select(Organization.name).where(Organization.name.ilike(name))).all()
+        )
+
+    def create_user(self, name: str, password: str, email: str | None = None, is_admin: bool = False,
+                    fullname: str = "") -> int:
+        validate_namespace(name)
+        if not password or len(password) < 8:
+            raise BadRequest("Password must be at least 8 characters")
+        with self.db.session(write=True) as s:
+            if self._name_taken(s, name):
+                raise Conflict(f"The name {name!r} is already taken")
+            user = User(name=name, email=email or None, password_hash=generate_password_hash(password),
+                        is_admin=is_admin, fullname=fullname or name)
+            s.add(user)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict(f"The name {name!r} or email {email!r} is already taken") from None
+            return user.id
+
+    def create_org(self, name: str, owner: str, fullname: str = "") -> int:
+        validate_namespace(name)
+        with self.db.session(write=True) as s:
+            user = s.scalar(select(User).where(User.name == owner))
+            if user is None:
+                raise NotFound(f"No user named {owner!r}")
+            if self._name_taken(s, name):
+                raise Conflict(f"The name {name!r} is already taken")
+            org = Organization(name=name, fullname=fullname or name)
+            s.add(org)
+            s.flush()
+            s.add(Membership(org_id=org.id, user_id=user.id, role="admin"))
+            return org.id
+
+    def set_member(self, org: str, user: str, role: str) -> None:
+        if role not in ROLES:
+            raise BadRequest(f"Unknown role {role!r} (expected one of {', '.join(ROLES)})")
+        with self.db.session(write=True) as s:
+            o = s.scalar(select(Organization).where(Organization.name == org))
+            u = s.scalar(select(User).where(User.name == user))
+            if o is None or u is None:
+                raise NotFound("No such organization or user")
+            m = s.scalar(select(Membership).where(Membership.org_id == o.id, Membership.user_id == u.id))
+            if m is None:
+                s.add(Membership(org_id=o.id, user_id=u.id, role=role))
+            else:
+                m.role = role
+
+    def namespace_kind(self, name: str) -> str | None:
+        """'user', 'org' or None."""
+        with self.db.session() as s:
+            if s.scalar(select(User.id).where(User.name == name)) is not None:
+                return "user"
+            if s.scalar(select(Organization.id).where(Organization.name == name)) is not None:
+                return "org"
+        return None
+
+    def user_profile(self, name: str) -> dict | None:
+        with self.db.session() as s:
+            u = s.scalar(select(User).where(User.name == name))
+            if u is None:
+                return None
+            return {"name": u.name, "fullname": u.fullname, "email": u.email, "is_admin": u.is_admin}
+
+    # ---- authentication -------------------------------------------------------------------
+    def _principal(self, s: Session, user: User, token: AccessToken | None) -> Principal:
+        rows = s.execute(
+            select(Organization.name, Membership.role).join(Membership).where(Membership.user_id == user.id)
+        ).all()
+        return Principal(user_id=user.id, name=user.name, is_admin=user.is_admin,
+                         token_role=token.role if token else None, org_roles={n: r for n, r in rows},
+                         token_label=token.label if token else None)
+
+    def authenticate_token(self, secret: str) -> Principal:
+        if not secret:
+            raise Unauthorized("Invalid credentials in Authorization header")
+        digest = hash_token(secret)
+        with self.db.session() as s:
+            tok = s.scalar(select(AccessToken).where(AccessToken.token_hash == digest))
+            if tok is None:
+                raise Unauthorized("Invalid credentials in Authorization header")
+            principal = self._principal(s, tok.user, tok)
+            stale = tok.last_used_at is None or utcnow() - tok.last_used_at > LAST_USED_RESOLUTION
+            token_id = tok.id
+        if stale:
+            with self.db.session(write=True) as s:
+                s.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=utcnow()))
+        return principal
+
+    def authenticate_password(self, name: str, password: str) -> Principal:
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None or not check_password_hash(user.password_hash, password):
+                raise Unauthorized("Invalid username or password")
+            return self._principal(s, user, None)
+
+    # ---- tokens -----------------------------------------------------------------------------
+    def create_token(self, user: str, role: str = "write", label: str = "") -> str:
+        """Create a token and return its secret: the only time it is ever visible."""
+        if role not in ("read", "write"):
+            raise BadRequest(f"Unknown token role {role!r} (expected read or write)")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(30)
+        with self.db.session(write=True) as s:
+            u = s.scalar(select(User).where(User.name == user))
+            if u is None:
+                raise NotFound(f"No user named {user!r}")
+            s.add(AccessToken(user_id=u.id, label=label or f"{role}-token", role=role,
+                              token_hash=hash_token(secret), token_prefix=secret[:7]))
+        return secret
+
+    def list_tokens(self, user: str) -> list[TokenInfo]:
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(AccessToken).join(User).where(User.name == user).order_by(AccessToken.created_at)
+            ).all()
+            return [TokenInfo(t.id, t.label, t.role, t.token_prefix, t.created_at, t.last_used_at) for t in rows]
+
+    def revoke_token(self, user: str, token_id: int) -> None:
+        with self.db.session(write=True) as s:
+            tok = s.scalar(select(AccessToken).join(User).where(User.name == user, AccessToken.id == token_id))
+            if tok is None:
+                raise NotFound("No such token")
+            s.delete(tok)

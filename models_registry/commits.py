@@ -1,0 +1,242 @@
+"""Commits: the one way files change (API uploads today, git pushes and merges later).
+
+A commit is applied under the repository's lock: read the branch head, check `parent_commit`,
+store new objects (LFS bytes to the blob store, the rest to git), write one commit, then move the
+branch with a compare-and-swap. Only after the ref moved is the database told (head, last
+modified, card metadata). A crash before the ref update leaves the branch untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from . import cards, names
+from .db import Database
+from .dbutil import insert_ignore
+from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound
+from .locks import LockDir
+from .models import GitBlobInfo, LfsObject, RepoLfsObject, Repository, utcnow
+from .permissions import Principal
+from .repos import Repos, _author_line
+from .settings import RegistrySettings
+from .storage import BlobStore, GitStore, StagedFile
+from .storage.blobs import check_oid
+from .storage.gitrepo import EXEC_MODE, FILE_MODE
+from .storage.lfs import LfsRules, Pointer
+from .views import RepoView
+
+MAX_SUMMARY = 1000
+MAX_DESCRIPTION = 100_000
+
+
+@dataclass
+class AddFile:
+    """New content for `path`, already staged on disk and hashed."""
+
+    path: str
+    staged: StagedFile
+
+
+@dataclass
+class AddLfsRef:
+    """`path` points to an LFS object uploaded earlier (size None: look it up, as for copies)."""
+
+    path: str
+    oid: str
+    size: int | None = None
+
+
+@dataclass
+class DeletePath:
+    path: str
+    folder: bool = False
+
+
+Operation = AddFile | AddLfsRef | DeletePath
+
+
+@dataclass
+class CommitResult:
+    sha: str
+    branch_ref: str
+    warnings: list[str] = field(default_factory=list)
+
+
+class Commits:
+    def __init__(self, settings: RegistrySettings, db: Database, git: GitStore, blobs: BlobStore,
+                 locks: LockDir, repos: Repos) -> None:
+        self.settings = settings
+        self.db = db
+        self.git = git
+        self.blobs = blobs
+        self.locks = locks
+        self.repos = repos
+
+    def commit(self, principal: Principal, repo: RepoView, revision: str, operations: list[Operation],
+               summary: str, description: str = "", parent_commit: str | None = None) -> CommitResult:
+        """Apply `operations` as one commit on the branch (or refs/pr/N) `revision`."""
+        summary = (summary or "").strip()
+        if not summary:
+            raise BadRequest("The commit summary (title) must not be empty")
+        if len(summary) > MAX_SUMMARY or len(description or "") > MAX_DESCRIPTION:
+            raise BadRequest("Commit summary or description too long")
+        if parent_commit is not None and not (5 <= len(parent_commit) <= 40
+                                              and all(c in "0123456789abcdef" for c in parent_commit)):
+            raise BadRequest(f"Invalid parentCommit {parent_commit!r}")
+        for op in operations:
+            names.validate_path(op.path.rstrip("/") if isinstance(op, DeletePath) and op.folder else op.path)
+        try:
+            with self.locks.hold(repo.storage_key), self.git.open(repo.storage_key) as git:
+                ref = git.branch_ref(revision)
+                if ref is None:
+                    if not git.refs() and revision == repo.default_branch:
+                        ref = f"refs/heads/{revision}"
+                    else:
+                        try:
+                            git.resolve(revision)
+                        except RevisionNotFound:
+                            raise RevisionNotFound(f"Invalid rev id: {revision}") from None
+                        raise BadRequest(f"Cannot commit to {revision!r}: only branches (and pull requests) take commits")
+                head = git.ref_sha(ref)
+                if parent_commit and (head is None or not head.startswith(parent_commit)):
+                    raise PreconditionFailed(
+                        f"A commit has happened since. Please refresh and try again. "
+                        f"(parent commit {parent_commit} is not the head of {revision}: {head})")
+                files = {p: (i.mode, i.sha) for p, i in git.files(head).items()} if head else {}
+                rules = self._rules(git, files, operations)
+                blob_rows: list[dict] = []
+                lfs_oids: list[str] = []
+                new_objects: list[StagedFile] = []
+                for op in operations:
+                    if isinstance(op, DeletePath):
+                        self._delete(files, op, head)
+                        continue
+                    mode = files.get(op.path, (FILE_MODE, ""))[0]
+                    mode = mode if mode in (FILE_MODE, EXEC_MODE) else FILE_MODE
+                    if isinstance(op, AddLfsRef):
+                        pointer = self._existing_lfs(repo, op)
+                    elif rules.wants_lfs(op.path, op.staged.size, op.staged.is_binary):
+                        pointer = Pointer(op.staged.sha256, op.staged.size)
+                        new_objects.append(op.staged)
+                    else:
+                        sha = git.add_blob(op.staged.read_bytes())
+                        blob_rows.append({"sha": sha, "size": op.staged.size, "lfs_oid": None, "lfs_size": None})
+                        files[op.path] = (mode, sha)
+                        continue
+                    data = pointer.encode()
+                    sha = git.add_blob(data)
+                    blob_rows.append({"sha": sha, "size": len(data), "lfs_oid": pointer.oid, "lfs_size": pointer.size})
+                    lfs_oids.append(pointer.oid)
+                    files[op.path] = (mode, sha)
+                # LFS bytes are published before the commit that references them exists.
+                lfs_rows = []
+                for staged in new_objects:
+                    lfs_rows.append({"oid": staged.sha256, "size": staged.size, "sha1": staged.sha1})
+                    self.blobs.put(staged)
+                with self.db.session(write=True) as s:
+                    insert_ignore(s, LfsObject, lfs_rows)
+                    insert_ignore(s, GitBlobInfo, blob_rows)
+                    insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": o} for o in dict.fromkeys(lfs_oids)])
+                tree = git.write_tree(files)
+                message = summary + ("\n\n" + description.strip() if description and description.strip() else "")
+                new = git.make_commit(tree, [head] if head else [], _author_line(principal), message)
+                if not git.set_ref(ref, new, head):
+                    raise Conflict("The branch moved during the commit; please retry")
+                readme_changed = any(op.path == "README.md" for op in operations)
+                self._after_commit(git, repo, ref, new, readme_changed)
+                return CommitResult(new, ref)
+        finally:
+            for op in operations:
+                if isinstance(op, AddFile):
+                    op.staged.discard()
+
+    def _rules(self, git, files: dict[str, tuple[int, str]], operations: list[Operation]) -> LfsRules:
+        """LFS rules from the .gitattributes this commit will have (a new one in the commit wins)."""
+        attrs = None
+        for op in operations:
+            if isinstance(op, AddFile) and op.path == ".gitattributes" and op.staged.size < 1024 * 1024:
+                attrs = op.staged.read_bytes()
+        if attrs is None and ".gitattributes" in files:
+            attrs = git.read_blob(files[".gitattributes"][1])
+        return LfsRules(attrs, self.settings.lfs_threshold)
+
+    @staticmethod
+    def _delete(files: dict[str, tuple[int, str]], op: DeletePath, head: str | None) -> None:
+        if op.folder:
+            prefix = op.path.rstrip("/") + "/"
+            doomed = [p for p in files if p.startswith(prefix)]
+            if not doomed:
+                raise EntryNotFound(f"A folder with this name doesn't exist: {op.path}", commit=head)
+            for p in doomed:
+                del files[p]
+        else:
+            if op.path not in files:
+                raise EntryNotFound(f"A file with this name doesn't exist: {op.path}", commit=head)
+            del files[op.path]
+
+    def _existing_lfs(self, repo: RepoView, op: AddLfsRef) -> Pointer:
+        # Only objects uploaded to (or already referenced by) this repository: knowing a sha256 from
+        # someone else's private repository must not be enough to read it through ours.
+        check_oid(op.oid)
+        with self.db.session() as s:
+            obj = s.get(LfsObject, op.oid)
+            linked = s.get(RepoLfsObject, (repo.id, op.oid)) is not None
+            size = obj.size if obj is not None and linked else None
+        if size is None or not self.blobs.exists(op.oid):
+            raise BadRequest(f"LFS object {op.oid} for {op.path!r} was never uploaded (or failed verification)")
+        if op.size is not None and op.size != size:
+            raise BadRequest(f"LFS object {op.oid} has size {size}, not {op.size}")
+        return Pointer(op.oid, size)
+
+    def _after_commit(self, git, repo: RepoView, ref: str, new: str, readme_changed: bool) -> None:
+        with self.db.session(write=True) as s:
+            row = s.get(Repository, repo.id)
+            if row is None:
+                return
+            row.last_modified = utcnow()
+            if ref == f"refs/heads/{row.default_branch}":
+                row.head_sha = new
+                if readme_changed:
+                    self._refresh_card(git, row, new)
+
+    def _refresh_card(self, git, row: Repository, commit: str) -> None:
+        item = git.lookup(commit, "README.md")
+        meta = None
+        if item is not None and item.is_file:
+            data = git.read_blob(item.sha)
+            if len(data) <= cards.MAX_CARD_BYTES:
+                meta = cards.extract_metadata(data.decode("utf-8", "replace"))
+        row.card_data = meta
+        row.tags, row.pipeline_tag, row.library_name = cards.derive_tags(meta)
+
+    # ---- LFS objects ------------------------------------------------------------------------
+    def store_lfs_object(self, repo: RepoView, staged: StagedFile, oid: str, size: int | None) -> None:
+        """Publish an uploaded object after checking that its bytes are what the client announced."""
+        check_oid(oid)
+        if staged.sha256 != oid:
+            staged.discard()
+            raise BadRequest(f"sha256 mismatch: the uploaded bytes hash to {staged.sha256}, not {oid}")
+        if size is not None and staged.size != size:
+            staged.discard()
+            raise BadRequest(f"Size mismatch: received {staged.size} bytes, expected {size}")
+        row = {"oid": oid, "size": staged.size, "sha1": staged.sha1}
+        self.blobs.put(staged)
+        with self.db.session(write=True) as s:
+            insert_ignore(s, LfsObject, [row])
+            insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": oid}])
+
+    def lfs_object_size(self, repo: RepoView, oid: str) -> int | None:
+        """Size of a verified object this repository may use, or None (then the client must upload it)."""
+        with self.db.session() as s:
+            obj = s.get(LfsObject, oid)
+            linked = s.get(RepoLfsObject, (repo.id, oid)) is not None
+            size = obj.size if obj and linked else None
+        if size is not None and not self.blobs.exists(oid):
+            return None
+        return size
+
+    def lfs_sha1(self, oids: list[str]) -> dict[str, str]:
+        with self.db.session() as s:
+            return {o.oid: o.sha1 for o in s.scalars(select(LfsObject).where(LfsObject.oid.in_(oids))) if o.sha1}

@@ -1,0 +1,72 @@
+"""Domain exceptions. Each API surface (JSON API, git, web pages) translates them in one place."""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base class: `status` is the HTTP status it maps to, `code` the HF `X-Error-Code` if any."""
+
+    status = 400
+    code: str | None = None
+
+    def __init__(self, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadRequest(RegistryError):
+    status = 400
+
+
+class Unauthorized(RegistryError):
+    """Missing or invalid credentials (never used to hide a private repository)."""
+
+    status = 401
+
+
+class Forbidden(RegistryError):
+    status = 403
+
+
+class RepoNotFound(RegistryError):
+    """Missing repository, or one the caller may not see: the two are indistinguishable on purpose."""
+
+    status = 404
+    code = "RepoNotFound"
+
+
+class RevisionNotFound(RegistryError):
+    status = 404
+    code = "RevisionNotFound"
+
+
+class EntryNotFound(RegistryError):
+    status = 404
+    code = "EntryNotFound"
+
+    def __init__(self, message: str, commit: str | None = None) -> None:
+        super().__init__(message)
+        self.commit = commit
+
+
+class NotFound(RegistryError):
+    status = 404
+
+
+class Conflict(RegistryError):
+    status = 409
+
+
+class PreconditionFailed(RegistryError):
+    """A stale `parent_commit`: the branch moved since the client looked."""
+
+    status = 412
+
+
+class PayloadTooLarge(RegistryError):
+    status = 413
+
+
+class NotImplementedYet(RegistryError):
+    status = 501

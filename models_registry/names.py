@@ -1,0 +1,89 @@
+"""Validation of account names, repository names, revisions and file paths.
+
+Everything that becomes part of a filesystem path, a git ref or a URL passes through here first,
+so that no request can name something outside its repository.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dulwich.refs import check_ref_format
+
+from .errors import BadRequest
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+RESERVED_NAMESPACES = frozenset(
+    {"api", "datasets", "spaces", "models", "kernels", "buckets", "login", "logout", "join",
+     "settings", "new", "organizations", "search", "static", "docs", "admin", "notifications"}
+)
+MAX_PATH_LENGTH = 1024
+REPO_TYPES = ("model", "dataset", "space")
+FULL_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+PR_REF_RE = re.compile(r"^refs/pr/(\d+)$")
+
+
+def validate_name(name: str, what: str = "name") -> str:
+    """Account and repository name rules, as the Hub (and its client) enforce them."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise BadRequest(
+            f"Invalid {what} {name!r}: use letters, digits, '-', '_' and '.', start with a letter or "
+            "digit, at most 96 characters"
+        )
+    if "--" in name or ".." in name or name.endswith(".git") or name.endswith("."):
+        raise BadRequest(f"Invalid {what} {name!r}: '--' and '..' are not allowed, nor a trailing '.git' or '.'")
+    return name
+
+
+def validate_namespace(name: str) -> str:
+    validate_name(name, "namespace")
+    if name.lower() in RESERVED_NAMESPACES:
+        raise BadRequest(f"The name {name!r} is reserved")
+    return name
+
+
+def split_repo_id(repo_id: str) -> tuple[str, str]:
+    """`ns/name` -> (ns, name), validated."""
+    parts = repo_id.split("/") if isinstance(repo_id, str) else []
+    if len(parts) != 2:
+        raise BadRequest(f"Invalid repository id {repo_id!r}: expected 'namespace/name'")
+    return validate_name(parts[0], "namespace"), validate_name(parts[1], "repository name")
+
+
+def validate_path(path: str) -> str:
+    """A file path inside a repository: relative, normalized, and never reaching git internals."""
+    if not isinstance(path, str) or not path:
+        raise BadRequest("Empty file path")
+    if len(path.encode()) > MAX_PATH_LENGTH:
+        raise BadRequest(f"File path too long (over {MAX_PATH_LENGTH} bytes): {path[:80]!r}...")
+    if "\\" in path or "\x00" in path or any(ord(c) < 32 for c in path):
+        raise BadRequest(f"Invalid file path {path!r}: backslashes and control characters are not allowed")
+    if path.startswith("/"):
+        raise BadRequest(f"Invalid file path {path!r}: absolute paths are not allowed")
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            raise BadRequest(f"Invalid file path {path!r}: empty, '.' and '..' segments are not allowed")
+        if part.lower() == ".git":
+            raise BadRequest(f"Invalid file path {path!r}: '.git' is reserved")
+    return path
+
+
+def validate_folder(path: str) -> str:
+    """A folder for deletedFolder: the client may or may not send a trailing slash."""
+    return validate_path(path.rstrip("/"))
+
+
+def validate_branch_name(name: str) -> str:
+    if not isinstance(name, str) or not name or name.startswith("refs/") or len(name) > 255:
+        raise BadRequest(f"Invalid branch name {name!r}")
+    if not check_ref_format(b"refs/heads/" + name.encode()) or FULL_SHA_RE.match(name):
+        raise BadRequest(f"Invalid branch name {name!r}")
+    return name
+
+
+def validate_tag_name(name: str) -> str:
+    if not isinstance(name, str) or not name or name.startswith("refs/") or len(name) > 255:
+        raise BadRequest(f"Invalid tag name {name!r}")
+    if not check_ref_format(b"refs/tags/" + name.encode()) or FULL_SHA_RE.match(name):
+        raise BadRequest(f"Invalid tag name {name!r}")
+    return name

@@ -1,0 +1,29 @@
+"""The registry's composition root: one object wiring settings, database, storage and services."""
+
+from __future__ import annotations
+
+from .accounts import Accounts
+from .commits import Commits
+from .db import Database
+from .locks import LockDir
+from .repos import Repos
+from .settings import RegistrySettings
+from .storage import GitStore, Stager, open_blob_store
+
+
+class Registry:
+    def __init__(self, settings: RegistrySettings) -> None:
+        self.settings = settings
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database_url)
+        self.git = GitStore(data / "repos")
+        self.blobs = open_blob_store(settings.storage_url)
+        self.stager = Stager(data / "tmp")
+        self.locks = LockDir(data / "locks")
+        self.accounts = Accounts(self.db)
+        self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
+        self.commits = Commits(settings, self.db, self.git, self.blobs, self.locks, self.repos)
+
+    def close(self) -> None:
+        self.db.dispose()

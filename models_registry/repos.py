@@ -1,0 +1,367 @@
+"""Repositories: create, find (with access checks), list, settings, refs, history, trees and files.
+
+Commits (the one way to change files) live in `commits.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from . import names
+from .accounts import Accounts
+from .db import Database
+from .dbutil import insert_ignore
+from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
+from .locks import LockDir
+from .models import GitBlobInfo, Repository, utcnow
+from .permissions import Principal, can_admin, can_read, can_write
+from .settings import RegistrySettings
+from .storage import BlobStore, GitRepo, GitStore
+from .storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
+from .views import FileEntry, LfsInfo, RepoView, ResolvedFile
+
+SORT_COLUMNS = {
+    "lastModified": Repository.last_modified,
+    "last_modified": Repository.last_modified,
+    "createdAt": Repository.created_at,
+    "created_at": Repository.created_at,
+    "downloads": Repository.downloads,
+    "likes": Repository.likes,
+    "trendingScore": Repository.likes,
+    "id": Repository.namespace,
+}
+
+
+@dataclass(frozen=True)
+class RefInfo:
+    name: str
+    ref: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Refs:
+    branches: list[RefInfo]
+    tags: list[RefInfo]
+    converts: list[RefInfo]
+    pull_requests: list[RefInfo]
+
+
+class Repos:
+    def __init__(self, settings: RegistrySettings, db: Database, git: GitStore, blobs: BlobStore,
+                 locks: LockDir, accounts: Accounts) -> None:
+        self.settings = settings
+        self.db = db
+        self.git = git
+        self.blobs = blobs
+        self.locks = locks
+        self.accounts = accounts
+
+    # ---- lookup and access ------------------------------------------------------------------
+    def get(self, repo_type: str, repo_id: str, principal: Principal | None, need: str = "read") -> RepoView:
+        """The repository if `principal` may `need` (read/write/admin) it. Invisible ones are RepoNotFound."""
+        try:
+            ns, name = names.split_repo_id(repo_id)
+        except BadRequest:
+            raise RepoNotFound(f"Repository Not Found for url: {repo_id}") from None
+        with self.db.session() as s:
+            r = s.scalar(select(Repository).where(
+                Repository.repo_type == repo_type, Repository.namespace == ns, Repository.name == name))
+            view = RepoView.of(r) if r is not None else None
+        if view is None or not can_read(principal, view.namespace, view.private):
+            raise RepoNotFound(f"Repository Not Found for url: {repo_type}s/{repo_id}. "
+                               "Please make sure you specified the correct repo id and are authenticated.")
+        if need == "write" and not can_write(principal, view.namespace):
+            raise Forbidden(f"You don't have write access to {repo_id}"
+                            + (" (this token is read-only)" if principal and principal.token_role == "read" else ""))
+        if need == "admin" and not can_admin(principal, view.namespace):
+            raise Forbidden(f"You must be an admin of {view.namespace} to do this")
+        return view
+
+    def by_id(self, repo_pk: int) -> RepoView | None:
+        """No access check: for links that carry their own signed authorization."""
+        with self.db.session() as s:
+            row = s.get(Repository, repo_pk)
+            return RepoView.of(row) if row is not None else None
+
+    def open_git(self, repo: RepoView) -> GitRepo:
+        return self.git.open(repo.storage_key)
+
+    def _check_namespace_write(self, principal: Principal, namespace: str) -> None:
+        kind = self.accounts.namespace_kind(namespace)
+        if kind is None:
+            raise NotFound(f"No user or organization named {namespace!r}")
+        if not can_write(principal, namespace):
+            raise Forbidden(f"You don't have the rights to create a repository under {namespace!r}")
+
+    # ---- create, delete, move, settings -----------------------------------------------------
+    def create(self, principal: Principal, repo_type: str, namespace: str, name: str, private: bool = False) -> RepoView:
+        if repo_type not in names.REPO_TYPES:
+            raise BadRequest(f"Unknown repository type {repo_type!r}")
+        names.validate_name(namespace, "namespace")
+        names.validate_name(name, "repository name")
+        self._check_namespace_write(principal, namespace)
+        with self.db.session(write=True) as s:
+            existing = s.scalar(select(Repository).where(
+                Repository.repo_type == repo_type,
+                func.lower(Repository.namespace) == namespace.lower(),
+                func.lower(Repository.name) == name.lower()))
+            if existing is not None:
+                raise Conflict(f"You already created this {repo_type} repo", repo=f"{existing.namespace}/{existing.name}")
+            repo = Repository(repo_type=repo_type, namespace=namespace, name=name, private=private)
+            s.add(repo)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict(f"You already created this {repo_type} repo", repo=f"{namespace}/{name}") from None
+            # The git repository is created inside the transaction: if this fails, no row remains.
+            git = self.git.init(repo.storage_key)
+            try:
+                blob = git.add_blob(DEFAULT_GITATTRIBUTES.encode())
+                tree = git.write_tree({".gitattributes": (0o100644, blob)})
+                sha = git.make_commit(tree, [], _author_line(principal), "initial commit")
+                git.set_ref("refs/heads/main", sha, None)
+            except BaseException:
+                git.close()
+                self.git.delete(repo.storage_key)
+                raise
+            git.close()
+            repo.head_sha = sha
+            insert_ignore(s, GitBlobInfo, [{"sha": blob, "size": len(DEFAULT_GITATTRIBUTES.encode()),
+                                            "lfs_oid": None, "lfs_size": None}])
+            s.flush()
+            return RepoView.of(repo)
+
+    def delete(self, principal: Principal, repo_type: str, repo_id: str) -> None:
+        repo = self.get(repo_type, repo_id, principal, need="admin")
+        with self.locks.hold(repo.storage_key):
+            with self.db.session(write=True) as s:
+                row = s.get(Repository, repo.id)
+                if row is not None:
+                    s.delete(row)
+            self.git.delete(repo.storage_key)
+
+    def move(self, principal: Principal, repo_type: str, from_id: str, to_id: str) -> RepoView:
+        repo = self.get(repo_type, from_id, principal, need="admin")
+        ns, name = names.split_repo_id(to_id)
+        self._check_namespace_write(principal, ns)
+        with self.db.session(write=True) as s:
+            clash = s.scalar(select(Repository.id).where(
+                Repository.repo_type == repo_type, func.lower(Repository.namespace) == ns.lower(),
+                func.lower(Repository.name) == name.lower(), Repository.id != repo.id))
+            if clash is not None:
+                raise Conflict(f"A repository named {to_id} already exists")
+            row = s.get(Repository, repo.id)
+            row.namespace, row.name = ns, name
+            s.flush()
+            return RepoView.of(row)
+
+    def update_settings(self, principal: Principal, repo_type: str, repo_id: str,
+                        private: bool | None = None, gated: str | bool | None = None) -> RepoView:
+        repo = self.get(repo_type, repo_id, principal, need="admin")
+        if gated not in (None, False, "auto", "manual"):
+            raise BadRequest("gated must be false, 'auto' or 'manual'")
+        with self.db.session(write=True) as s:
+            row = s.get(Repository, repo.id)
+            if private is not None:
+                row.private = private
+            if gated is not None:
+                row.gated = gated or None
+            return RepoView.of(row)
+
+    # ---- listing ----------------------------------------------------------------------------
+    def list(self, repo_type: str, principal: Principal | None, *, search: str | None = None,
+             author: str | None = None, tags: list[str] | None = None, pipeline_tag: str | None = None,
+             sort: str | None = None, ascending: bool = False, offset: int = 0, limit: int = 100) -> list[RepoView]:
+        q = select(Repository).where(Repository.repo_type == repo_type)
+        if principal is None:
+            q = q.where(Repository.private.is_(False))
+        elif not principal.is_admin:
+            mine = [principal.name, *principal.org_roles]
+            q = q.where(or_(Repository.private.is_(False), Repository.namespace.in_(mine)))
+        if author:
+            q = q.where(Repository.namespace == author)
+        if search:
+            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            q = q.where((Repository.namespace + "/" + Repository.name).ilike(pattern, escape="\\"))
+        if pipeline_tag:
+            q = q.where(Repository.pipeline_tag == pipeline_tag)
+        rows_filter = [t for t in (tags or []) if t]
+        col = SORT_COLUMNS.get(sort or "", None)
+        if sort and col is None:
+            raise BadRequest(f"Unknown sort key {sort!r}")
+        if col is None:
+            order = [Repository.namespace.asc(), Repository.name.asc(), Repository.id.asc()]
+        else:
+            order = [col.asc() if ascending else col.desc(), Repository.id.asc()]
+        q = q.order_by(*order)
+        with self.db.session() as s:
+            if not rows_filter:
+                return [RepoView.of(r) for r in s.scalars(q.offset(offset).limit(limit))]
+            # Tag filters run in Python over the narrowed query; the search issue moves them to the index.
+            out: list[RepoView] = []
+            skipped = 0
+            for r in s.scalars(q).yield_per(500):
+                if all(t in (r.tags or []) or t == r.library_name or t == r.pipeline_tag for t in rows_filter):
+                    if skipped < offset:
+                        skipped += 1
+                        continue
+                    out.append(RepoView.of(r))
+                    if len(out) >= limit:
+                        break
+            return out
+
+    # ---- revisions and refs -----------------------------------------------------------------
+    def resolve_revision(self, repo: RepoView, rev: str) -> str:
+        with self.open_git(repo) as git:
+            return git.resolve(rev)
+
+    def refs(self, repo: RepoView) -> Refs:
+        with self.open_git(repo) as git:
+            all_refs = git.refs()
+        out: dict[str, list[RefInfo]] = {"heads": [], "tags": [], "convert": [], "pr": []}
+        for ref, sha in sorted(all_refs.items()):
+            kind, _, short = ref[len("refs/"):].partition("/")
+            if kind in ("heads", "tags", "convert"):
+                out[kind].append(RefInfo(short, ref, sha))
+            elif kind == "pr":
+                out["pr"].append(RefInfo(ref, ref, sha))
+        return Refs(out["heads"], out["tags"], out["convert"], out["pr"])
+
+    def create_branch(self, principal: Principal, repo: RepoView, branch: str, starting_point: str | None) -> str:
+        names.validate_branch_name(branch)
+        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+            target = git.resolve(starting_point or repo.default_branch)
+            if not git.set_ref(f"refs/heads/{branch}", target, None):
+                raise Conflict(f"Reference already exists: refs/heads/{branch}")
+        self._touch(repo)
+        return target
+
+    def delete_branch(self, principal: Principal, repo: RepoView, branch: str) -> None:
+        if branch == repo.default_branch:
+            raise Forbidden(f"Cannot delete the default branch {branch!r}")
+        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+            ref = f"refs/heads/{branch}"
+            if git.ref_sha(ref) is None:
+                raise RevisionNotFound(f"Branch {branch!r} not found")
+            git.delete_ref(ref)
+        self._touch(repo)
+
+    def create_tag(self, principal: Principal, repo: RepoView, tag: str, revision: str, message: str | None) -> str:
+        names.validate_tag_name(tag)
+        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+            target = git.resolve(revision)
+            ref = f"refs/tags/{tag}"
+            if git.ref_sha(ref) is not None:
+                raise Conflict(f"Tag {tag!r} already exists")
+            obj = git.create_annotated_tag(tag, target, message, _author_line(principal)) if message else target
+            if not git.set_ref(ref, obj, None):
+                raise Conflict(f"Tag {tag!r} already exists")
+        self._touch(repo)
+        return target
+
+    def delete_tag(self, principal: Principal, repo: RepoView, tag: str) -> None:
+        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+            ref = f"refs/tags/{tag}"
+            if git.ref_sha(ref) is None:
+                raise RevisionNotFound(f"Tag {tag!r} not found")
+            git.delete_ref(ref)
+        self._touch(repo)
+
+    def _touch(self, repo: RepoView) -> None:
+        with self.db.session(write=True) as s:
+            row = s.get(Repository, repo.id)
+            if row is not None:
+                row.last_modified = utcnow()
+
+    def history(self, repo: RepoView, rev: str) -> Iterator:
+        """Commits reachable from `rev`, newest first (a generator; the caller pages through it)."""
+        git = self.open_git(repo)
+        try:
+            sha = git.resolve(rev)
+            yield from git.history(sha)
+        finally:
+            git.close()
+
+    # ---- trees and files --------------------------------------------------------------------
+    def blob_infos(self, git: GitRepo, shas: list[str]) -> dict[str, tuple[int, LfsInfo | None]]:
+        """size and LFS facts for git blobs: from the cache table, filling it for blobs pushed by git."""
+        out: dict[str, tuple[int, LfsInfo | None]] = {}
+        wanted = list(dict.fromkeys(shas))
+        with self.db.session() as s:
+            for i in range(0, len(wanted), 500):
+                for row in s.scalars(select(GitBlobInfo).where(GitBlobInfo.sha.in_(wanted[i:i + 500]))):
+                    out[row.sha] = _blob_fact(row.size, row.lfs_oid, row.lfs_size)
+        missing = [sha for sha in wanted if sha not in out]
+        if missing:
+            rows = []
+            for sha in missing:
+                data = git.read_blob(sha)
+                ptr = parse_pointer(data)
+                rows.append({"sha": sha, "size": len(data), "lfs_oid": ptr.oid if ptr else None,
+                             "lfs_size": ptr.size if ptr else None})
+                out[sha] = _blob_fact(len(data), ptr.oid if ptr else None, ptr.size if ptr else None)
+            with self.db.session(write=True) as s:
+                insert_ignore(s, GitBlobInfo, rows)
+        return out
+
+    def tree(self, repo: RepoView, commit: str, path: str, recursive: bool) -> list[FileEntry]:
+        """Entries under `path` at `commit`. A missing path, or a file, is EntryNotFound."""
+        with self.open_git(repo) as git:
+            item = git.lookup(commit, path)
+            if item is None or not item.is_dir:
+                raise EntryNotFound(f"{path!r} does not exist or is not a folder at {commit}", commit=commit)
+            items = list(git.list_tree(item.sha, path, recursive))
+            return self._entries(git, items)
+
+    def paths_info(self, repo: RepoView, commit: str, paths: list[str]) -> list[FileEntry]:
+        with self.open_git(repo) as git:
+            items = []
+            for p in paths:
+                p = p.strip("/")
+                if not p:
+                    continue
+                item = git.lookup(commit, p)
+                if item is not None:
+                    items.append(item)
+            return self._entries(git, items)
+
+    def _entries(self, git: GitRepo, items: list) -> list[FileEntry]:
+        infos = self.blob_infos(git, [i.sha for i in items if i.is_file])
+        out = []
+        for i in items:
+            if i.is_dir:
+                out.append(FileEntry(i.path, "directory", i.sha))
+            elif i.is_file:
+                size, lfs = infos[i.sha]
+                out.append(FileEntry(i.path, "file", i.sha, size, lfs))
+        return out
+
+    def resolve_file(self, repo: RepoView, rev: str, path: str) -> ResolvedFile:
+        names.validate_path(path)
+        with self.open_git(repo) as git:
+            commit = git.resolve(rev)
+            item = git.lookup(commit, path)
+            if item is None or not item.is_file:
+                raise EntryNotFound(f"Entry not found: {path!r} does not exist at revision {rev!r}", commit=commit)
+            size, lfs = self.blob_infos(git, [item.sha])[item.sha]
+            return ResolvedFile(commit, path, item.sha, size, lfs)
+
+    def read_regular(self, repo: RepoView, blob_sha: str) -> bytes:
+        with self.open_git(repo) as git:
+            return git.read_blob(blob_sha)
+
+
+def _blob_fact(size: int, lfs_oid: str | None, lfs_size: int | None) -> tuple[int, LfsInfo | None]:
+    if lfs_oid is None:
+        return size, None
+    return int(lfs_size or 0), LfsInfo(lfs_oid, int(lfs_size or 0), size)
+
+
+def _author_line(principal: Principal) -> str:
+    return f"{principal.name} <{principal.name}@users.noreply.modelhub>"
+

@@ -1,0 +1,34 @@
+"""Settings of the registry itself (no web concerns): where data lives and the size rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MB = 1024 * 1024
+
+
+@dataclass
+class RegistrySettings:
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    # Files above this size (or binary, or matching .gitattributes LFS patterns) are stored as LFS.
+    lfs_threshold: int = 10 * MB
+    # preupload answers "regular" (inline base64 in the commit) up to this size, "lfs" above it.
+    regular_upload_max: int = 50 * MB
+    # Upper bound on one NDJSON commit request body.
+    max_commit_bytes: int = 20 * 1024 * MB
+    # Upper bound on one LFS object.
+    max_lfs_object_bytes: int = 100 * 1024 * MB
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, database_url: str | None = None, storage_url: str | None = None,
+                     **kw: int) -> RegistrySettings:
+        data_dir = Path(data_dir).resolve()
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url or f"sqlite:///{data_dir / 'modelhub.db'}",
+            storage_url=storage_url or f"file://{data_dir / 'lfs'}",
+            **kw,
+        )

@@ -1,0 +1,90 @@
+"""Content-addressed blob store for LFS objects, keyed by sha256.
+
+Layout (local): ``<root>/<oid[:2]>/<oid[2:4]>/<oid>``, as git-lfs and the Hub lay them out. An
+object appears under its final name only once complete and verified (rename from staging), so a
+reader never sees a partial object.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from ..errors import BadRequest
+from .staging import StagedFile
+
+OID_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_oid(oid: str) -> str:
+    if not isinstance(oid, str) or not OID_RE.match(oid):
+        raise BadRequest(f"Invalid LFS object id {oid!r}: expected 64 lowercase hex digits (sha256)")
+    return oid
+
+
+class BlobStore(Protocol):
+    """What the registry needs from blob storage; local disk now, S3-compatible later."""
+
+    def exists(self, oid: str) -> bool: ...
+
+    def size(self, oid: str) -> int | None: ...
+
+    def put(self, staged: StagedFile) -> None:
+        """Publish a verified staged file under its sha256 (consumes the staging file)."""
+
+    def open(self, oid: str) -> BinaryIO: ...
+
+    def local_path(self, oid: str) -> Path | None:
+        """A path on local disk for zero-copy serving (sendfile), or None for remote stores."""
+
+    def delete(self, oid: str) -> None: ...
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, oid: str) -> Path:
+        check_oid(oid)
+        return self.root / oid[:2] / oid[2:4] / oid
+
+    def exists(self, oid: str) -> bool:
+        return self._path(oid).is_file()
+
+    def size(self, oid: str) -> int | None:
+        try:
+            return self._path(oid).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def put(self, staged: StagedFile) -> None:
+        target = self._path(staged.sha256)
+        if target.exists():
+            staged.discard()
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+
+    def open(self, oid: str) -> BinaryIO:
+        return open(self._path(oid), "rb")
+
+    def local_path(self, oid: str) -> Path | None:
+        return self._path(oid)
+
+    def delete(self, oid: str) -> None:
+        try:
+            self._path(oid).unlink()
+        except FileNotFoundError:
+            pass
+
+
+def open_blob_store(url: str) -> BlobStore:
+    """``file:///path`` or a bare path -> LocalBlobStore. S3 comes with its own issue."""
+    if url.startswith("file://"):
+        return LocalBlobStore(Path(url[len("file://"):]))
+    if "://" in url:
+        raise ValueError(f"Unsupported storage URL {url!r} (supported: file://PATH)")
+    return LocalBlobStore(Path(url))

@@ -1,0 +1,303 @@
+"""Bare git repositories, read and written in-process with dulwich.
+
+Writes are atomic the way git's are: objects first (each written to a temporary file and renamed),
+then one compare-and-swap of the ref. A crash at any point leaves the ref where it was; at worst
+some unreachable objects remain for `git gc`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dulwich.errors import NotTreeError
+from dulwich.object_store import tree_lookup_path
+from dulwich.objects import Blob, Commit, Tag, Tree
+from dulwich.repo import Repo
+
+from ..errors import BadRequest, RevisionNotFound
+from ..names import FULL_SHA_RE, PR_REF_RE
+
+FILE_MODE = 0o100644
+EXEC_MODE = 0o100755
+LINK_MODE = 0o120000
+DIR_MODE = 0o040000
+SUBMODULE_MODE = 0o160000
+
+
+@dataclass(frozen=True)
+class TreeItem:
+    path: str
+    mode: int
+    sha: str
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.mode)
+
+    @property
+    def is_file(self) -> bool:
+        return not self.is_dir and self.mode != SUBMODULE_MODE
+
+
+@dataclass(frozen=True)
+class CommitData:
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    author: str
+    author_time: int
+    message: str
+
+    @property
+    def title(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+    @property
+    def author_name(self) -> str:
+        return self.author.split(" <", 1)[0]
+
+
+
+class GitRepo:
+    """One bare repository. Cheap to create; holds no locks."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._repo = Repo(str(path))
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- refs -------------------------------------------------------------------------------
+    def refs(self) -> dict[str, str]:
+        """Every ref under refs/ (heads, tags, pr, convert) -> the commit it points to (tags peeled)."""
+        out: dict[str, str] = {}
+        for name in self._repo.refs.allkeys():
+            if not name.startswith(b"refs/"):
+                continue
+            try:
+                sha = self._repo.refs[name]
+            except KeyError:
+                continue
+            out[name.decode()] = self._peel(sha).decode()
+        return out
+
+    def _peel(self, sha: bytes) -> bytes:
+        obj = self._repo.object_store[sha]
+        while isinstance(obj, Tag):
+            obj = self._repo.object_store[obj.object[1]]
+        return obj.id
+
+    def ref_sha(self, ref: str) -> str | None:
+        try:
+            return self._repo.refs[ref.encode()].decode()
+        except KeyError:
+            return None
+
+    def resolve(self, rev: str) -> str:
+        """Branch, tag, refs/pr/N, refs/heads/..., or a full commit sha -> commit sha."""
+        if not rev:
+            raise RevisionNotFound("Empty revision")
+        candidates: list[str]
+        if rev.startswith("refs/"):
+            candidates = [rev]
+        else:
+            candidates = [f"refs/heads/{rev}", f"refs/tags/{rev}"]
+        for ref in candidates:
+            try:
+                sha = self._repo.refs[ref.encode()]
+            except (KeyError, ValueError):
+                continue
+            return self._peel(sha).decode()
+        if FULL_SHA_RE.match(rev):
+            try:
+                obj = self._repo.object_store[rev.encode()]
+            except KeyError:
+                obj = None
+            if isinstance(obj, Commit):
+                return rev
+        raise RevisionNotFound(f"Invalid rev id: {rev}")
+
+    def branch_ref(self, rev: str) -> str | None:
+        """The ref a commit to `rev` moves: a branch or a PR ref; None if rev is a tag or a sha."""
+        if PR_REF_RE.match(rev):
+            return rev if self.ref_sha(rev) else None
+        if rev.startswith("refs/heads/"):
+            rev = rev[len("refs/heads/"):]
+        ref = f"refs/heads/{rev}"
+        return ref if self.ref_sha(ref) else None
+
+    def set_ref(self, ref: str, new: str, old: str | None) -> bool:
+        """Compare-and-swap: moves `ref` to `new` only if it still points at `old` (None: must not exist)."""
+        if old is None:
+            return bool(self._repo.refs.add_if_new(ref.encode(), new.encode()))
+        return bool(self._repo.refs.set_if_equals(ref.encode(), old.encode(), new.encode()))
+
+    def delete_ref(self, ref: str, old: str | None = None) -> bool:
+        return bool(self._repo.refs.remove_if_equals(ref.encode(), old.encode() if old else None))
+
+    def create_annotated_tag(self, name: str, target: str, message: str, tagger: str) -> str:
+        tag = Tag()
+        tag.name = name.encode()
+        tag.object = (Commit, target.encode())
+        tag.message = message.encode() + (b"" if message.endswith("\n") else b"\n")
+        tag.tagger = tagger.encode()
+        tag.tag_time = int(time.time())
+        tag.tag_timezone = 0
+        self._repo.object_store.add_object(tag)
+        return tag.id.decode()
+
+    # ---- objects ----------------------------------------------------------------------------
+    def commit(self, sha: str) -> CommitData:
+        obj = self._repo.object_store[sha.encode()]
+        if not isinstance(obj, Commit):
+            raise RevisionNotFound(f"{sha} is not a commit")
+        return CommitData(
+            sha=sha,
+            tree=obj.tree.decode(),
+            parents=tuple(p.decode() for p in obj.parents),
+            author=obj.author.decode("utf-8", "replace"),
+            author_time=obj.author_time,
+            message=obj.message.decode("utf-8", "replace"),
+        )
+
+    def lookup(self, commit_sha: str, path: str) -> TreeItem | None:
+        """The entry at `path` in a commit's tree ('' is the root tree), or None."""
+        tree = self.commit(commit_sha).tree
+        if path == "":
+            return TreeItem("", DIR_MODE, tree)
+        try:
+            mode, sha = tree_lookup_path(self._repo.object_store.__getitem__, tree.encode(), path.encode())
+        except (KeyError, NotTreeError):
+            return None
+        return TreeItem(path, mode, sha.decode())
+
+    def list_tree(self, tree_sha: str, prefix: str = "", recursive: bool = False) -> Iterator[TreeItem]:
+        """Entries of a tree in git order, directories included; depth-first when recursive."""
+        tree = self._repo.object_store[tree_sha.encode()]
+        assert isinstance(tree, Tree)
+        for entry in tree.iteritems():
+            name = entry.path.decode("utf-8", "replace")
+            path = f"{prefix}/{name}" if prefix else name
+            item = TreeItem(path, entry.mode, entry.sha.decode())
+            yield item
+            if recursive and item.is_dir:
+                yield from self.list_tree(item.sha, path, True)
+
+    def files(self, commit_sha: str) -> dict[str, TreeItem]:
+        """Every file of a commit, by path."""
+        tree = self.commit(commit_sha).tree
+        return {i.path: i for i in self.list_tree(tree, recursive=True) if not i.is_dir}
+
+    def read_blob(self, sha: str) -> bytes:
+        obj = self._repo.object_store[sha.encode()]
+        if not isinstance(obj, Blob):
+            raise BadRequest(f"{sha} is not a file")
+        return obj.as_raw_string()
+
+    def add_blob(self, data: bytes) -> str:
+        blob = Blob.from_string(data)
+        self._repo.object_store.add_object(blob)
+        return blob.id.decode()
+
+    def write_tree(self, files: dict[str, tuple[int, str]]) -> str:
+        """Build (and store) the tree for a flat {path: (mode, sha)} map; returns the root tree sha."""
+        root: dict = {}
+        for path, (mode, sha) in files.items():
+            node = root
+            parts = path.split("/")
+            for part in parts[:-1]:
+                child = node.setdefault(part, {})
+                if not isinstance(child, dict):
+                    raise BadRequest(f"Cannot add {path!r}: {part!r} is a file")
+                node = child
+            if isinstance(node.get(parts[-1]), dict):
+                raise BadRequest(f"Cannot add {path!r}: a folder of that name exists")
+            node[parts[-1]] = (mode, sha)
+        return self._store_tree(root).decode()
+
+    def _store_tree(self, node: dict) -> bytes:
+        tree = Tree()
+        for name, value in node.items():
+            if isinstance(value, dict):
+                tree.add(name.encode(), DIR_MODE, self._store_tree(value))
+            else:
+                tree.add(name.encode(), value[0], value[1].encode())
+        self._repo.object_store.add_object(tree)
+        return tree.id
+
+    def make_commit(self, tree: str, parents: list[str], author: str, message: str) -> str:
+        c = Commit()
+        c.tree = tree.encode()
+        c.parents = [p.encode() for p in parents]
+        c.author = c.committer = author.encode()
+        c.author_time = c.commit_time = int(time.time())
+        c.author_timezone = c.commit_timezone = 0
+        c.encoding = b"UTF-8"
+        c.message = message.encode()
+        self._repo.object_store.add_object(c)
+        return c.id.decode()
+
+    def history(self, sha: str) -> Iterator[CommitData]:
+        """Commits reachable from `sha`, newest first."""
+        for entry in self._repo.get_walker(include=[sha.encode()]):
+            c = entry.commit
+            yield CommitData(
+                sha=c.id.decode(),
+                tree=c.tree.decode(),
+                parents=tuple(p.decode() for p in c.parents),
+                author=c.author.decode("utf-8", "replace"),
+                author_time=c.author_time,
+                message=c.message.decode("utf-8", "replace"),
+            )
+
+
+class GitStore:
+    """Where bare repositories live: ``<root>/<key[:2]>/<key>.git``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError(f"bad storage key {key!r}")
+        return self.root / key[:2] / f"{key}.git"
+
+    def init(self, key: str) -> GitRepo:
+        path = self.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        repo = Repo.init_bare(str(path), mkdir=True)
+        repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/main")
+        repo.close()
+        return GitRepo(path)
+
+    def open(self, key: str) -> GitRepo:
+        return GitRepo(self.path_for(key))
+
+    def exists(self, key: str) -> bool:
+        return self.path_for(key).is_dir()
+
+    def delete(self, key: str) -> None:
+        """Rename out of the way first (atomic), then remove at leisure."""
+        path = self.path_for(key)
+        if not path.exists():
+            return
+        trash = self.root / ".trash"
+        trash.mkdir(exist_ok=True)
+        target = trash / f"{key}-{uuid.uuid4().hex}"
+        os.replace(path, target)
+        shutil.rmtree(target, ignore_errors=True)
