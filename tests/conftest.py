@@ -1,0 +1,34 @@
+"""Shared fixtures: a real `modelhub serve` on a free port, users with tokens, the real HF client.
+
+Set MODELHUB_TEST_DATABASE_URL to run the whole suite against another database (CI runs it once
+more against PostgreSQL); each server started here then gets a fresh schema of its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before huggingface_hub is imported anywhere: no telemetry calls, no user-level token or cache.
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.pop("HF_TOKEN", None)
+os.environ.pop("HF_ENDPOINT", None)
+os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
+
+import pytest  # noqa: E402
+
+from tests.support.live import LiveHub, start_hub  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory) -> LiveHub:
+    """One multi-worker server for the whole session (small page sizes, to exercise pagination)."""
+    h = start_hub(tmp_path_factory.mktemp("hub"), workers=2,
+                  env={"MODELHUB_PAGE_SIZE": "7", "MODELHUB_TREE_PAGE_SIZE": "5"})
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def hf_cache(tmp_path):
+    """A private HF cache folder per test."""
+    return str(tmp_path / "hf-cache")

@@ -1,0 +1,129 @@
+"""Start and drive a real ModelHub server in a subprocess."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+_counter = itertools.count()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _fresh_database_url(base: str | None) -> str | None:
+    """For PostgreSQL: a new database per server, created from the maintenance database."""
+    if not base:
+        return None
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"mh_test_{os.getpid()}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@dataclass
+class LiveHub:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    proc: subprocess.Popen
+    log_path: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def host_port(self) -> str:
+        return self.url.split("://", 1)[1]
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run `modelhub ...` against this server's data folder and database."""
+        return subprocess.run([sys.executable, "-m", "hub", *args], env=self.env, capture_output=True,
+                              text=True, check=check, timeout=120)
+
+    def user(self, name: str, role: str = "write", admin: bool = False) -> str:
+        """Create a user (once) and return a token of `role` for it."""
+        key = f"{name}:{role}"
+        if key not in self.tokens:
+            if not any(k.startswith(f"{name}:") for k in self.tokens):
+                args = ["users", "create", name, "--password", f"pw-{name}-12345"]
+                self.cli(*args, *(["--admin"] if admin else []))
+            self.tokens[key] = self.cli("tokens", "create", name, "--role", role).stdout.strip()
+        return self.tokens[key]
+
+    def api(self, token: str | None):
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=self.url, token=token if token is not None else False)
+
+    def get(self, path: str, token: str | None = None, **kw) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.get(self.url + path, headers=headers, timeout=60, **kw)
+
+    def request(self, method: str, path: str, token: str | None = None, **kw) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.url + path, headers=headers, timeout=120, **kw)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = None) -> LiveHub:
+    port = free_port()
+    full_env = dict(os.environ)
+    full_env.update({"MODELHUB_DATA_DIR": str(data_dir)})
+    db_url = _fresh_database_url(os.environ.get("MODELHUB_TEST_DATABASE_URL"))
+    if db_url:
+        full_env["MODELHUB_DATABASE_URL"] = db_url
+    full_env.update(env or {})
+    log_path = data_dir / "server.log"
+    with open(log_path, "wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)],
+            env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    hub = LiveHub(url, data_dir, full_env, proc, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"modelhub serve exited early:\n{hub.log()}")
+        try:
+            if requests.get(url + "/api/health", timeout=2).status_code == 200:
+                return hub
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    hub.stop()
+    raise RuntimeError(f"modelhub serve did not become healthy:\n{hub.log()}")
