@@ -20,6 +20,7 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "REGULAR_UPLOAD_MAX": (50 * MB, int),
     "MAX_COMMIT_BYTES": (20 * 1024 * MB, int),
     "MAX_LFS_OBJECT_BYTES": (100 * 1024 * MB, int),
+    "MAX_PUSH_BYTES": (5 * 1024 * MB, int),  # one git pack (large files travel through LFS)
     "PAGE_SIZE": (100, int),  # listings (models, commits); trees use TREE_PAGE_SIZE
     "TREE_PAGE_SIZE": (1000, int),
     "AUTO_MIGRATE": (True, bool),

@@ -17,17 +17,22 @@ from models_registry.errors import EntryNotFound, RegistryError, RepoNotFound
 log = logging.getLogger(__name__)
 
 
-def _header_safe(message: str) -> str:
+def header_safe(message: str) -> str:
     return message.replace("\r", " ").replace("\n", " ").encode("latin-1", "replace").decode("latin-1")[:1000]
 
 
 def error_response(status: int, message: str, code: str | None = None, **extra: object) -> Response:
     resp = jsonify({"error": message, **extra})
     resp.status_code = status
-    resp.headers["X-Error-Message"] = _header_safe(message)
+    resp.headers["X-Error-Message"] = header_safe(message)
     if code:
         resp.headers["X-Error-Code"] = code
     return resp
+
+
+def _is_git_client() -> bool:
+    """git and git-lfs: they need WWW-Authenticate to send credentials, and print text/plain bodies."""
+    return request.blueprint in ("git", "lfs")
 
 
 def _registry_error(e: RegistryError) -> Response:
@@ -37,10 +42,14 @@ def _registry_error(e: RegistryError) -> Response:
     extra = {}
     if "url" in e.extra:
         extra["url"] = e.extra["url"]
-    resp = error_response(status, e.message, e.code, **extra)
+    if request.blueprint == "git":
+        resp = Response(e.message + "\n", status=status, content_type="text/plain; charset=utf-8")
+        resp.headers["X-Error-Message"] = header_safe(e.message)
+    else:
+        resp = error_response(status, e.message, e.code, **extra)
     if isinstance(e, EntryNotFound) and e.commit:
         resp.headers["X-Repo-Commit"] = e.commit
-    if status == 401 and not isinstance(e, RepoNotFound) and request.path.find(".git/") >= 0:
+    if status == 401 and _is_git_client():
         resp.headers["WWW-Authenticate"] = 'Basic realm="ModelHub"'
     return resp
 
@@ -54,7 +63,16 @@ def _unexpected(e: Exception) -> Response:
     return error_response(500, "Internal server error")
 
 
+def _echo_request_id(resp: Response) -> Response:
+    # The HF client puts this id in its error messages, which makes a user's report traceable in our logs.
+    rid = request.headers.get("X-Request-Id") or request.headers.get("X-Amzn-Trace-Id")
+    if rid and resp.status_code >= 400:
+        resp.headers["X-Request-Id"] = header_safe(rid)[:200]
+    return resp
+
+
 def init_app(app: Flask) -> None:
+    app.after_request(_echo_request_id)
     app.register_error_handler(RegistryError, _registry_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -38,4 +38,6 @@ def serve(app_factory, host: str, port: int, workers: int, threads: int = 8, pre
         "preload_app": preload,
         # Let the HF client send large request lines/headers (long tree paths).
         "limit_request_line": 8190,
+        # One control socket per user by default: several hubs on one machine would fight over it.
+        "control_socket_disable": True,
     }).run()

@@ -1,44 +1,256 @@
-"""Model cards: the YAML front matter of README.md, and what the listing derives from it."""
+"""Model cards: README.md with YAML front matter, validated as the Hub's model-card conventions say.
+
+`parse_card` never raises on user input: it returns the metadata (or None) with errors (the commit
+is refused) and warnings (accepted, shown to the owner). YAML is composed first and measured, so a
+"billion laughs" alias bomb or absurd nesting is refused before anything is built from it.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from . import licenses
+
 MAX_CARD_BYTES = 1024 * 1024
+MAX_FRONT_MATTER_BYTES = 256 * 1024
+MAX_YAML_NODES = 50_000
+MAX_YAML_DEPTH = 40
+
+PIPELINE_TAGS = frozenset("""
+text-classification token-classification table-question-answering question-answering zero-shot-classification
+translation summarization feature-extraction text-generation text2text-generation fill-mask sentence-similarity
+text-to-speech text-to-audio automatic-speech-recognition audio-to-audio audio-classification audio-text-to-text
+voice-activity-detection depth-estimation image-classification object-detection image-segmentation text-to-image
+image-to-text image-to-image image-to-video unconditional-image-generation video-classification
+reinforcement-learning robotics tabular-classification tabular-regression tabular-to-text table-to-text
+multiple-choice text-ranking text-retrieval time-series-forecasting text-to-video image-text-to-text
+visual-question-answering document-question-answering zero-shot-image-classification graph-ml mask-generation
+zero-shot-object-detection text-to-3d image-to-3d image-feature-extraction video-text-to-text keypoint-detection
+visual-document-retrieval any-to-any video-to-video other
+""".split())
+
+BASE_MODEL_RELATIONS = ("adapter", "merge", "quantized", "finetune")
+
+# Our community's own facets (card keys `industry` and `region`).
+INDUSTRIES = frozenset("""
+manufacturing healthcare finance government education energy transportation agriculture retail legal
+telecom media science security logistics construction tourism environment general
+""".split())
+
+STRING_LIST_FIELDS = ("tags", "datasets", "metrics", "language", "base_model", "region", "industry")
+
+
+@dataclass
+class Problem:
+    message: str
+    field: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+@dataclass
+class CardReport:
+    metadata: dict[str, Any] | None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def split_front_matter(text: str) -> tuple[str | None, int]:
+    """(YAML text, 1-based README line where it starts), or (None, 0) without front matter."""
+    if not text.startswith("---"):
+        return None, 0
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return None, 0
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "\n".join(lines[1:i]), 2
+    return None, 0
+
+
+def card_body(text: str) -> str:
+    """The Markdown after the front matter (the whole text if there is none)."""
+    if split_front_matter(text)[0] is None:
+        return text
+    lines = text.split("\n")
+    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    return "\n".join(lines[end + 1:])
+
+
+def _measure(node: yaml.Node) -> None:
+    """Refuse YAML whose expansion (aliases counted each time they are used) is too big or deep."""
+    budget = [MAX_YAML_NODES]
+
+    def walk(n: yaml.Node, depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ValueError(f"YAML metadata too large once aliases are expanded (over {MAX_YAML_NODES} nodes)")
+        if depth > MAX_YAML_DEPTH:
+            raise ValueError(f"YAML metadata nested deeper than {MAX_YAML_DEPTH} levels")
+        if isinstance(n, yaml.SequenceNode):
+            for child in n.value:
+                walk(child, depth + 1)
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                walk(k, depth + 1)
+                walk(v, depth + 1)
+
+    walk(node, 0)
+
+
+def _key_lines(node: yaml.Node, offset: int) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for k, _v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                lines[str(k.value)] = k.start_mark.line + offset
+    return lines
+
+
+def parse_card(text: str) -> CardReport:
+    if len(text.encode("utf-8", "replace")) > MAX_CARD_BYTES:
+        return CardReport(None, [Problem(f"README.md is larger than {MAX_CARD_BYTES // 1024} KiB")])
+    front, offset = split_front_matter(text)
+    if front is None:
+        return CardReport(None)
+    if len(front.encode()) > MAX_FRONT_MATTER_BYTES:
+        return CardReport(None, [Problem(f"YAML metadata larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB", line=offset)])
+    try:
+        node = yaml.compose(front, Loader=yaml.SafeLoader)
+        if node is None:
+            return CardReport({})
+        _measure(node)
+        data = yaml.safe_load(front)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + offset if mark else None
+        return CardReport(None, [Problem(f"invalid YAML: {e.problem or e}", line=line)])
+    except (yaml.YAMLError, ValueError, RecursionError) as e:
+        return CardReport(None, [Problem(f"invalid YAML: {e}", line=offset)])
+    if not isinstance(data, dict):
+        return CardReport(None, [Problem("the YAML metadata must be a mapping of keys to values", line=offset)])
+    report = CardReport(data)
+    _validate(data, _key_lines(node, offset), report)
+    return report
+
+
+def _validate(meta: dict[str, Any], lines: dict[str, int], report: CardReport) -> None:
+    def err(f: str, msg: str) -> None:
+        report.errors.append(Problem(msg, f, lines.get(f)))
+
+    def warn(f: str, msg: str) -> None:
+        report.warnings.append(Problem(msg, f, lines.get(f)))
+
+    for key in meta:
+        if not isinstance(key, str):
+            report.errors.append(Problem(f"metadata keys must be strings, got {key!r}"))
+    for f in STRING_LIST_FIELDS:
+        if f in meta and meta[f] is not None and not _str_or_str_list(meta[f]):
+            err(f, "must be a string or a list of strings")
+    for f in ("library_name", "pipeline_tag", "license_name", "license_link", "base_model_relation", "model_name"):
+        if f in meta and meta[f] is not None and not isinstance(meta[f], str):
+            err(f, "must be a string")
+
+    lic = meta.get("license")
+    if lic is not None:
+        if not _str_or_str_list(lic):
+            err("license", "must be a license identifier (string) or a list of them")
+        else:
+            for one in as_list(lic):
+                if one.lower() == "other":
+                    if not meta.get("license_name") or not meta.get("license_link"):
+                        err("license", "'other' requires 'license_name' and 'license_link'")
+                elif not licenses.is_known(one):
+                    warn("license", f"unknown license identifier {one!r} (use a Hugging Face id, an SPDX "
+                                    "identifier, or 'other' with license_name and license_link)")
+    if isinstance(meta.get("pipeline_tag"), str) and meta["pipeline_tag"] not in PIPELINE_TAGS:
+        warn("pipeline_tag", f"unknown task {meta['pipeline_tag']!r}")
+    if _str_or_str_list(meta.get("language")):
+        for code in as_list(meta.get("language")):
+            if not is_language_code(code):
+                warn("language", f"{code!r} is not an ISO 639 language code")
+    rel = meta.get("base_model_relation")
+    if isinstance(rel, str) and rel not in BASE_MODEL_RELATIONS:
+        warn("base_model_relation", f"unknown relation {rel!r} (expected one of {', '.join(BASE_MODEL_RELATIONS)})")
+    if rel is not None and not meta.get("base_model"):
+        warn("base_model_relation", "is set but base_model is missing")
+    if _str_or_str_list(meta.get("base_model")):
+        for bm in as_list(meta.get("base_model")):
+            if not re.match(r"^[\w.-]+/[\w.-]+$", bm):
+                warn("base_model", f"{bm!r} is not a model id of the form 'namespace/name'")
+    if _str_or_str_list(meta.get("industry")):
+        for ind in as_list(meta.get("industry")):
+            if ind.lower() not in INDUSTRIES:
+                warn("industry", f"unknown industry {ind!r} (known: {', '.join(sorted(INDUSTRIES))})")
+    if "model-index" in meta and meta["model-index"] is not None:
+        _validate_model_index(meta["model-index"], err)
+
+
+def _validate_model_index(value: Any, err) -> None:
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    if not isinstance(value, list):
+        err("model-index", "must be a list of models with their evaluation results")
+        return
+    try:
+        model_index_to_eval_results(value)
+    except Exception as e:  # the client's own parser: whatever it rejects, the Hub rejects
+        err("model-index", f"invalid evaluation results: {type(e).__name__}: {e}")
+
+
+def _str_or_str_list(v: Any) -> bool:
+    return isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+
+
+def as_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        return [str(x) for x in v if isinstance(x, (str, int, float)) and not isinstance(x, bool)]
+    return []
+
+
+def is_language_code(code: str) -> bool:
+    import pycountry
+
+    if code == "multilingual":
+        return True
+    primary = code.split("-", 1)[0].split("_", 1)[0].lower()
+    if len(primary) == 2:
+        return pycountry.languages.get(alpha_2=primary) is not None
+    if len(primary) == 3:
+        return pycountry.languages.get(alpha_3=primary) is not None
+    return False
 
 
 def extract_metadata(text: str) -> dict[str, Any] | None:
-    """The front matter between the leading '---' lines, parsed leniently: None if absent or broken."""
-    if not text.startswith("---"):
-        return None
-    lines = text.split("\n")
-    if lines[0].strip() != "---":
-        return None
-    for i in range(1, len(lines)):
-        if lines[i].strip() == "---":
-            try:
-                data = yaml.safe_load("\n".join(lines[1:i]))
-            except yaml.YAMLError:
-                return None
-            return data if isinstance(data, dict) else None
-    return None
+    """The front matter, parsed leniently: None if absent or broken (for listings and cardData)."""
+    report = parse_card(text)
+    return report.metadata
 
 
 def derive_tags(meta: dict[str, Any] | None) -> tuple[list[str], str | None, str | None]:
-    """(tags, pipeline_tag, library_name) as the Hub derives them from card metadata."""
+    """(tags, pipeline_tag, library_name) as the Hub derives them, plus our region:/industry: facets."""
     if not meta:
         return [], None, None
     tags: list[str] = []
-
-    def as_list(v: Any) -> list[str]:
-        if v is None:
-            return []
-        if isinstance(v, (list, tuple)):
-            return [str(x) for x in v if isinstance(x, (str, int, float))]
-        return [str(v)] if isinstance(v, (str, int, float)) else []
-
     library = meta.get("library_name") if isinstance(meta.get("library_name"), str) else None
     pipeline = meta.get("pipeline_tag") if isinstance(meta.get("pipeline_tag"), str) else None
     if library:
@@ -46,13 +258,19 @@ def derive_tags(meta: dict[str, Any] | None) -> tuple[list[str], str | None, str
     tags.extend(as_list(meta.get("tags")))
     if pipeline:
         tags.append(pipeline)
-    tags.extend(as_list(meta.get("language")))
+    tags.extend(c for c in as_list(meta.get("language")) if c)
     for lic in as_list(meta.get("license")):
-        tags.append(f"license:{lic}")
+        tags.append(f"license:{lic.lower()}")
     for ds in as_list(meta.get("datasets")):
         tags.append(f"dataset:{ds}")
+    relation = meta.get("base_model_relation") if isinstance(meta.get("base_model_relation"), str) else None
     for bm in as_list(meta.get("base_model")):
         tags.append(f"base_model:{bm}")
+        tags.append(f"base_model:{relation or 'finetune'}:{bm}")
+    for region in as_list(meta.get("region")):
+        tags.append(f"region:{region.lower()}")
+    for ind in as_list(meta.get("industry")):
+        tags.append(f"industry:{ind.lower()}")
     seen: set[str] = set()
     unique = [t for t in tags if not (t in seen or seen.add(t))]
     return unique, pipeline, library

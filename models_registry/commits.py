@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from . import cards, names
+from . import cards, licenses, names
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound
 from .locks import LockDir
-from .models import GitBlobInfo, LfsObject, RepoLfsObject, Repository, utcnow
+from .models import GitBlobInfo, LfsObject, RepoLfsObject, Repository, RepoTag, SafetensorsFile, utcnow
 from .permissions import Principal
 from .repos import Repos, _author_line
 from .settings import RegistrySettings
@@ -25,6 +25,7 @@ from .storage import BlobStore, GitStore, StagedFile
 from .storage.blobs import check_oid
 from .storage.gitrepo import EXEC_MODE, FILE_MODE
 from .storage.lfs import LfsRules, Pointer
+from .safetensors_meta import SafetensorsError, parameter_counts, summarize
 from .views import RepoView
 
 MAX_SUMMARY = 1000
@@ -105,6 +106,8 @@ class Commits:
                         f"A commit has happened since. Please refresh and try again. "
                         f"(parent commit {parent_commit} is not the head of {revision}: {head})")
                 files = {p: (i.mode, i.sha) for p, i in git.files(head).items()} if head else {}
+                warnings = self._check_card(operations) if ref == f"refs/heads/{repo.default_branch}" else []
+                st_rows = self._check_safetensors(operations)
                 rules = self._rules(git, files, operations)
                 blob_rows: list[dict] = []
                 lfs_oids: list[str] = []
@@ -139,14 +142,14 @@ class Commits:
                     insert_ignore(s, LfsObject, lfs_rows)
                     insert_ignore(s, GitBlobInfo, blob_rows)
                     insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": o} for o in dict.fromkeys(lfs_oids)])
+                    insert_ignore(s, SafetensorsFile, st_rows)
                 tree = git.write_tree(files)
                 message = summary + ("\n\n" + description.strip() if description and description.strip() else "")
                 new = git.make_commit(tree, [head] if head else [], _author_line(principal), message)
                 if not git.set_ref(ref, new, head):
                     raise Conflict("The branch moved during the commit; please retry")
-                readme_changed = any(op.path == "README.md" for op in operations)
-                self._after_commit(git, repo, ref, new, readme_changed)
-                return CommitResult(new, ref)
+                self.refresh_metadata(git, repo, ref, new)
+                return CommitResult(new, ref, warnings)
         finally:
             for op in operations:
                 if isinstance(op, AddFile):
@@ -190,26 +193,139 @@ class Commits:
             raise BadRequest(f"LFS object {op.oid} has size {size}, not {op.size}")
         return Pointer(op.oid, size)
 
-    def _after_commit(self, git, repo: RepoView, ref: str, new: str, readme_changed: bool) -> None:
+    def _check_card(self, operations: list[Operation]) -> list[str]:
+        """Validate a new README.md before anything is written; returns the warnings."""
+        for op in operations:
+            if isinstance(op, AddFile) and op.path == "README.md":
+                if op.staged.size > cards.MAX_CARD_BYTES:
+                    raise BadRequest(f"README.md is larger than {cards.MAX_CARD_BYTES // 1024} KiB")
+                report = cards.parse_card(op.staged.read_bytes().decode("utf-8", "replace"))
+                if report.errors:
+                    raise BadRequest("Invalid model card metadata in README.md: "
+                                     + "; ".join(str(e) for e in report.errors),
+                                     errors=[str(e) for e in report.errors])
+                return [str(w) for w in report.warnings]
+        return []
+
+    def _check_safetensors(self, operations: list[Operation]) -> list[dict]:
+        """Read the header of every new .safetensors file; a malformed one refuses the commit."""
+        rows = []
+        for op in operations:
+            if isinstance(op, DeletePath) or not op.path.endswith(".safetensors"):
+                continue
+            try:
+                if isinstance(op, AddFile):
+                    with open(op.staged.path, "rb") as f:
+                        rows.append({"oid": op.staged.sha256, "parameters": parameter_counts(f, op.staged.size)})
+                elif self._safetensors_params(op.oid) is None and self.blobs.exists(op.oid):
+                    size = self.lfs_object_size_any(op.oid) or 0
+                    with self.blobs.open(op.oid) as f:
+                        rows.append({"oid": op.oid, "parameters": parameter_counts(f, size)})
+            except SafetensorsError as e:
+                raise BadRequest(f"{op.path}: not a valid safetensors file ({e})") from None
+        return rows
+
+    def _safetensors_params(self, oid: str) -> dict[str, int] | None:
+        with self.db.session() as s:
+            row = s.get(SafetensorsFile, oid)
+            return dict(row.parameters) if row is not None else None
+
+    def lfs_object_size_any(self, oid: str) -> int | None:
+        with self.db.session() as s:
+            obj = s.get(LfsObject, oid)
+            return obj.size if obj else None
+
+    def refresh_metadata(self, git, repo: RepoView, ref: str, new: str) -> None:
+        """After a branch moved (API commit or git push): last modified, and for the default branch
+        the head, card metadata, tags and parameter counts, recomputed from the tree itself."""
+        if ref != f"refs/heads/{repo.default_branch}":
+            with self.db.session(write=True) as s:
+                row = s.get(Repository, repo.id)
+                if row is not None:
+                    row.last_modified = utcnow()
+            return
+        # Everything is computed first (it may read blobs and fill caches), then written at once:
+        # a write transaction on SQLite must not wait on another one opened inside it.
+        files = git.files(new)
+        warnings: list[str] = []
+        meta = None
+        readme = files.get("README.md")
+        if readme is not None:
+            data = git.read_blob(readme.sha)
+            if len(data) <= cards.MAX_CARD_BYTES:
+                report = cards.parse_card(data.decode("utf-8", "replace"))
+                meta = report.metadata
+                warnings += [str(p) for p in report.errors + report.warnings]
+        warnings += self._license_file_warnings(git, files, meta)
+        tags, pipeline_tag, library_name = cards.derive_tags(meta)
+        st = self._repo_safetensors(git, files)
+        if st and "safetensors" not in tags:
+            tags.append("safetensors")
         with self.db.session(write=True) as s:
             row = s.get(Repository, repo.id)
             if row is None:
                 return
             row.last_modified = utcnow()
-            if ref == f"refs/heads/{row.default_branch}":
-                row.head_sha = new
-                if readme_changed:
-                    self._refresh_card(git, row, new)
+            row.head_sha = new
+            row.card_data = meta
+            row.card_warnings = warnings or None
+            row.pipeline_tag, row.library_name = pipeline_tag, library_name
+            row.safetensors = st
+            row.parameter_count = st["total"] if st else None
+            row.tags = tags
+            s.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
+            insert_ignore(s, RepoTag, [{"repo_id": row.id, "tag": t[:255]} for t in dict.fromkeys(tags)])
 
-    def _refresh_card(self, git, row: Repository, commit: str) -> None:
-        item = git.lookup(commit, "README.md")
-        meta = None
-        if item is not None and item.is_file:
-            data = git.read_blob(item.sha)
-            if len(data) <= cards.MAX_CARD_BYTES:
-                meta = cards.extract_metadata(data.decode("utf-8", "replace"))
-        row.card_data = meta
-        row.tags, row.pipeline_tag, row.library_name = cards.derive_tags(meta)
+    def after_push(self, git, repo: RepoView, changed: dict[str, str]) -> None:
+        """A git push moved refs (already checked by the pre-receive policy): update the registry."""
+        for ref, new in changed.items():
+            if ref.startswith("refs/heads/"):
+                self.refresh_metadata(git, repo, ref, new)
+        if not any(r.startswith("refs/heads/") for r in changed):
+            self.repos.touch(repo)
+
+    def _license_file_warnings(self, git, files, meta) -> list[str]:
+        lic_file = next((files[n] for n in ("LICENSE", "LICENSE.md", "LICENSE.txt") if n in files), None)
+        card_lic = cards.as_list(meta.get("license")) if meta else []
+        if lic_file is None or not card_lic:
+            return []
+        info = self.repos.blob_infos(git, [lic_file.sha])[lic_file.sha]
+        if info[1] is not None or info[0] > 1024 * 1024:
+            return []
+        detected = licenses.detect_license_text(git.read_blob(lic_file.sha).decode("utf-8", "replace"))
+        if detected and not any(licenses.compatible(c, detected) for c in card_lic):
+            return [f"The card's license ({', '.join(card_lic)}) does not match the LICENSE file, "
+                    f"which looks like {detected}"]
+        return []
+
+    def _repo_safetensors(self, git, files) -> dict | None:
+        paths = [i for p, i in files.items() if p.endswith(".safetensors")]
+        if not paths:
+            return None
+        infos = self.repos.blob_infos(git, [i.sha for i in paths])
+        per_file = []
+        for item in paths:
+            size, lfs = infos[item.sha]
+            key = lfs.oid if lfs else f"git:{item.sha}"
+            params = self._safetensors_params(key)
+            if params is None:
+                try:
+                    if lfs:
+                        if not self.blobs.exists(lfs.oid):
+                            continue
+                        with self.blobs.open(lfs.oid) as f:
+                            params = parameter_counts(f, size)
+                    else:
+                        import io
+
+                        data = git.read_blob(item.sha)
+                        params = parameter_counts(io.BytesIO(data), len(data))
+                except SafetensorsError:
+                    continue  # pushed by git before validation existed; not counted
+                with self.db.session(write=True) as s:
+                    insert_ignore(s, SafetensorsFile, [{"oid": key, "parameters": params}])
+            per_file.append(params)
+        return summarize(per_file) if per_file else None
 
     # ---- LFS objects ------------------------------------------------------------------------
     def store_lfs_object(self, repo: RepoView, staged: StagedFile, oid: str, size: int | None) -> None:

@@ -25,3 +25,19 @@ def insert_ignore(s: Session, model: type, rows: Sequence[dict[str, Any]]) -> No
                 s.add(model(**row))
         return
     s.execute(stmt)
+
+
+def upsert_increment(s: Session, model: type, keys: dict[str, Any], column: str, by: int = 1) -> None:
+    """INSERT a row with `column` = by, or add `by` to it if the row exists (one atomic statement)."""
+    name = s.get_bind().dialect.name
+    values = {**keys, column: by}
+    if name in ("postgresql", "sqlite"):
+        ins = (pg_insert if name == "postgresql" else sqlite_insert)(model).values(**values)
+        col = getattr(model, column)
+        s.execute(ins.on_conflict_do_update(index_elements=list(keys), set_={column: col + by}))
+        return
+    row = s.get(model, tuple(keys.values()))  # pragma: no cover
+    if row is None:
+        s.add(model(**values))
+    else:
+        setattr(row, column, getattr(row, column) + by)

@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -103,8 +104,14 @@ class Repository(Base):
     likes: Mapped[int] = mapped_column(Integer, default=0)
     card_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     tags: Mapped[list[str] | None] = mapped_column(JSON)
-    pipeline_tag: Mapped[str | None] = mapped_column(String(64))
+    pipeline_tag: Mapped[str | None] = mapped_column(String(64), index=True)
     library_name: Mapped[str | None] = mapped_column(String(64))
+    # Problems found in the card that did not block the commit, shown to the owner.
+    card_warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    # {"parameters": {dtype: n}, "total": n} over the default branch's .safetensors files.
+    safetensors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parameter_count: Mapped[int | None] = mapped_column(BigInteger)
+    trending_score: Mapped[float] = mapped_column(Float, default=0.0, index=True)
 
     @property
     def repo_id(self) -> str:
@@ -145,3 +152,73 @@ class GitBlobInfo(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     lfs_oid: Mapped[str | None] = mapped_column(String(64))
     lfs_size: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RepoTag(Base):
+    """One row per (repository, tag): the listing's tag filters are indexed joins, not JSON scans."""
+
+    __tablename__ = "repo_tags"
+    __table_args__ = (Index("ix_repo_tags_tag_repo", "tag", "repo_id"),)
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class Like(Base):
+    __tablename__ = "likes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True,
+                                         index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DownloadDay(Base):
+    """Downloads of a repository on one UTC day: "last 30 days" and "all time" are exact sums."""
+
+    __tablename__ = "download_days"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AccessRequest(Base):
+    """A user's request to download a gated repository, and its current decision."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (UniqueConstraint("repo_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending, accepted, rejected
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class AccessEvent(Base):
+    """Append-only record of every request, grant, acceptance of terms, rejection and revocation."""
+
+    __tablename__ = "access_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SafetensorsFile(Base):
+    """Parameter counts of one .safetensors object (by sha256), read once from its header."""
+
+    __tablename__ = "safetensors_files"
+
+    oid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parameters: Mapped[dict[str, int]] = mapped_column(JSON)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .accounts import Accounts
 from .commits import Commits
 from .db import Database
+from .engagement import Engagement
+from .gating import Gating
 from .locks import LockDir
 from .repos import Repos
 from .settings import RegistrySettings
@@ -24,6 +26,8 @@ class Registry:
         self.accounts = Accounts(self.db)
         self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.locks, self.repos)
+        self.engagement = Engagement(self.db)
+        self.gating = Gating(self.db)
 
     def close(self) -> None:
         self.db.dispose()

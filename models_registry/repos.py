@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import names
@@ -17,7 +17,7 @@ from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
 from .locks import LockDir
-from .models import GitBlobInfo, Repository, utcnow
+from .models import GitBlobInfo, Repository, RepoTag, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
 from .storage import BlobStore, GitRepo, GitStore
@@ -31,7 +31,8 @@ SORT_COLUMNS = {
     "created_at": Repository.created_at,
     "downloads": Repository.downloads,
     "likes": Repository.likes,
-    "trendingScore": Repository.likes,
+    "trendingScore": Repository.trending_score,
+    "trending_score": Repository.trending_score,
     "id": Repository.namespace,
 }
 
@@ -176,7 +177,9 @@ class Repos:
     # ---- listing ----------------------------------------------------------------------------
     def list(self, repo_type: str, principal: Principal | None, *, search: str | None = None,
              author: str | None = None, tags: list[str] | None = None, pipeline_tag: str | None = None,
-             sort: str | None = None, ascending: bool = False, offset: int = 0, limit: int = 100) -> list[RepoView]:
+             gated: bool | None = None, ids: list[int] | None = None, sort: str | None = None,
+             ascending: bool = False, offset: int = 0, limit: int = 100) -> list[RepoView]:
+        """Repositories `principal` may see, filtered. Every tag filter must match (an indexed EXISTS each)."""
         q = select(Repository).where(Repository.repo_type == repo_type)
         if principal is None:
             q = q.where(Repository.private.is_(False))
@@ -185,35 +188,27 @@ class Repos:
             q = q.where(or_(Repository.private.is_(False), Repository.namespace.in_(mine)))
         if author:
             q = q.where(Repository.namespace == author)
+        if ids is not None:
+            q = q.where(Repository.id.in_(ids))
         if search:
             pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             q = q.where((Repository.namespace + "/" + Repository.name).ilike(pattern, escape="\\"))
         if pipeline_tag:
             q = q.where(Repository.pipeline_tag == pipeline_tag)
-        rows_filter = [t for t in (tags or []) if t]
+        if gated is not None:
+            q = q.where(Repository.gated.is_not(None) if gated else Repository.gated.is_(None))
+        for tag in dict.fromkeys(t for t in (tags or []) if t):
+            q = q.where(exists().where(RepoTag.repo_id == Repository.id, RepoTag.tag == tag))
         col = SORT_COLUMNS.get(sort or "", None)
         if sort and col is None:
-            raise BadRequest(f"Unknown sort key {sort!r}")
+            raise BadRequest(f"Unknown sort key {sort!r} (use downloads, likes, lastModified, createdAt or "
+                             "trendingScore)")
         if col is None:
             order = [Repository.namespace.asc(), Repository.name.asc(), Repository.id.asc()]
         else:
             order = [col.asc() if ascending else col.desc(), Repository.id.asc()]
-        q = q.order_by(*order)
         with self.db.session() as s:
-            if not rows_filter:
-                return [RepoView.of(r) for r in s.scalars(q.offset(offset).limit(limit))]
-            # Tag filters run in Python over the narrowed query; the search issue moves them to the index.
-            out: list[RepoView] = []
-            skipped = 0
-            for r in s.scalars(q).yield_per(500):
-                if all(t in (r.tags or []) or t == r.library_name or t == r.pipeline_tag for t in rows_filter):
-                    if skipped < offset:
-                        skipped += 1
-                        continue
-                    out.append(RepoView.of(r))
-                    if len(out) >= limit:
-                        break
-            return out
+            return [RepoView.of(r) for r in s.scalars(q.order_by(*order).offset(offset).limit(limit))]
 
     # ---- revisions and refs -----------------------------------------------------------------
     def resolve_revision(self, repo: RepoView, rev: str) -> str:
@@ -238,7 +233,7 @@ class Repos:
             target = git.resolve(starting_point or repo.default_branch)
             if not git.set_ref(f"refs/heads/{branch}", target, None):
                 raise Conflict(f"Reference already exists: refs/heads/{branch}")
-        self._touch(repo)
+        self.touch(repo)
         return target
 
     def delete_branch(self, principal: Principal, repo: RepoView, branch: str) -> None:
@@ -249,7 +244,7 @@ class Repos:
             if git.ref_sha(ref) is None:
                 raise RevisionNotFound(f"Branch {branch!r} not found")
             git.delete_ref(ref)
-        self._touch(repo)
+        self.touch(repo)
 
     def create_tag(self, principal: Principal, repo: RepoView, tag: str, revision: str, message: str | None) -> str:
         names.validate_tag_name(tag)
@@ -261,7 +256,7 @@ class Repos:
             obj = git.create_annotated_tag(tag, target, message, _author_line(principal)) if message else target
             if not git.set_ref(ref, obj, None):
                 raise Conflict(f"Tag {tag!r} already exists")
-        self._touch(repo)
+        self.touch(repo)
         return target
 
     def delete_tag(self, principal: Principal, repo: RepoView, tag: str) -> None:
@@ -270,9 +265,9 @@ class Repos:
             if git.ref_sha(ref) is None:
                 raise RevisionNotFound(f"Tag {tag!r} not found")
             git.delete_ref(ref)
-        self._touch(repo)
+        self.touch(repo)
 
-    def _touch(self, repo: RepoView) -> None:
+    def touch(self, repo: RepoView) -> None:
         with self.db.session(write=True) as s:
             row = s.get(Repository, repo.id)
             if row is not None:
@@ -350,6 +345,11 @@ class Repos:
                 raise EntryNotFound(f"Entry not found: {path!r} does not exist at revision {rev!r}", commit=commit)
             size, lfs = self.blob_infos(git, [item.sha])[item.sha]
             return ResolvedFile(commit, path, item.sha, size, lfs)
+
+    def exists_at(self, repo: RepoView, commit: str, path: str) -> bool:
+        with self.open_git(repo) as git:
+            item = git.lookup(commit, path)
+            return item is not None and item.is_file
 
     def read_regular(self, repo: RepoView, blob_sha: str) -> bytes:
         with self.open_git(repo) as git:

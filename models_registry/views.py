@@ -30,6 +30,9 @@ class RepoView:
     tags: list[str]
     pipeline_tag: str | None
     library_name: str | None
+    card_warnings: list[str]
+    safetensors: dict[str, Any] | None
+    trending_score: float
 
     @property
     def repo_id(self) -> str:
@@ -43,7 +46,8 @@ class RepoView:
             head_sha=r.head_sha, created_at=r.created_at, last_modified=r.last_modified,
             downloads=r.downloads, downloads_all_time=r.downloads_all_time, likes=r.likes,
             card_data=r.card_data, tags=list(r.tags or []), pipeline_tag=r.pipeline_tag,
-            library_name=r.library_name,
+            library_name=r.library_name, card_warnings=list(r.card_warnings or []), safetensors=r.safetensors,
+            trending_score=r.trending_score or 0.0,
         )
 
 

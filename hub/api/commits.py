@@ -9,6 +9,7 @@ from models_registry.errors import BadRequest, NotImplementedYet
 from models_registry.names import validate_path
 
 from .. import auth
+from ..errors import header_safe
 from ..services import registry
 from .common import drain_body, flag, json_body, repo_type_of, repo_url
 from .ndjson import parse_commit_body
@@ -76,8 +77,11 @@ def commit(kind: str, ns: str, name: str, rev: str):
             if isinstance(op, AddFile):
                 op.staged.discard()
     url = repo_url(repo.repo_type, repo.repo_id)
-    return jsonify({"success": True, "commitOid": result.sha, "commitUrl": f"{url}/commit/{result.sha}",
-                    "hookOutput": ""})
+    resp = jsonify({"success": True, "commitOid": result.sha, "commitUrl": f"{url}/commit/{result.sha}",
+                    "hookOutput": "", "warnings": result.warnings})
+    for i, w in enumerate(result.warnings):
+        resp.headers.add("X-HF-Warning", f"model-card-{i}; README.md metadata: {header_safe(w)}")
+    return resp
 
 
 def _read_operations(reg, ops: list[Operation]) -> dict:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from models_registry.errors import BadRequest, EntryNotFound
+from models_registry.engagement import WEIGHT_SUFFIXES, counts_as_download
 from models_registry.names import validate_path
 
 from .. import auth
@@ -71,7 +72,10 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
         validate_path(path)
     except BadRequest as e:
         raise EntryNotFound(e.message) from None
+    reg.gating.check_file(auth.current(), repo, path)
     f = reg.repos.resolve_file(repo, rev, path)
+    if request.method == "GET" and _counts(reg, repo, f):
+        reg.engagement.record_download(repo)
     if f.lfs:
         local = reg.blobs.local_path(f.lfs.oid)
         if local is None or not local.exists():
@@ -89,6 +93,18 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
     resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(path.rsplit('/', 1)[-1])}"
     resp.headers.pop("Last-Modified", None)
     return resp
+
+
+def _counts(reg, repo, f) -> bool:
+    """Whether this GET is a model fetch by the Hub's rule (not a range read of part of a file)."""
+    if request.headers.get("Range") and not request.headers.get("Range", "").startswith("bytes=0-"):
+        return False
+    if f.path == "config.json":
+        return True
+    if not f.path.lower().endswith(WEIGHT_SUFFIXES):
+        return False
+    has_config = reg.repos.exists_at(repo, f.commit, "config.json")
+    return counts_as_download(f.path, has_config)
 
 
 def _mimetype(path: str) -> str:

@@ -52,12 +52,10 @@ def validate_yaml():
     content = body.get("content")
     if not isinstance(content, str):
         raise BadRequest("'content' must be the README text")
-    if len(content.encode()) > cards.MAX_CARD_BYTES:
-        return jsonify({"errors": [{"message": f"README.md is larger than {cards.MAX_CARD_BYTES} bytes"}],
-                        "warnings": []}), 400
-    if content.startswith("---") and cards.extract_metadata(content) is None:
-        return jsonify({"errors": [{"message": "Invalid YAML metadata in README.md"}], "warnings": []}), 400
-    return jsonify({"errors": [], "warnings": []})
+    report = cards.parse_card(content)
+    out = {"errors": [{"message": str(e)} for e in report.errors],
+           "warnings": [{"message": str(w)} for w in report.warnings]}
+    return jsonify(out), 400 if report.errors else 200
 
 
 XET_MESSAGE = (

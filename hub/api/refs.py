@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from html import escape
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -85,11 +86,15 @@ def commits(kind: str, ns: str, name: str, rev: str):
     chunk = list(itertools.islice(history, p * size, (p + 1) * size + 1))
     history.close()
     more = len(chunk) > size
+    formatted = "formatted" in request.args.getlist("expand[]") + request.args.getlist("expand")
     out = []
     for c in chunk[:size]:
         body = c.message.split("\n", 1)[1].strip() if "\n" in c.message else ""
-        out.append({"id": c.sha, "title": c.title, "message": body, "date": iso_epoch(c.author_time),
-                    "authors": [{"user": c.author_name}]})
+        item = {"id": c.sha, "title": c.title, "message": body, "date": iso_epoch(c.author_time),
+                "authors": [{"user": c.author_name}]}
+        if formatted:
+            item["formatted"] = {"title": escape(c.title), "message": escape(body).replace("\n", "<br>")}
+        out.append(item)
     resp = jsonify(out)
     if more:
         resp.headers["Link"] = f'<{next_link(p=p + 1)}>; rel="next"'

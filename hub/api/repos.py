@@ -113,12 +113,17 @@ def listing(kind: str):
     offset = int_arg("offset", 0)
     direction = request.args.get("direction")
     ascending = direction in ("1", "asc")
+    tags = request.args.getlist("filter")
+    tags += request.args.getlist("library") + request.args.getlist("language")
+    tags += [f"license:{lic.lower()}" for lic in request.args.getlist("license")]
+    gated = request.args.get("gated")
     repos = reg.repos.list(
         repo_type_of(kind), auth.current(),
         search=request.args.get("search") or None,
         author=request.args.get("author") or None,
-        tags=request.args.getlist("filter"),
+        tags=tags,
         pipeline_tag=request.args.get("pipeline_tag") or None,
+        gated=None if gated is None else gated.lower() in ("1", "true"),
         sort=request.args.get("sort") or None, ascending=ascending,
         offset=offset, limit=size + 1,
     )

@@ -51,6 +51,9 @@ def repo_json(repo: RepoView, *, sha: str | None = None, siblings: list[dict] | 
             out["pipeline_tag"] = repo.pipeline_tag
         if repo.library_name:
             out["library_name"] = repo.library_name
+    if repo.safetensors:
+        out["safetensors"] = repo.safetensors
+    out["trendingScore"] = repo.trending_score
     if card and repo.card_data is not None:
         out["cardData"] = repo.card_data
     if siblings is not None:

@@ -54,6 +54,10 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
         raise BadRequest("Expected 'operation' (upload or download) and at most 1000 'objects'")
     repo = _repo(kind, ns, name, "write" if operation == "upload" else "read")
     reg = registry()
+    if operation == "download" and not reg.gating.has_access(auth.current(), repo):
+        from models_registry.gating import GatedRepo
+
+        raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page")
     signer = _serializer()
     base = _repo_base(repo)
     out = []
@@ -74,7 +78,8 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
                 token = signer.dumps({"r": repo.id, "o": oid, "s": size, "op": "upload"})
                 entry["actions"] = {
                     "upload": {"href": f"{base}/{oid}?token={token}", "header": {}, "expires_in": HREF_TTL},
-                    "verify": {"href": f"{base}/{oid}/verify", "header": {}, "expires_in": HREF_TTL},
+                    "verify": {"href": f"{base}/{oid}/verify?token={signer.dumps({'r': repo.id, 'o': oid, 'op': 'verify'})}",
+                               "header": {}, "expires_in": HREF_TTL},
                 }
         else:
             if known is None:
@@ -128,7 +133,11 @@ def _repo_by_id(repo_pk: int, ns: str, name: str) -> RepoView:
 
 
 def verify(kind: str | None, ns: str, name: str, oid: str) -> Response:
-    repo = _repo(kind, ns, name, "write")
+    # git-lfs sends no credentials to an action it was told is authenticated: the link carries them.
+    if request.args.get("token"):
+        repo = _repo_by_id(_check_token("verify", oid)["r"], ns, name)
+    else:
+        repo = _repo(kind, ns, name, "write")
     body = json_body()
     size = registry().commits.lfs_object_size(repo, oid)
     if size is None or (body.get("size") is not None and body.get("size") != size):
@@ -149,9 +158,22 @@ def download_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
     return send_file(path, mimetype="application/octet-stream", conditional=True, etag=oid, max_age=0)
 
 
+def locks_verify(kind: str | None, ns: str, name: str) -> Response:
+    """We have no file locking; an empty answer keeps git-lfs from warning on every push."""
+    _repo(kind, ns, name, "write")
+    return _lfs_json({"ours": [], "theirs": []})
+
+
+def locks_list(kind: str | None, ns: str, name: str) -> Response:
+    _repo(kind, ns, name, "read")
+    return _lfs_json({"locks": []})
+
+
 def _register() -> None:
     """The same views at /{ns}/{name}.git/... (models) and /{datasets|spaces}/{ns}/{name}.git/..."""
     views = [("objects/batch", batch, ["POST"]),
+             ("locks/verify", locks_verify, ["POST"]),
+             ("locks", locks_list, ["GET"]),
              ("objects/<oid>", upload_object, ["PUT"]),
              ("objects/<oid>", download_object, ["GET"]),
              ("objects/<oid>/verify", verify, ["POST"])]

@@ -1,0 +1,103 @@
+"""Markdown (model cards, comments) to safe HTML.
+
+Rendered with the `markdown` package (tables, fenced code highlighted by Pygments, heading anchors),
+relative links and images resolved to the repository's files at the shown revision, then passed
+through nh3 (the Ammonia sanitizer): whatever the author wrote, no script, no event handler, no
+`javascript:` or `data:` URL reaches a reader's browser.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+from urllib.parse import quote, urlsplit
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.extensions.toc import slugify_unicode
+from markdown.treeprocessors import Treeprocessor
+
+from .cards import card_body
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em", "h1", "h2",
+    "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "samp", "small",
+    "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "sup", "figure", "figcaption", "picture", "source", "center",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "id", "name"},
+    "img": {"src", "alt", "title", "width", "height", "align"},
+    "source": {"srcset", "media", "type"},
+    "td": {"align", "colspan", "rowspan"},
+    "th": {"align", "colspan", "rowspan"},
+    "ol": {"start"},
+    "details": {"open"},
+    "*": {"id", "class"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+_ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//|^#|^/")
+
+
+class _RelativeLinks(Treeprocessor):
+    def __init__(self, md: markdown.Markdown, files_base: str | None, pages_base: str | None, doc_dir: str) -> None:
+        super().__init__(md)
+        self.files_base = files_base
+        self.pages_base = pages_base
+        self.doc_dir = doc_dir
+
+    def _resolve(self, url: str, base: str | None) -> str:
+        if base is None or not url or _ABSOLUTE.match(url.strip()):
+            return url
+        parts = urlsplit(url)
+        path = posixpath.normpath(posixpath.join(self.doc_dir, parts.path))
+        if path.startswith("..") or path == ".":
+            return url
+        out = f"{base}/{quote(path)}"
+        if parts.query:
+            out += "?" + parts.query
+        if parts.fragment:
+            out += "#" + parts.fragment
+        return out
+
+    def run(self, root: ET.Element) -> None:
+        for el in root.iter():
+            if el.tag == "a" and el.get("href"):
+                el.set("href", self._resolve(el.get("href", ""), self.pages_base))
+            elif el.tag == "img" and el.get("src"):
+                el.set("src", self._resolve(el.get("src", ""), self.files_base))
+
+
+class _RelativeLinksExtension(Extension):
+    def __init__(self, files_base: str | None, pages_base: str | None, doc_dir: str) -> None:
+        super().__init__()
+        self.args = (files_base, pages_base, doc_dir)
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.treeprocessors.register(_RelativeLinks(md, *self.args), "modelhub_relative_links", 5)
+
+
+def render_markdown(text: str, *, repo_path: str | None = None, revision: str = "main", doc_dir: str = "",
+                    strip_front_matter: bool = True) -> str:
+    """Safe HTML for `text`. `repo_path` ("/ns/name") turns relative links into repository URLs."""
+    if strip_front_matter:
+        text = card_body(text)
+    rev = quote(revision, safe="")
+    files_base = f"{repo_path}/resolve/{rev}" if repo_path else None
+    pages_base = f"{repo_path}/blob/{rev}" if repo_path else None
+    html = markdown.markdown(
+        text,
+        extensions=["tables", "fenced_code", "codehilite", "toc", "sane_lists", "nl2br",
+                    _RelativeLinksExtension(files_base, pages_base, doc_dir)],
+        extension_configs={"codehilite": {"guess_lang": False, "css_class": "highlight"},
+                           "toc": {"permalink": False, "slugify": slugify_unicode}},
+        output_format="html",
+    )
+    return sanitize_html(html)
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel="noopener noreferrer nofollow", strip_comments=True)
