@@ -33,6 +33,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         with LockDir(Path(cfg["DATA_DIR"]) / "locks").hold("migrate"):
             migrate.upgrade(registry.db)
 
+    from .search import SearchService
+
+    search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search")
+    app.extensions["modelhub_search"] = search
+    if cfg["SEARCH_WORKER"]:
+        search.start()
+
     errors.init_app(app)
     auth.init_app(app)
     from .api import register as register_api

@@ -16,6 +16,7 @@ def _app(data_dir: str | None = None, **overrides: Any):
 
     if data_dir:
         overrides["DATA_DIR"] = data_dir
+    overrides.setdefault("SEARCH_WORKER", False)  # CLI commands never run the background writer
     return create_app(overrides)
 
 
@@ -52,7 +53,7 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str | None, worker
     app = _app(data_dir)
     app.extensions["modelhub"].close()
     click.echo(f"ModelHub on http://{host}:{port} (data in {app.config['DATA_DIR']}, {workers} workers)", err=True)
-    run(lambda: _app(data_dir, AUTO_MIGRATE=False), host, port, workers, threads)
+    run(lambda: _app(data_dir, AUTO_MIGRATE=False, SEARCH_WORKER=True), host, port, workers, threads)
 
 
 @cli.group()
@@ -128,6 +129,33 @@ def tokens() -> None:
 def tokens_create(ctx: click.Context, name: str, role: str, label: str) -> None:
     """Create a token for user NAME; prints the token alone on stdout."""
     click.echo(_registry(ctx).accounts.create_token(name, role=role, label=label))
+
+
+@cli.group()
+def index() -> None:
+    """The search index."""
+
+
+@index.command("rebuild")
+@click.pass_context
+def index_rebuild(ctx: click.Context) -> None:
+    """Rebuild the search index from the database; search keeps serving the old one meanwhile."""
+    app = _app(ctx.obj.get("data_dir"))
+    search = app.extensions["modelhub_search"]
+    total = len(search.feed.all_repo_ids())
+    with click.progressbar(length=total, label="indexing repositories", file=sys.stderr,
+                           show_pos=True, show_eta=True) as bar:
+        n = search.rebuild(progress=bar.update)
+    click.echo(f"indexed {n} repositories", err=True)
+
+
+@index.command("update")
+@click.pass_context
+def index_update(ctx: click.Context) -> None:
+    """Apply queued changes now (the server does this continuously)."""
+    app = _app(ctx.obj.get("data_dir"))
+    n = app.extensions["modelhub_search"].drain_once()
+    click.echo(f"applied {n} queued changes", err=True)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "PAGE_SIZE": (100, int),  # listings (models, commits); trees use TREE_PAGE_SIZE
     "TREE_PAGE_SIZE": (1000, int),
     "AUTO_MIGRATE": (True, bool),
+    "SEARCH_WORKER": (True, bool),  # run the (single, lock-elected) search index writer in this process
 }
 
 

@@ -9,3 +9,7 @@ from models_registry.registry import Registry
 
 def registry() -> Registry:
     return current_app.extensions["modelhub"]
+
+
+def search_service():
+    return current_app.extensions["modelhub_search"]

@@ -104,6 +104,20 @@ class Accounts:
                 return "org"
         return None
 
+    def find_names(self, prefix: str, limit: int = 10) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Users and organizations whose name starts with `prefix` (case-insensitive)."""
+        prefix = prefix.strip()
+        if not prefix:
+            return [], []
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self.db.session() as s:
+            users = s.execute(select(User.name, User.fullname).where(User.name.ilike(pattern, escape="\\"))
+                              .order_by(User.name).limit(limit)).all()
+            orgs = s.execute(select(Organization.name, Organization.fullname)
+                             .where(Organization.name.ilike(pattern, escape="\\")).order_by(Organization.name)
+                             .limit(limit)).all()
+        return [(n, f or n) for n, f in users], [(n, f or n) for n, f in orgs]
+
     def user_profile(self, name: str) -> dict | None:
         with self.db.session() as s:
             u = s.scalar(select(User).where(User.name == name))

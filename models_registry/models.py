@@ -222,3 +222,14 @@ class SafetensorsFile(Base):
 
     oid: Mapped[str] = mapped_column(String(64), primary_key=True)
     parameters: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+class SearchQueueEntry(Base):
+    """Something the search index must re-read: written in the same transaction as the change."""
+
+    __tablename__ = "search_queue"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "repo" or "discussion"
+    key: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -89,6 +89,15 @@ class Repos:
             row = s.get(Repository, repo_pk)
             return RepoView.of(row) if row is not None else None
 
+    def by_ids(self, pks: list[int], principal: Principal | None) -> list[RepoView]:
+        """Views for these primary keys, in the given order, skipping missing ones and those
+        `principal` may not see (the search index can lag a visibility change by a moment)."""
+        if not pks:
+            return []
+        with self.db.session() as s:
+            rows = {r.id: RepoView.of(r) for r in s.scalars(select(Repository).where(Repository.id.in_(pks)))}
+        return [rows[pk] for pk in pks if pk in rows and can_read(principal, rows[pk].namespace, rows[pk].private)]
+
     def open_git(self, repo: RepoView) -> GitRepo:
         return self.git.open(repo.storage_key)
 

@@ -7,7 +7,9 @@ from flask import Blueprint, current_app, jsonify, request
 from models_registry.errors import BadRequest, Conflict
 
 from .. import auth
-from ..services import registry
+from ..search import viewer_namespaces
+from ..services import registry, search_service
+from search_index.query import SearchRequest
 from .common import flag, int_arg, json_body, next_link, repo_type_of, repo_url
 from .serialize import expand_only, repo_json, sibling_json
 
@@ -117,16 +119,25 @@ def listing(kind: str):
     tags += request.args.getlist("library") + request.args.getlist("language")
     tags += [f"license:{lic.lower()}" for lic in request.args.getlist("license")]
     gated = request.args.get("gated")
-    repos = reg.repos.list(
-        repo_type_of(kind), auth.current(),
-        search=request.args.get("search") or None,
-        author=request.args.get("author") or None,
-        tags=tags,
-        pipeline_tag=request.args.get("pipeline_tag") or None,
-        gated=None if gated is None else gated.lower() in ("1", "true"),
-        sort=request.args.get("sort") or None, ascending=ascending,
-        offset=offset, limit=size + 1,
-    )
+    text = " ".join(request.args.getlist("search")).strip()
+    if text:
+        # Text queries go to the search index (relevance, Chinese segmentation, typo tolerance).
+        filters: dict[str, list[str]] = {"tags": tags}
+        if request.args.get("author"):
+            filters["author"] = [request.args["author"]]
+        if request.args.get("pipeline_tag"):
+            filters["task"] = [request.args["pipeline_tag"]]
+        result = search_service().search(SearchRequest(
+            text=text, filters=filters, repo_type=repo_type_of(kind), sort=request.args.get("sort") or None,
+            ascending=ascending, offset=offset, limit=size + 1, viewer=viewer_namespaces(auth.current())))
+        repos = reg.repos.by_ids([h.pk for h in result.hits], auth.current())
+    else:
+        repos = reg.repos.list(
+            repo_type_of(kind), auth.current(),
+            author=request.args.get("author") or None, tags=tags,
+            pipeline_tag=request.args.get("pipeline_tag") or None,
+            gated=None if gated is None else gated.lower() in ("1", "true"),
+            sort=request.args.get("sort") or None, ascending=ascending, offset=offset, limit=size + 1)
     more = len(repos) > size
     repos = repos[:size]
     full, card = flag("full"), flag("cardData") or flag("full")

@@ -1,0 +1,55 @@
+"""Search endpoints: full search with facets, and quick search (autocomplete) as the Hub offers it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from models_registry.errors import BadRequest
+
+from .. import auth
+from ..search import viewer_namespaces
+from ..services import registry, search_service
+from .common import int_arg, repo_type_of
+from .serialize import repo_json
+from search_index.query import FACETS, SearchRequest
+
+bp = Blueprint("search", __name__)
+
+
+@bp.get("/api/search")
+def full_search():
+    """?q=text&license=mit&task=...&sort=downloads&offset=&limit=: hits, facet counts, suggestion."""
+    filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
+    if request.args.getlist("tag"):
+        filters["tags"] = request.args.getlist("tag")
+    kind = request.args.get("type", "models")
+    sort = request.args.get("sort") or None
+    if sort not in (None, "relevance", "downloads", "likes", "trending", "recent", "lastModified", "createdAt"):
+        raise BadRequest(f"Unknown sort {sort!r}")
+    req = SearchRequest(text=request.args.get("q", ""), filters=filters, repo_type=repo_type_of(kind),
+                        sort=None if sort == "relevance" else sort, offset=int_arg("offset", 0, 0, 10_000),
+                        limit=int_arg("limit", 20, 1, 100), viewer=viewer_namespaces(auth.current()),
+                        facets=True, highlight=True)
+    result = search_service().search(req)
+    views = {v.id: v for v in registry().repos.by_ids([h.pk for h in result.hits], auth.current())}
+    hits = []
+    for h in result.hits:
+        if h.pk in views:
+            item = repo_json(views[h.pk], full=False, card=False)
+            item["snippet"] = h.snippet
+            hits.append(item)
+    return jsonify({"q": req.text, "total": result.total, "hits": hits, "facets": result.facets,
+                    "suggestion": result.suggestion, "tookMs": round(result.took_ms, 2)})
+
+
+@bp.get("/api/quicksearch")
+def quicksearch():
+    """Autocomplete over models, users and organizations, as huggingface.co's quicksearch."""
+    q = request.args.get("q", "")[:100]
+    limit = int_arg("limit", 10, 1, 50)
+    principal = auth.current()
+    ids = search_service().quick(q, viewer_namespaces(principal), limit)
+    users, orgs = registry().accounts.find_names(q, limit)
+    return jsonify({"q": q, "models": [{"id": i} for i in ids],
+                    "users": [{"user": u, "fullname": f} for u, f in users],
+                    "orgs": [{"name": o, "fullname": f} for o, f in orgs]})

@@ -1,0 +1,144 @@
+"""Feeding and querying the search index from the registry.
+
+Every worker process runs one background thread that tries, without waiting, to take the index's
+writer lock; whoever holds it drains the search queue (models_registry.search_feed) into the index,
+then lets go. So exactly one process writes at a time, any worker can take over if another dies,
+and a change is searchable a few hundred milliseconds after its transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from models_registry import cards
+from models_registry.registry import Registry
+from models_registry.search_feed import SearchFeed
+from models_registry.views import RepoView
+from search_index import RepoDoc, SearchIndex
+from search_index.query import SearchRequest, SearchResult, quick, search, search_discussions
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.2
+BATCH = 500
+
+
+class SearchService:
+    def __init__(self, registry: Registry, root: Path) -> None:
+        self.registry = registry
+        self.index = SearchIndex(root)
+        self.feed = SearchFeed(registry.db)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- documents --------------------------------------------------------------------------
+    def repo_doc(self, repo: RepoView) -> RepoDoc:
+        meta = repo.card_data or {}
+        return RepoDoc(
+            pk=repo.id, repo_type=repo.repo_type, namespace=repo.namespace, name=repo.name, private=repo.private,
+            card_text=self._card_text(repo), tags=repo.tags,
+            licenses=[x.lower() for x in cards.as_list(meta.get("license"))],
+            task=repo.pipeline_tag, library=repo.library_name,
+            languages=cards.as_list(meta.get("language")),
+            regions=[x.lower() for x in cards.as_list(meta.get("region"))],
+            industries=[x.lower() for x in cards.as_list(meta.get("industry"))],
+            downloads=repo.downloads, likes=repo.likes, trending=repo.trending_score,
+            last_modified=repo.last_modified, created_at=repo.created_at,
+        )
+
+    def _card_text(self, repo: RepoView) -> str:
+        if not repo.head_sha:
+            return ""
+        try:
+            f = self.registry.repos.resolve_file(repo, repo.head_sha, "README.md")
+        except Exception:
+            return ""
+        if f.lfs or f.size > cards.MAX_CARD_BYTES:
+            return ""
+        return cards.card_body(self.registry.repos.read_regular(repo, f.blob_sha).decode("utf-8", "replace"))
+
+    # ---- writing ----------------------------------------------------------------------------
+    def drain_once(self) -> int:
+        """Apply queued changes if no other process is writing; returns how many were applied."""
+        with self.index.writer_lock(blocking=False) as mine:
+            if not mine:
+                return 0
+            return self._drain_locked()
+
+    def _drain_locked(self) -> int:
+        done = 0
+        while (pending := self.feed.pending(BATCH)) is not None:
+            docs, gone = [], []
+            for pk in pending.repos:
+                repo = self.registry.repos.by_id(pk)
+                if repo is None:
+                    gone.append(pk)
+                else:
+                    docs.append(self.repo_doc(repo))
+            self.index.apply(repos=docs, deleted_repos=gone, deleted_discussions_of_repos=gone)
+            self.feed.ack(pending.last_id)
+            done += len(pending.repos) + len(pending.discussions)
+        return done
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="search-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        from search_index.analysis import warm_up
+
+        warm_up()
+        backoff = POLL_SECONDS
+        while not self._stop.is_set():
+            try:
+                self.drain_once()
+                backoff = POLL_SECONDS
+            except Exception:  # never let the thread die: log, wait a little longer, retry
+                log.exception("search index update failed; retrying")
+                backoff = min(backoff * 2, 10.0)
+            self._stop.wait(backoff)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Re-index every repository into a fresh generation while search serves the old one."""
+        with self.index.writer_lock():
+            ids = self.feed.all_repo_ids()
+            start_mark = self.feed.high_water_mark()
+
+            def docs() -> Iterator[RepoDoc]:
+                for pk in ids:
+                    repo = self.registry.repos.by_id(pk)
+                    if repo is not None:
+                        yield self.repo_doc(repo)
+
+            self.index.rebuild(docs(), [], progress)
+            # Everything queued before the rebuild read the database is in it already.
+            if start_mark:
+                self.feed.ack(start_mark)
+            self._drain_locked()
+        return len(ids)
+
+    # ---- reading ----------------------------------------------------------------------------
+    def search(self, req: SearchRequest) -> SearchResult:
+        return search(self.index, req)
+
+    def quick(self, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:
+        return quick(self.index, prefix, viewer, limit)
+
+    def discussions(self, repo_pk: int, text: str, viewer: list[str] | None) -> list[dict]:
+        return search_discussions(self.index, repo_pk, text, viewer)
+
+
+def viewer_namespaces(principal) -> list[str] | None:
+    """Namespaces whose private repositories `principal` may see (None: all, for site admins)."""
+    if principal is None:
+        return []
+    if principal.is_admin:
+        return None
+    return [principal.name, *principal.org_roles]

@@ -1,0 +1,213 @@
+"""The on-disk index: one writer at a time, many readers, rebuilds that never interrupt search.
+
+Layout under the search folder:
+    current -> gen-<n>/      symlink to the live generation (replaced atomically by a rebuild)
+    gen-<n>/                 whoosh storage holding the "repos" and "discussions" indexes
+    writer.lock              flock held by whoever writes (the drain loop, or a rebuild)
+
+A reader keeps using the generation it opened until it notices `current` moved; a crashed writer
+loses nothing that was committed (whoosh commits by writing a new table of contents last) and its
+flock dies with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh import index as windex
+from whoosh.filedb.filestore import FileStorage
+from whoosh.writing import IndexWriter
+
+from .documents import PUBLIC, DiscussionDoc, RepoDoc
+from .schema import MAX_CARD_CHARS, discussion_schema, repo_schema
+
+REPOS, DISCUSSIONS = "repos", "discussions"
+
+
+def _epoch(ts: dt.datetime | None) -> int:
+    if ts is None:
+        return 0
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.timezone.utc)
+    return int(ts.timestamp())
+
+
+def repo_fields(d: RepoDoc) -> dict:
+    return {
+        "key": str(d.pk), "pk": d.pk, "repo_type": d.repo_type, "repo_id": d.repo_id,
+        "name": d.repo_id.replace("/", " "), "name_prefix": d.repo_id.replace("/", " "),
+        "author": d.namespace, "card": d.card_text[:MAX_CARD_CHARS],
+        "tags": ",".join(t.replace(",", " ") for t in d.tags),
+        "license": ",".join(d.licenses), "task": d.task or "", "library": d.library or "",
+        "language": ",".join(d.languages), "region": ",".join(d.regions), "industry": ",".join(d.industries),
+        "downloads": int(d.downloads), "likes": int(d.likes), "trending": int(d.trending * 1000),
+        "last_modified": _epoch(d.last_modified), "created_at": _epoch(d.created_at),
+        "visible_to": d.namespace if d.private else PUBLIC,
+    }
+
+
+def discussion_fields(d: DiscussionDoc) -> dict:
+    return {
+        "key": str(d.pk), "pk": d.pk, "repo_pk": str(d.repo_pk), "repo_id": d.repo_id, "num": d.num, "title": d.title,
+        "text": d.text[:MAX_CARD_CHARS], "author": d.author, "status": d.status, "is_pr": d.is_pull_request,
+        "created_at": _epoch(d.created_at), "visible_to": d.namespace if d.private else PUBLIC,
+    }
+
+
+class SearchIndex:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._ensure_current()
+
+    # ---- generations ------------------------------------------------------------------------
+    @property
+    def current_link(self) -> Path:
+        return self.root / "current"
+
+    def _ensure_current(self) -> None:
+        if self.current_link.exists():
+            return
+        with self.writer_lock():
+            if self.current_link.exists():
+                return
+            gen = self._new_generation()
+            self._point_current_to(gen)
+
+    def _new_generation(self) -> Path:
+        n = 1 + max([int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()], default=0)
+        gen = self.root / f"gen-{n}"
+        gen.mkdir()
+        storage = FileStorage(str(gen))
+        storage.create_index(repo_schema(), indexname=REPOS)
+        storage.create_index(discussion_schema(), indexname=DISCUSSIONS)
+        return gen
+
+    def _point_current_to(self, gen: Path) -> None:
+        tmp = self.root / f".current-{os.getpid()}-{threading.get_ident()}"
+        if tmp.is_symlink():
+            tmp.unlink()
+        os.symlink(gen.name, tmp)
+        os.replace(tmp, self.current_link)
+
+    def generation(self) -> Path:
+        return self.root / os.readlink(self.current_link)
+
+    # ---- writing ----------------------------------------------------------------------------
+    @contextmanager
+    def writer_lock(self, blocking: bool = True) -> Iterator[bool]:
+        """The single-writer lock; with blocking=False, yields False if someone else holds it."""
+        fd = os.open(self.root / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _open(self, gen: Path, name: str):
+        return windex.open_dir(str(gen), indexname=name)
+
+    def apply(self, repos: Iterable[RepoDoc] = (), deleted_repos: Iterable[int] = (),
+              discussions: Iterable[DiscussionDoc] = (), deleted_discussions: Iterable[int] = (),
+              deleted_discussions_of_repos: Iterable[int] = ()) -> None:
+        """Write a batch of changes. The caller holds writer_lock()."""
+        gen = self.generation()
+        repos, deleted_repos = list(repos), list(deleted_repos)
+        if repos or deleted_repos:
+            self._write(self._open(gen, REPOS), lambda w: self._apply_repos(w, repos, deleted_repos))
+        discussions, deleted_discussions = list(discussions), list(deleted_discussions)
+        gone_repos = list(deleted_discussions_of_repos)
+        if discussions or deleted_discussions or gone_repos:
+            def fn(w: IndexWriter) -> None:
+                for pk in deleted_discussions:
+                    w.delete_by_term("key", str(pk))
+                for pk in gone_repos:
+                    w.delete_by_term("repo_pk", str(pk))
+                for d in discussions:
+                    w.update_document(**discussion_fields(d))
+            self._write(self._open(gen, DISCUSSIONS), fn)
+
+    @staticmethod
+    def _apply_repos(w: IndexWriter, repos: list[RepoDoc], deleted: list[int]) -> None:
+        for pk in deleted:
+            w.delete_by_term("key", str(pk))
+        for d in repos:
+            w.update_document(**repo_fields(d))
+
+    @staticmethod
+    def _write(ix, fn: Callable[[IndexWriter], None]) -> None:
+        w = ix.writer(timeout=30)
+        try:
+            fn(w)
+        except BaseException:
+            w.cancel()
+            raise
+        w.commit()
+        ix.close()
+
+    def rebuild(self, repos: Iterable[RepoDoc], discussions: Iterable[DiscussionDoc],
+                progress: Callable[[int], None] | None = None) -> Path:
+        """Index everything into a new generation, then swap it in; search keeps serving the old one.
+
+        The caller holds writer_lock() throughout, so incremental updates wait (queued, not lost)
+        and are applied to the new generation once it is live."""
+        gen = self._new_generation()
+        try:
+            for name, docs, to_fields in ((REPOS, repos, repo_fields), (DISCUSSIONS, discussions, discussion_fields)):
+                ix = self._open(gen, name)
+                w = ix.writer(limitmb=256, procs=1)
+                try:
+                    for d in docs:
+                        w.add_document(**to_fields(d))
+                        if progress:
+                            progress(1)
+                except BaseException:
+                    w.cancel()
+                    raise
+                w.commit(optimize=True)
+                ix.close()
+        except BaseException:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+        old = self.generation()
+        self._point_current_to(gen)
+        # Keep the generation just replaced: a reader that opened it a moment ago may still open
+        # its segment files. Anything older has had a whole rebuild's time to move on.
+        for stale in self.root.glob("gen-*"):
+            if stale not in (gen, old):
+                shutil.rmtree(stale, ignore_errors=True)
+        return gen
+
+    # ---- reading ----------------------------------------------------------------------------
+    def searcher(self, name: str = REPOS):
+        """A per-thread searcher, refreshed when the index changed or a rebuild swapped generations."""
+        cache = self._local.__dict__.setdefault("searchers", {})
+        gen = self.generation()
+        entry = cache.get(name)
+        if entry is not None and entry[0] == gen and entry[1].up_to_date():
+            return entry[1]
+        # Reopen rather than Searcher.refresh(): refresh reuses segment readers and so misses
+        # deletions recorded later in a segment it already had open (stale duplicate hits).
+        if entry is not None:
+            entry[1].close()
+        s = self._open(gen, name).searcher()
+        cache[name] = (gen, s)
+        return s
+
+    def doc_count(self, name: str = REPOS) -> int:
+        return self.searcher(name).doc_count()

@@ -1,0 +1,235 @@
+"""Turning what people type into whoosh queries, and results into plain data.
+
+No query syntax is exposed: text is cut into words (jieba for Chinese), and each word must match
+somewhere — the repository name (exact, as a prefix, or within one typo), its tags, or its card —
+with name and tag matches weighted above card text. Quoted text is a phrase in the card. This
+keeps every query bounded: no wildcards to expand, no parser errors to report.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+
+from whoosh import sorting
+from whoosh.highlight import ContextFragmenter, HtmlFormatter
+from whoosh.query import And, Every, FuzzyTerm, NullQuery, Or, Phrase, Query, Term
+
+from .analysis import _segmenter, name_analyzer, text_analyzer
+from .documents import PUBLIC
+from .engine import DISCUSSIONS, REPOS, SearchIndex
+
+MAX_QUERY_CHARS = 256
+MAX_WORDS = 12
+FACETS = {"license": "license", "task": "task", "library": "library", "language": "language",
+          "author": "author", "industry": "industry", "region": "region"}
+MULTI_VALUED = {"license", "language", "industry", "region"}
+SORTS = {"downloads": "downloads", "likes": "likes", "trending": "trending", "trendingScore": "trending",
+         "lastModified": "last_modified", "recent": "last_modified", "createdAt": "created_at"}
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+_WORD = re.compile(r"[^\W_]+(?:\.[0-9]+)*", re.UNICODE)
+
+
+@dataclass
+class SearchRequest:
+    text: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet -> values (all must match)
+    repo_type: str | None = "model"
+    sort: str | None = None  # None: relevance (or most downloaded without text)
+    ascending: bool = False
+    offset: int = 0
+    limit: int = 20
+    viewer: list[str] | None = field(default_factory=list)  # namespaces whose private repos are visible; None = all
+    facets: bool = False
+    highlight: bool = False
+
+
+@dataclass
+class Hit:
+    pk: int
+    repo_id: str
+    score: float
+    snippet: str | None = None
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    suggestion: str | None = None
+    took_ms: float = 0.0
+
+
+def clean_text(text: str) -> str:
+    """Normalized, bounded user input: NFKC, no control characters, at most MAX_QUERY_CHARS."""
+    text = unicodedata.normalize("NFKC", text or "")[:MAX_QUERY_CHARS * 4]
+    text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in text)
+    return " ".join(text.split())[:MAX_QUERY_CHARS]
+
+
+def _words(text: str) -> list[str]:
+    """Query words: Chinese runs segmented precisely, other runs split on non-word characters."""
+    out: list[str] = []
+    pos = 0
+    for m in _CJK_RUN.finditer(text):
+        out += _WORD.findall(text[pos:m.start()])
+        out += [w for w in _segmenter().cut(m.group(0)) if w.strip()]
+        pos = m.end()
+    out += _WORD.findall(text[pos:])
+    return [w.lower()[:64] for w in out][:MAX_WORDS]
+
+
+def _word_query(word: str) -> Query:
+    name_terms = [t.text for t in name_analyzer()(word)]
+    card_terms = [t.text for t in text_analyzer()(word)]
+    options: list[Query] = []
+    for t in name_terms:
+        options.append(Term("name", t, boost=3.0))
+        if len(t) >= 2:
+            options.append(Term("name_prefix", t[:20], boost=1.5))
+        if 4 <= len(t) <= 32 and not _CJK_RUN.search(t):  # typo tolerance, bounded in cost
+            options.append(FuzzyTerm("name", t, boost=0.8, maxdist=1, prefixlength=1))
+    options.append(Term("tags", word, boost=2.0))
+    for t in card_terms:
+        options.append(Term("card", t))
+    return Or(options) if options else NullQuery
+
+
+def build_query(text: str) -> Query:
+    text = clean_text(text)
+    if not text:
+        return Every()
+    parts: list[Query] = []
+    for phrase in re.findall(r'"([^"]+)"', text)[:3]:
+        terms = [t.text for t in text_analyzer()(phrase)]
+        if len(terms) > 1:
+            parts.append(Phrase("card", terms))
+        elif terms:
+            parts.append(Term("card", terms[0]))
+    rest = re.sub(r'"[^"]*"', " ", text)
+    parts += [_word_query(w) for w in _words(rest)]
+    parts = [p for p in parts if p is not NullQuery]
+    if not parts:
+        return NullQuery
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def visibility_filter(viewer: list[str] | None) -> Query | None:
+    if viewer is None:
+        return None
+    return Or([Term("visible_to", PUBLIC)] + [Term("visible_to", ns) for ns in viewer])
+
+
+def _filters(req: SearchRequest) -> Query | None:
+    clauses: list[Query] = []
+    vis = visibility_filter(req.viewer)
+    if vis is not None:
+        clauses.append(vis)
+    if req.repo_type:
+        clauses.append(Term("repo_type", req.repo_type))
+    for facet, values in req.filters.items():
+        fieldname = FACETS.get(facet, facet if facet == "tags" else None)
+        if fieldname is None:
+            continue
+        for v in values:
+            clauses.append(Term(fieldname, v))
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else And(clauses)
+
+
+def search(index: SearchIndex, req: SearchRequest) -> SearchResult:
+    started = time.perf_counter()
+    s = index.searcher(REPOS)
+    q = build_query(req.text)
+    filt = _filters(req)
+    if filt is not None:
+        q = And([q, filt]) if not isinstance(q, Every) else filt
+    limit = max(1, min(req.limit, 100))
+    offset = max(0, min(req.offset, 10_000))
+    kwargs: dict = {"limit": offset + limit}
+    sort_field = SORTS.get(req.sort or "")
+    if sort_field:
+        kwargs["sortedby"] = sort_field
+        kwargs["reverse"] = not req.ascending
+    elif not clean_text(req.text):
+        kwargs["sortedby"] = "downloads"
+        kwargs["reverse"] = True
+    if req.facets:
+        kwargs["groupedby"] = {
+            name: sorting.FieldFacet(field, allow_overlap=name in MULTI_VALUED, maptype=sorting.Count)
+            for name, field in FACETS.items()}
+    results = s.search(q, **kwargs)
+    if req.highlight:
+        results.fragmenter = ContextFragmenter(maxchars=160, surround=40)
+        results.formatter = HtmlFormatter(tagname="mark", classname="match", termclass="term")
+    hits = []
+    for hit in results[offset:offset + limit]:
+        snippet = hit.highlights("card", top=2) if req.highlight else None
+        hits.append(Hit(hit["pk"], hit["repo_id"], float(hit.score or 0.0), snippet or None))
+    out = SearchResult(total=results.scored_length() if not req.facets else len(results), hits=hits)
+    out.total = len(results)
+    if req.facets:
+        for name in FACETS:
+            counts = results.groups(name)
+            out.facets[name] = dict(sorted(((k, v) for k, v in counts.items() if k), key=lambda kv: (-kv[1], kv[0])))
+    if out.total == 0 and clean_text(req.text):
+        out.suggestion = suggest(index, req.text)
+    out.took_ms = (time.perf_counter() - started) * 1000
+    return out
+
+
+def suggest(index: SearchIndex, text: str) -> str | None:
+    """"Did you mean": each unknown word replaced by the closest repository-name or card word."""
+    s = index.searcher(REPOS)
+    words = _words(clean_text(text))
+    changed = False
+    out = []
+    for w in words:
+        if len(w) > 32 or _CJK_RUN.search(w) or s.doc_frequency("name", w) or s.doc_frequency("card", w):
+            out.append(w)
+            continue
+        cands = s.suggest("name", w, limit=1, maxdist=2, prefix=1) or s.suggest("card", w, limit=1, maxdist=2, prefix=1)
+        if cands:
+            out.append(cands[0])
+            changed = True
+        else:
+            out.append(w)
+    return " ".join(out) if changed else None
+
+
+def quick(index: SearchIndex, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:
+    """Autocomplete: repositories whose name words start with `prefix`, most downloaded first."""
+    words = [t.text for t in name_analyzer()(clean_text(prefix)) if len(t.text) >= 2][:4]
+    if not words:
+        return []
+    q: Query = And([Term("name_prefix", w[:20]) for w in words])
+    vis = visibility_filter(viewer)
+    if vis is not None:
+        q = And([q, vis])
+    results = index.searcher(REPOS).search(q, limit=limit, sortedby="downloads", reverse=True)
+    return [h["repo_id"] for h in results]
+
+
+def search_discussions(index: SearchIndex, repo_pk: int, text: str, viewer: list[str] | None,
+                       limit: int = 20) -> list[dict]:
+    s = index.searcher(DISCUSSIONS)
+    words = _words(clean_text(text))
+    if not words:
+        return []
+    parts = []
+    for w in words:
+        terms = [t.text for t in text_analyzer()(w)]
+        parts.append(Or([Term("title", t) for t in terms] + [Term("text", t) for t in terms]) if terms else NullQuery)
+    parts = [p for p in parts if p is not NullQuery]
+    if not parts:
+        return []
+    q: Query = And(parts + [Term("repo_pk", str(repo_pk))])
+    vis = visibility_filter(viewer)
+    if vis is not None:
+        q = And([q, vis])
+    return [{"num": h["num"], "title": h["title"], "status": h["status"], "isPullRequest": h["is_pr"],
+             "author": h["author"], "score": float(h.score or 0)} for h in s.search(q, limit=limit)]
