@@ -55,7 +55,12 @@ def _registry_error(e: RegistryError) -> Response:
 
 
 def _http_error(e: HTTPException) -> Response:
-    return error_response(e.code or 500, e.description or e.name)
+    resp = error_response(e.code or 500, e.description or e.name)
+    # Keep what the exception says about itself, e.g. Content-Range: bytes */N on a 416.
+    for key, value in e.get_headers():
+        if key.lower() != "content-type":
+            resp.headers[key] = value
+    return resp
 
 
 def _unexpected(e: Exception) -> Response:

@@ -77,18 +77,20 @@ class Commits:
 
     def commit(self, principal: Principal, repo: RepoView, revision: str, operations: list[Operation],
                summary: str, description: str = "", parent_commit: str | None = None) -> CommitResult:
-        """Apply `operations` as one commit on the branch (or refs/pr/N) `revision`."""
-        summary = (summary or "").strip()
-        if not summary:
-            raise BadRequest("The commit summary (title) must not be empty")
-        if len(summary) > MAX_SUMMARY or len(description or "") > MAX_DESCRIPTION:
-            raise BadRequest("Commit summary or description too long")
-        if parent_commit is not None and not (5 <= len(parent_commit) <= 40
-                                              and all(c in "0123456789abcdef" for c in parent_commit)):
-            raise BadRequest(f"Invalid parentCommit {parent_commit!r}")
-        for op in operations:
-            names.validate_path(op.path.rstrip("/") if isinstance(op, DeletePath) and op.folder else op.path)
+        """Apply `operations` as one commit on the branch (or refs/pr/N) `revision`.
+
+        The staged files of AddFile operations are consumed whatever happens."""
         try:
+            summary = (summary or "").strip()
+            if not summary:
+                raise BadRequest("The commit summary (title) must not be empty")
+            if len(summary) > MAX_SUMMARY or len(description or "") > MAX_DESCRIPTION:
+                raise BadRequest("Commit summary or description too long")
+            if parent_commit is not None and not (5 <= len(parent_commit) <= 40
+                                                  and all(c in "0123456789abcdef" for c in parent_commit)):
+                raise BadRequest(f"Invalid parentCommit {parent_commit!r}")
+            for op in operations:
+                names.validate_path(op.path.rstrip("/") if isinstance(op, DeletePath) and op.folder else op.path)
             with self.locks.hold(repo.storage_key), self.git.open(repo.storage_key) as git:
                 ref = git.branch_ref(revision)
                 if ref is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, redirect, request
 
 from models_registry import cards
 from models_registry.errors import BadRequest
@@ -62,10 +62,18 @@ XET_MESSAGE = (
     "This hub does not speak the Xet protocol yet, so files that preupload marks as LFS cannot be "
     "uploaded with hf_xet. Set HF_HUB_DISABLE_XET=1 in your environment to upload them over git-LFS."
 )
+# hf_xet (Rust) fetches the token itself and reports only the status and the final URL of a
+# failure, never our message. So the URL it ends on carries the advice.
+XET_ADVICE_PATH = "/api/xet-unsupported/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-over-git-lfs"
 
 
 @bp.route("/api/<any(models,datasets,spaces):kind>/<ns>/<name>/xet-write-token/<path:rev>")
 @bp.route("/api/<any(models,datasets,spaces):kind>/<ns>/<name>/xet-read-token/<path:rev>")
 def xet_token(kind: str, ns: str, name: str, rev: str):
-    # 501 rather than 5xx-retryable codes: the client's backoff would otherwise retry for half a minute.
+    return redirect(XET_ADVICE_PATH, code=307)
+
+
+@bp.route(XET_ADVICE_PATH)
+def xet_unsupported():
+    # 501, not a 5xx the client retries: backoff would only delay the same answer.
     return error_response(501, XET_MESSAGE)

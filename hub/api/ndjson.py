@@ -54,28 +54,44 @@ class _Reader:
 
 
 class _ContentSink:
-    """Decodes a base64 stream into a staging file, 4 characters at a time boundary."""
+    """Decodes a base64 stream into a staging file, whatever the chunk boundaries.
+
+    JSON may escape '/' as '\\/', and a chunk can end between the two characters; base64 padding
+    ('=') may only end the content, even when the rest arrives in a later chunk.
+    """
 
     def __init__(self, stager: Stager) -> None:
         self.writer = stager.writer()
-        self.pending = b""
+        self.pending = b""  # base64 characters not yet decoded (fewer than 4)
+        self.escape = b""  # a trailing backslash waiting for its next character
+        self.padded = False
 
     def feed(self, text: bytes) -> None:
+        text = self.escape + text
+        self.escape = b""
+        if text.endswith(b"\\") and (len(text) - len(text.rstrip(b"\\"))) % 2 == 1:
+            text, self.escape = text[:-1], b"\\"
         if b"\\" in text:
             text = text.replace(b"\\/", b"/")
             if b"\\" in text:
                 raise BadRequest("Invalid escape in base64 file content")
+        if not text:
+            return
+        if self.padded:
+            raise BadRequest("File content is not valid base64 (data after padding)")
         data = self.pending + text
         cut = len(data) - len(data) % 4
         self.pending = data[cut:]
         if cut:
+            block = data[:cut]
             try:
-                self.writer.write(base64.b64decode(data[:cut], validate=True))
+                self.writer.write(base64.b64decode(block, validate=True))
             except binascii.Error:
                 raise BadRequest("File content is not valid base64") from None
+            self.padded = block.endswith(b"=")
 
     def finish(self) -> StagedFile:
-        if self.pending:
+        if self.pending or self.escape:
             raise BadRequest("File content is not valid base64 (truncated)")
         return self.writer.finish()
 

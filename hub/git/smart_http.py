@@ -20,7 +20,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
 
-from models_registry.errors import Forbidden, NotFound, Unauthorized
+from models_registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from models_registry.views import RepoView
 
 from .. import auth
@@ -147,14 +147,22 @@ def upload_pack(kind: str | None, ns: str, name: str) -> Response:
     repo = _repo(kind, ns, name, "git-upload-pack")
     path = registry().git.path_for(repo.storage_key)
     proc = subprocess.Popen(_git_command("git-upload-pack", path, advertise=False), env=_env(),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stderr = _Stderr(proc)
     errors: list[BaseException] = []
     feeder = threading.Thread(target=_feed, args=(proc, _request_chunks(), errors), daemon=True)
     feeder.start()
     feeder.join()  # stateless RPC: upload-pack reads the whole request before it answers
+    first = proc.stdout.read(CHUNK)
+    if not first and proc.wait() != 0:
+        # git answered nothing and failed: say why instead of an empty 200. (An empty answer with
+        # success is normal: git probes with a flush-only request before a large body.)
+        _check_input(errors)
+        raise BadRequest(stderr.error("upload-pack"))
 
     def body() -> Iterator[bytes]:
         try:
+            yield first
             while chunk := proc.stdout.read(CHUNK):
                 yield chunk
         finally:
@@ -162,6 +170,29 @@ def upload_pack(kind: str | None, ns: str, name: str) -> Response:
             proc.wait()
 
     return _no_cache(Response(body(), content_type="application/x-git-upload-pack-result"))
+
+
+class _Stderr:
+    """Reads a process's stderr on a thread (a chatty git or hook must never block on a full pipe)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self._data = b""
+        self._thread = threading.Thread(target=self._run, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _run(self, proc: subprocess.Popen) -> None:
+        self._data = proc.stderr.read()
+
+    def error(self, service: str) -> str:
+        self._thread.join(timeout=10)
+        text = self._data.decode("utf-8", "replace").strip()
+        return f"git {service} refused the request: {text or 'malformed request'}"
+
+
+def _check_input(errors: list[BaseException]) -> None:
+    for e in errors:
+        if isinstance(e, zlib.error):
+            raise BadRequest(f"Malformed gzip request body: {e}")
 
 
 def receive_pack(kind: str | None, ns: str, name: str) -> Response:
@@ -182,17 +213,15 @@ def receive_pack(kind: str | None, ns: str, name: str) -> Response:
         errors: list[BaseException] = []
         feeder = threading.Thread(target=_feed, args=(proc, _request_chunks(), errors), daemon=True)
         feeder.start()
-        # stderr is drained by a thread too: a chatty hook must not block git on a full pipe.
-        err_chunks: list[bytes] = []
-        drainer = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
-        drainer.start()
+        stderr = _Stderr(proc)
         out = proc.stdout.read()
         proc.wait()
         feeder.join()
-        drainer.join()
-        err = b"".join(err_chunks)
-        if err:
-            log.info("receive-pack for %s: %s", repo.repo_id, err.decode(errors="replace").strip())
+        if not out and proc.returncode != 0:  # see upload_pack: empty + success is git's probe
+            _check_input(errors)
+            message = stderr.error("receive-pack")
+            log.info("push to %s refused: %s", repo.repo_id, message)
+            raise BadRequest(message)
         with reg.git.open(repo.storage_key) as git:
             after = git.refs()
             changed = {ref: sha for ref, sha in after.items() if before.get(ref) != sha}
