@@ -68,6 +68,39 @@ class LiveHub:
             self.tokens[key] = self.cli("tokens", "create", name, "--role", role).stdout.strip()
         return self.tokens[key]
 
+    def users(self, *specs: str | tuple[str, str]) -> list[str]:
+        """Like `user()` for several users at once, in one subprocess (each `modelhub` run costs ~1 s).
+
+        A spec is a name (write token) or a (name, role) pair; returns the tokens in order.
+        """
+        pairs = [(s, "write") if isinstance(s, str) else (s[0], s[1]) for s in specs]
+        todo = []
+        for name, role in pairs:
+            if f"{name}:{role}" in self.tokens:
+                continue
+            known = any(k.startswith(f"{name}:") for k in self.tokens) or any(t[0] == name for t in todo)
+            todo.append((name, role, not known))
+        if todo:
+            script = (
+                "import json, sys\n"
+                "from hub import create_app\n"
+                "app = create_app({'SEARCH_WORKER': False})  # as the CLI: no background index writer\n"
+                "reg = app.extensions['modelhub']\n"
+                "out = {}\n"
+                "for name, role, create in json.loads(sys.argv[1]):\n"
+                "    if create:\n"
+                "        reg.accounts.create_user(name, f'pw-{name}-12345')\n"
+                "    out[f'{name}:{role}'] = reg.accounts.create_token(name, role=role)\n"
+                "reg.close()\n"
+                "print(json.dumps(out))\n"
+            )
+            import json
+
+            done = subprocess.run([sys.executable, "-c", script, json.dumps(todo)], env=self.env,
+                                  capture_output=True, text=True, check=True, timeout=120)
+            self.tokens.update(json.loads(done.stdout.strip().splitlines()[-1]))
+        return [self.tokens[f"{name}:{role}"] for name, role in pairs]
+
     def api(self, token: str | None):
         from huggingface_hub import HfApi
 

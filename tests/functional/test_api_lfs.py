@@ -1,0 +1,228 @@
+"""The git-LFS upload path, on a server whose preupload sends files over 1 MB to LFS and whose
+commit bodies are capped at 5,000,000 bytes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError
+
+from tests.support.live import start_hub
+
+LFS_JSON = "application/vnd.git-lfs+json"
+USER = "lfs-user"
+
+
+@pytest.fixture(scope="module")
+def lfs_hub(tmp_path_factory):
+    h = start_hub(tmp_path_factory.mktemp("lfs-hub"), workers=2,
+                  env={"MODELHUB_REGULAR_UPLOAD_MAX": "1048576", "MODELHUB_MAX_COMMIT_BYTES": "5000000"})
+    yield h
+    h.stop()
+
+
+@pytest.fixture(scope="module")
+def token(lfs_hub) -> str:
+    return lfs_hub.users(USER)[0]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def new_repo(lfs_hub, token, name: str) -> str:
+    rid = f"{USER}/{name}"
+    lfs_hub.api(token).create_repo(rid)
+    return rid
+
+
+def commit_ids(lfs_hub, token, rid: str) -> list[str]:
+    return [c.commit_id for c in lfs_hub.api(token).list_repo_commits(rid)]
+
+
+def ndjson(*lines: tuple[str, dict]) -> bytes:
+    return b"".join(json.dumps({"key": k, "value": v}).encode() + b"\n" for k, v in lines)
+
+
+def post_commit(lfs_hub, token, rid: str, body: bytes):
+    return lfs_hub.request("POST", f"/api/models/{rid}/commit/main", token, data=body,
+                           headers={"Content-Type": "application/x-ndjson"})
+
+
+def lfs_commit_body(path: str, oid: str, size: int) -> bytes:
+    return ndjson(("header", {"summary": f"add {path}", "description": ""}),
+                  ("lfsFile", {"path": path, "algo": "sha256", "oid": oid, "size": size}))
+
+
+def batch(lfs_hub, token, rid: str, objects: list[tuple[str, int]], operation: str = "upload") -> list[dict]:
+    body = {"operation": operation, "transfers": ["basic"], "hash_algo": "sha256", "ref": {"name": "main"},
+            "objects": [{"oid": o, "size": s} for o, s in objects]}
+    with lfs_hub.request("POST", f"/{rid}.git/info/lfs/objects/batch", token, data=json.dumps(body),
+                         headers={"Accept": LFS_JSON, "Content-Type": LFS_JSON}) as r:
+        assert r.status_code == 200, r.text
+        out = r.json()["objects"]
+    assert [o["oid"] for o in out] == [o for o, _ in objects]
+    return out
+
+
+def verify(lfs_hub, token, href: str, oid: str, size: int) -> requests.Response:
+    assert href.startswith(lfs_hub.url + "/")
+    return lfs_hub.request("POST", href[len(lfs_hub.url):], token, data=json.dumps({"oid": oid, "size": size}),
+                           headers={"Accept": LFS_JSON, "Content-Type": LFS_JSON})
+
+
+def put(href: str, data: bytes) -> requests.Response:
+    # like the HF client: no Authorization, the href authorizes itself
+    return requests.put(href, data=data, timeout=60)
+
+
+# ---- (a) the stock client (hf_xet active) cannot take the LFS path -----------------------------
+
+def test_stock_client_lfs_upload_fails_with_a_hint(lfs_hub, token):
+    rid = new_repo(lfs_hub, token, "stock")
+    before = commit_ids(lfs_hub, token, rid)
+    # The Xet token request is made by hf_xet itself, which reports a plain ConnectionError naming the
+    # status and the (final) URL; a Python-side request would raise HfHubHTTPError. Either way the
+    # user must be told what to do.
+    with pytest.raises((HfHubHTTPError, ConnectionError)) as exc:
+        lfs_hub.api(token).upload_file(path_or_fileobj=os.urandom(2 * 1024 * 1024), path_in_repo="big.bin",
+                                       repo_id=rid)
+    assert "HF_HUB_DISABLE_XET" in str(exc.value), str(exc.value)
+    assert commit_ids(lfs_hub, token, rid) == before
+    assert lfs_hub.api(token).list_repo_files(rid) == [".gitattributes"]
+    # small files still go inline
+    lfs_hub.api(token).upload_file(path_or_fileobj=b"small\n", path_in_repo="small.txt", repo_id=rid)
+    assert sorted(lfs_hub.api(token).list_repo_files(rid)) == [".gitattributes", "small.txt"]
+
+
+# ---- (b) with HF_HUB_DISABLE_XET=1 the client uses the git-LFS batch API -----------------------
+
+UPLOAD_SCRIPT = """
+import sys
+from huggingface_hub import HfApi
+endpoint, token, repo_id, path = sys.argv[1:5]
+info = HfApi(endpoint=endpoint, token=token).upload_file(path_or_fileobj=path, path_in_repo="weights/big.bin",
+                                                         repo_id=repo_id)
+print(info.oid)
+"""
+
+
+def test_upload_over_lfs_with_xet_disabled(lfs_hub, token, tmp_path, hf_cache):
+    rid = new_repo(lfs_hub, token, "lfs-mode")
+    data = os.urandom(3 * 1024 * 1024)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    env = dict(os.environ, HF_HUB_DISABLE_XET="1", HF_HOME=str(tmp_path / "hf-home"))
+    done = subprocess.run([sys.executable, "-c", UPLOAD_SCRIPT, lfs_hub.url, token, rid, str(src)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    oid = done.stdout.strip().splitlines()[-1]
+
+    api = lfs_hub.api(token)
+    info = api.model_info(rid, files_metadata=True)
+    assert info.sha == oid
+    sib = {s.rfilename: s for s in info.siblings}["weights/big.bin"]
+    assert sib.lfs is not None and sib.lfs.sha256 == sha256(data) and sib.lfs.size == len(data)
+    # the object went through the LFS store: the batch API now offers it for download
+    obj = batch(lfs_hub, token, rid, [(sha256(data), len(data))], operation="download")[0]
+    assert "error" not in obj and obj["size"] == len(data) and "download" in obj["actions"]
+    path = hf_hub_download(rid, "weights/big.bin", endpoint=lfs_hub.url, token=token, cache_dir=hf_cache)
+    with open(path, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == sha256(data)
+
+
+# ---- (c) the raw LFS protocol: bytes are checked, hrefs cannot be forged ------------------------
+
+def test_lfs_put_with_wrong_bytes_is_refused_and_not_stored(lfs_hub, token, hf_cache):
+    rid = new_repo(lfs_hub, token, "raw-lfs")
+    data = os.urandom(4096)
+    oid = sha256(data)
+    before = commit_ids(lfs_hub, token, rid)
+
+    obj = batch(lfs_hub, token, rid, [(oid, len(data))])[0]
+    href = obj["actions"]["upload"]["href"]
+    verify_href = obj["actions"]["verify"]["href"]
+    assert href.startswith(lfs_hub.url + "/")
+
+    with put(href, os.urandom(len(data))) as r:  # right size, wrong bytes
+        assert r.status_code == 400, r.text
+    with put(href, data[:-1]) as r:  # wrong size
+        assert r.status_code == 400, r.text
+    # not stored: the batch API still asks for it, verify says no, and a commit cannot use it
+    assert "upload" in batch(lfs_hub, token, rid, [(oid, len(data))])[0]["actions"]
+    with verify(lfs_hub, token, verify_href, oid, len(data)) as r:
+        assert r.status_code == 404
+    with post_commit(lfs_hub, token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]
+    assert commit_ids(lfs_hub, token, rid) == before
+
+    # the right bytes are accepted, and then everything works (so the refusals above mean something)
+    with put(href, data) as r:
+        assert r.status_code == 200, r.text
+    with verify(lfs_hub, token, verify_href, oid, len(data)) as r:
+        assert r.status_code == 200
+    assert "actions" not in batch(lfs_hub, token, rid, [(oid, len(data))])[0]
+    with post_commit(lfs_hub, token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
+        assert r.status_code == 200, r.text
+    path = hf_hub_download(rid, "w.bin", endpoint=lfs_hub.url, token=token, cache_dir=hf_cache)
+    with open(path, "rb") as f:
+        assert f.read() == data
+
+
+def test_lfs_put_with_forged_href_is_403(lfs_hub, token):
+    rid = new_repo(lfs_hub, token, "forged")
+    a, b = os.urandom(3000), os.urandom(3001)
+    obj_a, obj_b = batch(lfs_hub, token, rid, [(sha256(a), len(a)), (sha256(b), len(b))])
+    href_a, href_b = obj_a["actions"]["upload"]["href"], obj_b["actions"]["upload"]["href"]
+    base_a, _, token_a = href_a.partition("?token=")
+    base_b, _, _ = href_b.partition("?token=")
+    assert token_a
+
+    tampered = ("B" if token_a[0] != "B" else "C") + token_a[1:]  # the signed payload changes
+    for url, data in ((f"{base_a}?token={tampered}", a),
+                      (base_a, a),  # no token at all
+                      (f"{base_b}?token={token_a}", b)):  # a token for another object
+        with put(url, data) as r:
+            assert r.status_code == 403, (url, r.status_code, r.text)
+    # nothing got stored: both objects are still wanted, and commits cannot reference them
+    for obj in batch(lfs_hub, token, rid, [(sha256(a), len(a)), (sha256(b), len(b))]):
+        assert "upload" in obj["actions"]
+    with post_commit(lfs_hub, token, rid, lfs_commit_body("b.bin", sha256(b), len(b))) as r:
+        assert r.status_code == 400
+    # the genuine href works
+    with put(href_a, a) as r:
+        assert r.status_code == 200
+
+
+# ---- (d) the commit body cap --------------------------------------------------------------------
+
+def test_oversized_commit_body_is_413_and_nothing_written(lfs_hub, token):
+    rid = new_repo(lfs_hub, token, "oversized")
+    api = lfs_hub.api(token)
+    before = commit_ids(lfs_hub, token, rid)
+    big = os.urandom(4_000_000)
+    body = ndjson(("header", {"summary": "too big", "description": ""}),
+                  ("file", {"path": "big.txt", "content": base64.b64encode(big).decode(), "encoding": "base64"}))
+    assert len(body) > 5_000_000
+    with post_commit(lfs_hub, token, rid, body) as r:
+        assert r.status_code == 413, (r.status_code, r.text[:500])
+        assert r.headers["Content-Type"].startswith("application/json")
+        assert r.json()["error"]
+    assert commit_ids(lfs_hub, token, rid) == before
+    assert api.list_repo_files(rid) == [".gitattributes"]
+    # under the cap, the same endpoint takes a commit
+    small = ndjson(("header", {"summary": "small", "description": ""}),
+                   ("file", {"path": "small.txt", "content": base64.b64encode(b"ok\n").decode(),
+                             "encoding": "base64"}))
+    with post_commit(lfs_hub, token, rid, small) as r:
+        assert r.status_code == 200, r.text
+    assert sorted(api.list_repo_files(rid)) == [".gitattributes", "small.txt"]
