@@ -39,6 +39,7 @@ class SearchService:
         meta = repo.card_data or {}
         return RepoDoc(
             pk=repo.id, repo_type=repo.repo_type, namespace=repo.namespace, name=repo.name, private=repo.private,
+            gated=bool(repo.gated),
             card_text=self._card_text(repo), tags=repo.tags,
             licenses=[x.lower() for x in cards.as_list(meta.get("license"))],
             task=repo.pipeline_tag, library=repo.library_name,
@@ -95,6 +96,10 @@ class SearchService:
         from search_index.analysis import warm_up
 
         warm_up()
+        try:
+            self.rebuild(only_if_stale=True)
+        except Exception:
+            log.exception("search index rebuild failed")
         backoff = POLL_SECONDS
         while not self._stop.is_set():
             try:
@@ -105,9 +110,15 @@ class SearchService:
                 backoff = min(backoff * 2, 10.0)
             self._stop.wait(backoff)
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Re-index every repository into a fresh generation while search serves the old one."""
+    def rebuild(self, progress: Callable[[int], None] | None = None, only_if_stale: bool = False) -> int:
+        """Re-index every repository into a fresh generation while search serves the old one.
+
+        only_if_stale: just when the live index was built with an older schema (checked under the
+        lock, so of several workers starting together only the first rebuilds)."""
         with self.index.writer_lock():
+            if only_if_stale and self.index.is_current_schema():
+                return 0
+            log.info("rebuilding the search index from the database")
             ids = self.feed.all_repo_ids()
             start_mark = self.feed.high_water_mark()
 

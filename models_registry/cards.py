@@ -83,6 +83,34 @@ def split_front_matter(text: str) -> tuple[str | None, int]:
     return None, 0
 
 
+def json_safe(value: Any, path: str = "") -> Any:
+    """The metadata as JSON can carry it (the API serves it as cardData): dates become ISO strings,
+    sets lists; binary data, NaN/infinity and non-string keys are refused."""
+    import datetime as dt
+    import math
+
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"key {k!r}{' under ' + path if path else ''} must be a string")
+            out[str(k)] = json_safe(v, f"{path}.{k}" if path else str(k))
+        return out
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v, path) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((json_safe(v, path) for v in value), key=str)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path or 'a value'} is {value}, which JSON cannot represent")
+    if isinstance(value, (bytes, bytearray)):
+        raise ValueError(f"{path or 'a value'} is binary data")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ValueError(f"{path or 'a value'} has an unsupported type {type(value).__name__}")
+
+
 def card_body(text: str) -> str:
     """The Markdown after the front matter (the whole text if there is none)."""
     if split_front_matter(text)[0] is None:
@@ -144,6 +172,13 @@ def parse_card(text: str) -> CardReport:
         return CardReport(None, [Problem(f"invalid YAML: {e}", line=offset)])
     if not isinstance(data, dict):
         return CardReport(None, [Problem("the YAML metadata must be a mapping of keys to values", line=offset)])
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        return CardReport(None, [Problem(f"metadata keys must be strings, got {k!r}") for k in bad_keys])
+    try:
+        data = json_safe(data)
+    except ValueError as e:
+        return CardReport(None, [Problem(f"unsupported YAML value: {e}", line=offset)])
     report = CardReport(data)
     _validate(data, _key_lines(node, offset), report)
     return report

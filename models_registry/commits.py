@@ -8,6 +8,7 @@ modified, card metadata). A crash before the ref update leaves the branch untouc
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
@@ -28,6 +29,7 @@ from .storage.lfs import LfsRules, Pointer
 from .safetensors_meta import SafetensorsError, parameter_counts, summarize
 from .views import RepoView
 
+log = logging.getLogger(__name__)
 MAX_SUMMARY = 1000
 MAX_DESCRIPTION = 100_000
 
@@ -150,7 +152,7 @@ class Commits:
                 new = git.make_commit(tree, [head] if head else [], _author_line(principal), message)
                 if not git.set_ref(ref, new, head):
                     raise Conflict("The branch moved during the commit; please retry")
-                self.refresh_metadata(git, repo, ref, new)
+                self._after_ref_moved(git, repo, ref, new)
                 return CommitResult(new, ref, warnings)
         finally:
             for op in operations:
@@ -278,11 +280,19 @@ class Commits:
             s.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
             insert_ignore(s, RepoTag, [{"repo_id": row.id, "tag": t[:255]} for t in dict.fromkeys(tags)])
 
+    def _after_ref_moved(self, git, repo: RepoView, ref: str, new: str) -> None:
+        """Derived data after the commit is final. A failure here must not turn the commit into an
+        error: the client would retry it (and commit twice); the next commit refreshes again."""
+        try:
+            self.refresh_metadata(git, repo, ref, new)
+        except Exception:
+            log.exception("refreshing metadata of %s after %s failed", repo.repo_id, new)
+
     def after_push(self, git, repo: RepoView, changed: dict[str, str]) -> None:
         """A git push moved refs (already checked by the pre-receive policy): update the registry."""
         for ref, new in changed.items():
             if ref.startswith("refs/heads/"):
-                self.refresh_metadata(git, repo, ref, new)
+                self._after_ref_moved(git, repo, ref, new)
         if not any(r.startswith("refs/heads/") for r in changed):
             self.repos.touch(repo)
 

@@ -36,6 +36,8 @@ CATALOGUE: dict[str, License] = {lic.id: lic for lic in [
     _L("bsd-2-clause", "BSD 2-Clause License", _spdx("BSD-2-Clause"), True, True),
     _L("bsd-3-clause", "BSD 3-Clause License", _spdx("BSD-3-Clause"), True, True),
     _L("bsd-3-clause-clear", "BSD 3-Clause Clear License", _spdx("BSD-3-Clause-Clear"), True, True),
+    _L("c-uda", "Computational Use of Data Agreement", "https://huggingface.co/docs/hub/repositories-licenses",
+       True, True),
     _L("cc", "Creative Commons family", "https://creativecommons.org/licenses/", False, False),
     _L("cc0-1.0", "Creative Commons Zero v1.0 Universal", _spdx("CC0-1.0"), True, True),
     _L("cc-by-2.0", "Creative Commons Attribution 2.0", _spdx("CC-BY-2.0"), True, True),
@@ -176,24 +178,29 @@ _TEXT_MARKERS: list[tuple[str, str]] = [
 
 def detect_license_text(text: str) -> str | None:
     """The catalogue id a LICENSE file's text most likely is, or None if unrecognized."""
-    head = text[:20_000]
-    for pattern, lid in _TEXT_MARKERS:
-        if re.search(pattern, head, re.IGNORECASE | re.DOTALL):
-            return lid
+    text = " ".join(text[:20_000].split())  # license texts are wrapped at any column
+    # The title comes first; other licenses are often named further down (MPL-2.0 names the GPLs).
+    for head in (text[:600], text):
+        for pattern, lid in _TEXT_MARKERS:
+            if re.search(pattern.replace(" ", r"\s+"), head, re.IGNORECASE | re.DOTALL):
+                return lid
     return None
 
 
 def compatible(card_license: str, detected: str) -> bool:
-    """Whether a card's license id and a detected LICENSE text agree (families count as agreeing)."""
-    card = card_license.lower()
+    """Whether a card's license id (or SPDX expression) and a detected LICENSE text agree.
+
+    Families count as agreeing (gpl ~ gpl-3.0), and an expression agrees if any of its licenses does.
+    """
+    parts = [p for p in re.split(r"\s+(?:OR|AND|WITH)\s+|[()]", card_license, flags=re.IGNORECASE) if p.strip()]
+    if len(parts) > 1:
+        return any(compatible(p.strip(), detected) for p in parts)
+    card = card_license.strip().lower()
+    card = re.sub(r"-(only|or-later)$", "", card).rstrip("+")
     if card == detected or card in ("other", "unknown"):
         return True
     families = {"gpl": ("gpl-2.0", "gpl-3.0"), "lgpl": ("lgpl-2.1", "lgpl-3.0"), "bsd": ("bsd-2-clause", "bsd-3-clause"),
                 "cc": tuple(k for k in CATALOGUE if k.startswith("cc-") or k == "cc0-1.0")}
     if detected in families.get(card, ()):
         return True
-    spdx_aliases = {"apache-2.0": "apache-2.0", "mit": "mit", "gpl-3.0-only": "gpl-3.0", "gpl-3.0-or-later": "gpl-3.0",
-                    "gpl-2.0-only": "gpl-2.0", "gpl-2.0-or-later": "gpl-2.0", "agpl-3.0-only": "agpl-3.0",
-                    "lgpl-3.0-only": "lgpl-3.0", "lgpl-2.1-only": "lgpl-2.1", "bsd-3-clause": "bsd-3-clause",
-                    "bsd-2-clause": "bsd-2-clause", "mpl-2.0": "mpl-2.0"}
-    return spdx_aliases.get(card) == detected
+    return card == detected

@@ -25,12 +25,11 @@ ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em", "h1", "h2",
     "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "samp", "small",
     "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
-    "sup", "figure", "figcaption", "picture", "source", "center",
+    "sup", "figure", "figcaption", "center",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "id", "name"},
     "img": {"src", "alt", "title", "width", "height", "align"},
-    "source": {"srcset", "media", "type"},
     "td": {"align", "colspan", "rowspan"},
     "th": {"align", "colspan", "rowspan"},
     "ol": {"start"},
@@ -92,6 +91,8 @@ def render_markdown(text: str, *, repo_path: str | None = None, revision: str = 
         extensions=["tables", "fenced_code", "codehilite", "toc", "sane_lists", "nl2br",
                     _RelativeLinksExtension(files_base, pages_base, doc_dir)],
         extension_configs={"codehilite": {"guess_lang": False, "css_class": "highlight"},
+                           # align= survives the sanitizer; the default style= would not
+                           "tables": {"use_align_attribute": True},
                            "toc": {"permalink": False, "slugify": slugify_unicode}},
         output_format="html",
     )

@@ -12,8 +12,11 @@ import struct
 from typing import BinaryIO
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
-DTYPES = frozenset({"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "I16", "U16",
-                    "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64", "C64"})
+# Bits per element: the byte range of a tensor must hold exactly its elements.
+DTYPE_BITS = {"BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8, "F4": 4, "F6_E2M3": 6,
+              "F6_E3M2": 6, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32, "F64": 64,
+              "I64": 64, "U64": 64, "C64": 64}
+DTYPES = frozenset(DTYPE_BITS)
 
 
 class SafetensorsError(ValueError):
@@ -52,7 +55,11 @@ def parameter_counts(f: BinaryIO, file_size: int) -> dict[str, int]:
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
                 or not 0 <= offsets[0] <= offsets[1] <= data_size):
             raise SafetensorsError(f"tensor {name!r}: data_offsets out of the file's bounds")
-        counts[dtype] = counts.get(dtype, 0) + math.prod(shape)
+        n = math.prod(shape)
+        if offsets[1] - offsets[0] != -(-n * DTYPE_BITS[dtype] // 8):
+            raise SafetensorsError(f"tensor {name!r}: shape {shape} of {dtype} does not fit its "
+                                   f"{offsets[1] - offsets[0]}-byte data range")
+        counts[dtype] = counts.get(dtype, 0) + n
     return counts
 
 

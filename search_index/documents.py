@@ -15,6 +15,7 @@ class RepoDoc:
     namespace: str
     name: str
     private: bool
+    gated: bool = False
     card_text: str = ""
     tags: list[str] = field(default_factory=list)
     licenses: list[str] = field(default_factory=list)

@@ -26,7 +26,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
 from .documents import PUBLIC, DiscussionDoc, RepoDoc
-from .schema import MAX_CARD_CHARS, discussion_schema, repo_schema
+from .schema import MAX_CARD_CHARS, SCHEMA_VERSION, discussion_schema, repo_schema
 
 REPOS, DISCUSSIONS = "repos", "discussions"
 
@@ -50,6 +50,7 @@ def repo_fields(d: RepoDoc) -> dict:
         "downloads": int(d.downloads), "likes": int(d.likes), "trending": int(d.trending * 1000),
         "last_modified": _epoch(d.last_modified), "created_at": _epoch(d.created_at),
         "visible_to": d.namespace if d.private else PUBLIC,
+        "gated": d.gated,
     }
 
 
@@ -89,6 +90,7 @@ class SearchIndex:
         storage = FileStorage(str(gen))
         storage.create_index(repo_schema(), indexname=REPOS)
         storage.create_index(discussion_schema(), indexname=DISCUSSIONS)
+        (gen / "schema-version").write_text(str(SCHEMA_VERSION))
         return gen
 
     def _point_current_to(self, gen: Path) -> None:
@@ -100,6 +102,13 @@ class SearchIndex:
 
     def generation(self) -> Path:
         return self.root / os.readlink(self.current_link)
+
+    def is_current_schema(self) -> bool:
+        """False when the live generation was built by an older schema (then rebuild)."""
+        try:
+            return int((self.generation() / "schema-version").read_text()) == SCHEMA_VERSION
+        except (OSError, ValueError):
+            return False
 
     # ---- writing ----------------------------------------------------------------------------
     @contextmanager

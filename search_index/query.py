@@ -44,6 +44,7 @@ class SearchRequest:
     viewer: list[str] | None = field(default_factory=list)  # namespaces whose private repos are visible; None = all
     facets: bool = False
     highlight: bool = False
+    gated: bool | None = None
 
 
 @dataclass
@@ -130,6 +131,8 @@ def _filters(req: SearchRequest) -> Query | None:
         clauses.append(vis)
     if req.repo_type:
         clauses.append(Term("repo_type", req.repo_type))
+    if req.gated is not None:
+        clauses.append(Term("gated", req.gated))
     for facet, values in req.filters.items():
         fieldname = FACETS.get(facet, facet if facet == "tags" else None)
         if fieldname is None:

@@ -7,6 +7,8 @@ from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from .analysis import name_analyzer, name_prefix_analyzer, text_analyzer
 
 MAX_CARD_CHARS = 20_000
+# Bump whenever a schema changes: servers then rebuild the index from the database on start.
+SCHEMA_VERSION = 3
 
 
 def repo_schema() -> Schema:
@@ -32,6 +34,7 @@ def repo_schema() -> Schema:
         last_modified=NUMERIC(int, 64, sortable=True),
         created_at=NUMERIC(int, 64, sortable=True),
         visible_to=KEYWORD(commas=True),
+        gated=BOOLEAN,
     )
 
 

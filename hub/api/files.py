@@ -97,7 +97,8 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
 
 def _counts(reg, repo, f) -> bool:
     """Whether this GET is a model fetch by the Hub's rule (not a range read of part of a file)."""
-    if request.headers.get("Range") and not request.headers.get("Range", "").startswith("bytes=0-"):
+    rng = request.headers.get("Range")
+    if rng and rng.replace(" ", "") != "bytes=0-":  # a partial read (header probe, resume) is not a fetch
         return False
     if f.path == "config.json":
         return True

@@ -129,7 +129,8 @@ def listing(kind: str):
             filters["task"] = [request.args["pipeline_tag"]]
         result = search_service().search(SearchRequest(
             text=text, filters=filters, repo_type=repo_type_of(kind), sort=request.args.get("sort") or None,
-            ascending=ascending, offset=offset, limit=size + 1, viewer=viewer_namespaces(auth.current())))
+            ascending=ascending, offset=offset, limit=size + 1, viewer=viewer_namespaces(auth.current()),
+            gated=None if gated is None else gated.lower() in ("1", "true")))
         repos = reg.repos.by_ids([h.pk for h in result.hits], auth.current())
     else:
         repos = reg.repos.list(
@@ -144,7 +145,7 @@ def listing(kind: str):
     expand = request.args.getlist("expand") + request.args.getlist("expand[]")
     items = []
     for r in repos:
-        d = repo_json(r, full=full, card=card)
+        d = repo_json(r, full=full or bool(expand), card=card or "cardData" in expand)
         if full:
             d["siblings"] = [{"rfilename": e.path} for e in reg.repos.tree(r, r.head_sha, "", True) if e.type == "file"] \
                 if r.head_sha else []

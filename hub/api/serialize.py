@@ -65,6 +65,6 @@ def repo_json(repo: RepoView, *, sha: str | None = None, siblings: list[dict] | 
 
 
 def expand_only(data: dict[str, Any], expand: list[str]) -> dict[str, Any]:
-    """`expand=a&expand=b`: only those properties (plus id)."""
+    """`expand=a&expand=b`: only those properties (plus id). Pass the full object (full=True)."""
     keep = {"id", "_id", *expand}
     return {k: v for k, v in data.items() if k in keep}

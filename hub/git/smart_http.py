@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, request
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from models_registry.gating import GatedRepo
 from models_registry.views import RepoView
 
 from .. import auth
@@ -47,7 +48,10 @@ def _repo(kind: str | None, ns: str, name: str, service: str) -> RepoView:
         if p is None:
             raise Unauthorized("Authentication required to push: use an access token as the password")
         return registry().repos.get(repo_type, f"{ns}/{name}", p, need="write")
-    return registry().repos.get(repo_type, f"{ns}/{name}", p)
+    repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
+    if not registry().gating.has_access(p, repo):
+        raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page first")
+    return repo
 
 
 def hooks_dir() -> Path:
