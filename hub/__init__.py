@@ -40,6 +40,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if cfg["SEARCH_WORKER"]:
         search.start()
 
+    from community.service import Community, CommunitySettings
+
+    app.extensions["modelhub_community"] = Community(registry.db, registry, CommunitySettings(
+        posts_per_minute=cfg["POSTS_PER_MINUTE"], posts_per_hour=cfg["POSTS_PER_HOUR"],
+        hold_first_posts=cfg["HOLD_FIRST_POSTS"], new_account_hours=cfg["NEW_ACCOUNT_HOURS"]))
+
+    search.community = app.extensions["modelhub_community"]
+
     errors.init_app(app)
     auth.init_app(app)
     from .api import register as register_api

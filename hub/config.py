@@ -24,7 +24,11 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "PAGE_SIZE": (100, int),  # listings (models, commits); trees use TREE_PAGE_SIZE
     "TREE_PAGE_SIZE": (1000, int),
     "AUTO_MIGRATE": (True, bool),
-    "SEARCH_WORKER": (True, bool),  # run the (single, lock-elected) search index writer in this process
+    "SEARCH_WORKER": (True, bool),
+    "POSTS_PER_MINUTE": (10, int),  # comments per user (429 beyond)
+    "POSTS_PER_HOUR": (120, int),
+    "HOLD_FIRST_POSTS": (False, bool),  # new accounts' first comments wait for a moderator
+    "NEW_ACCOUNT_HOURS": (24, int),  # run the (single, lock-elected) search index writer in this process
 }
 
 

@@ -18,7 +18,7 @@ from models_registry import cards
 from models_registry.registry import Registry
 from models_registry.search_feed import SearchFeed
 from models_registry.views import RepoView
-from search_index import RepoDoc, SearchIndex
+from search_index import DiscussionDoc, RepoDoc, SearchIndex
 from search_index.query import SearchRequest, SearchResult, quick, search, search_discussions
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class SearchService:
         self.registry = registry
         self.index = SearchIndex(root)
         self.feed = SearchFeed(registry.db)
+        self.community = None  # set by create_app: discussions are indexed through it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -49,6 +50,14 @@ class SearchService:
             downloads=repo.downloads, likes=repo.likes, trending=repo.trending_score,
             last_modified=repo.last_modified, created_at=repo.created_at,
         )
+
+    @staticmethod
+    def discussion_doc(repo: RepoView, d) -> DiscussionDoc:
+        text = "\n".join(e.body for e in d.events if e.type == "comment" and e.body and not e.hidden
+                         and not e.pending_review)
+        return DiscussionDoc(pk=d.id, repo_pk=repo.id, repo_id=repo.repo_id, namespace=repo.namespace,
+                             private=repo.private, num=d.num, title=d.title, text=text, author=d.author or "",
+                             status=d.status, is_pull_request=d.is_pull_request, created_at=d.created_at)
 
     def _card_text(self, repo: RepoView) -> str:
         if not repo.head_sha:
@@ -79,7 +88,15 @@ class SearchService:
                     gone.append(pk)
                 else:
                     docs.append(self.repo_doc(repo))
-            self.index.apply(repos=docs, deleted_repos=gone, deleted_discussions_of_repos=gone)
+            ddocs, dgone = [], []
+            for pk in pending.discussions:
+                found = self.community.by_pk(pk) if self.community else None
+                if found is None:
+                    dgone.append(pk)
+                else:
+                    ddocs.append(self.discussion_doc(*found))
+            self.index.apply(repos=docs, deleted_repos=gone, discussions=ddocs, deleted_discussions=dgone,
+                             deleted_discussions_of_repos=gone)
             self.feed.ack(pending.last_id)
             done += len(pending.repos) + len(pending.discussions)
         return done
@@ -128,7 +145,13 @@ class SearchService:
                     if repo is not None:
                         yield self.repo_doc(repo)
 
-            self.index.rebuild(docs(), [], progress)
+            def discussion_docs() -> Iterator[DiscussionDoc]:
+                for pk in (self.community.all_ids() if self.community else []):
+                    found = self.community.by_pk(pk) if self.community else None
+                    if found is not None:
+                        yield self.discussion_doc(*found)
+
+            self.index.rebuild(docs(), discussion_docs(), progress)
             # Everything queued before the rebuild read the database is in it already.
             if start_mark:
                 self.feed.ack(start_mark)

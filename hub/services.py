@@ -11,5 +11,9 @@ def registry() -> Registry:
     return current_app.extensions["modelhub"]
 
 
+def community():
+    return current_app.extensions["modelhub_community"]
+
+
 def search_service():
     return current_app.extensions["modelhub_search"]

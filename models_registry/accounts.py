@@ -95,6 +95,13 @@ class Accounts:
             else:
                 m.role = role
 
+    def set_moderator(self, name: str, moderator: bool = True) -> None:
+        with self.db.session(write=True) as s:
+            u = s.scalar(select(User).where(User.name == name))
+            if u is None:
+                raise NotFound(f"No user named {name!r}")
+            u.is_moderator = moderator
+
     def namespace_kind(self, name: str) -> str | None:
         """'user', 'org' or None."""
         with self.db.session() as s:
@@ -132,7 +139,8 @@ class Accounts:
         ).all()
         return Principal(user_id=user.id, name=user.name, is_admin=user.is_admin,
                          token_role=token.role if token else None, org_roles={n: r for n, r in rows},
-                         token_label=token.label if token else None)
+                         token_label=token.label if token else None, is_moderator=user.is_moderator,
+                         suspended=user.suspended_at is not None)
 
     def authenticate_token(self, secret: str) -> Principal:
         if not secret:

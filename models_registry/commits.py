@@ -76,6 +76,8 @@ class Commits:
         self.blobs = blobs
         self.locks = locks
         self.repos = repos
+        # Called as listener(repo, ref, old_sha, new_sha) after every ref a commit, merge or push moved.
+        self.listeners: list = []
 
     def commit(self, principal: Principal, repo: RepoView, revision: str, operations: list[Operation],
                summary: str, description: str = "", parent_commit: str | None = None) -> CommitResult:
@@ -152,7 +154,7 @@ class Commits:
                 new = git.make_commit(tree, [head] if head else [], _author_line(principal), message)
                 if not git.set_ref(ref, new, head):
                     raise Conflict("The branch moved during the commit; please retry")
-                self._after_ref_moved(git, repo, ref, new)
+                self._after_ref_moved(git, repo, ref, new, head)
                 return CommitResult(new, ref, warnings)
         finally:
             for op in operations:
@@ -280,19 +282,53 @@ class Commits:
             s.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
             insert_ignore(s, RepoTag, [{"repo_id": row.id, "tag": t[:255]} for t in dict.fromkeys(tags)])
 
-    def _after_ref_moved(self, git, repo: RepoView, ref: str, new: str) -> None:
+    def _after_ref_moved(self, git, repo: RepoView, ref: str, new: str, old: str | None = None) -> None:
         """Derived data after the commit is final. A failure here must not turn the commit into an
-        error: the client would retry it (and commit twice); the next commit refreshes again."""
+        error: the client would retry it (and commit twice); the next commit refreshes again.
+        Listeners (community: commit events on pull requests) hear of every moved ref."""
         try:
             self.refresh_metadata(git, repo, ref, new)
         except Exception:
             log.exception("refreshing metadata of %s after %s failed", repo.repo_id, new)
+        for listener in self.listeners:
+            try:
+                listener(repo, ref, old, new)
+            except Exception:
+                log.exception("commit listener failed for %s %s", repo.repo_id, ref)
 
-    def after_push(self, git, repo: RepoView, changed: dict[str, str]) -> None:
-        """A git push moved refs (already checked by the pre-receive policy): update the registry."""
-        for ref, new in changed.items():
-            if ref.startswith("refs/heads/"):
-                self._after_ref_moved(git, repo, ref, new)
+    def merge(self, principal: Principal, repo: RepoView, source_ref: str, target_branch: str,
+              message: str) -> str:
+        """Merge `source_ref` into `target_branch` (whole-file three-way merge); returns the commit.
+
+        Conflicting paths refuse the merge with their names; nothing is written then."""
+        from .merging import files_of, merge_base, three_way
+
+        with self.locks.hold(repo.storage_key), self.git.open(repo.storage_key) as git:
+            target_ref = f"refs/heads/{target_branch}"
+            ours = git.ref_sha(target_ref)
+            theirs = git.ref_sha(source_ref)
+            if ours is None or theirs is None:
+                raise RevisionNotFound(f"{target_branch if ours is None else source_ref} does not exist")
+            base = merge_base(git, ours, theirs)
+            if base == theirs:
+                raise BadRequest("Nothing to merge: the target branch already contains these changes")
+            merged, conflicts = three_way(files_of(git, base), files_of(git, ours), files_of(git, theirs))
+            if conflicts:
+                raise Conflict("This pull request conflicts with the target branch in: " + ", ".join(conflicts[:20]),
+                               conflicts=conflicts)
+            tree = git.write_tree(merged)
+            new = git.make_commit(tree, [ours, theirs], _author_line(principal), message)
+            if not git.set_ref(target_ref, new, ours):
+                raise Conflict("The target branch moved during the merge; please retry")
+            self._after_ref_moved(git, repo, target_ref, new, ours)
+            return new
+
+    def after_push(self, git, repo: RepoView, changed: dict[str, tuple[str | None, str | None]]) -> None:
+        """A git push moved refs (already checked by the pre-receive policy): update the registry.
+        `changed`: ref -> (old sha or None, new sha or None for a deletion)."""
+        for ref, (old, new) in changed.items():
+            if new is not None and (ref.startswith("refs/heads/") or ref.startswith("refs/pr/")):
+                self._after_ref_moved(git, repo, ref, new, old)
         if not any(r.startswith("refs/heads/") for r in changed):
             self.repos.touch(repo)
 

@@ -28,6 +28,11 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Site moderators moderate every repository's community (admins do too).
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A suspended user can read but not post, push or create repositories.
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    suspended_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")

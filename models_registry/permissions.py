@@ -17,10 +17,13 @@ class Principal:
     token_role: str | None = None
     org_roles: dict[str, str] = field(default_factory=dict)
     token_label: str | None = None
+    is_moderator: bool = False
+    suspended: bool = False
 
     @property
     def can_write_at_all(self) -> bool:
-        return self.token_role != "read"
+        """Read tokens and suspended accounts can read but change nothing."""
+        return self.token_role != "read" and not self.suspended
 
 
 def _role_in(p: Principal, namespace: str) -> str | None:

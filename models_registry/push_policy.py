@@ -35,16 +35,25 @@ class PushRefused(BadRequest):
 
 
 def check_ref(update: RefUpdate, default_branch: str, fast_forward: bool, allow_force_default: bool,
-              allow_pr_refs: bool = False) -> None:
+              can_write: bool = True, open_prs: frozenset[str] = frozenset()) -> None:
+    """`open_prs`: the refs/pr/N this pusher may update (open pull requests it authored or maintains)."""
     ref = update.ref
+    if ref.startswith("refs/pr/"):
+        if ref not in open_prs:
+            raise PushRefused(f"{ref}: not an open pull request you may push to (open one first)")
+        if update.is_delete or update.is_create:
+            raise PushRefused(f"{ref}: pull request refs cannot be created or deleted by a push")
+        return
+    if not can_write:
+        raise PushRefused(f"{ref}: you have no write access to this repository; push to a pull request "
+                          "ref (refs/pr/N) instead")
     if ref.startswith("refs/heads/"):
         names.validate_branch_name(ref[len("refs/heads/"):])
     elif ref.startswith("refs/tags/"):
         names.validate_tag_name(ref[len("refs/tags/"):])
-    elif ref.startswith("refs/pr/") and allow_pr_refs:
-        pass
     else:
-        raise PushRefused(f"{ref}: only branches (refs/heads/*) and tags (refs/tags/*) can be pushed")
+        raise PushRefused(f"{ref}: only branches (refs/heads/*), tags (refs/tags/*) and pull requests "
+                          "(refs/pr/N) can be pushed")
     if ref == f"refs/heads/{default_branch}":
         if update.is_delete:
             raise PushRefused(f"{ref}: the default branch cannot be deleted")

@@ -17,6 +17,7 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
+from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from .cards import card_body
@@ -69,6 +70,23 @@ class _RelativeLinks(Treeprocessor):
                 el.set("src", self._resolve(el.get("src", ""), self.files_base))
 
 
+class _Mentions(InlineProcessor):
+    """@name -> a link to that user's profile (never inside code: Markdown skips code spans)."""
+
+    def handleMatch(self, m, data):  # type: ignore[override]
+        el = ET.Element("a")
+        el.set("href", f"/{m.group(1)}")
+        el.set("class", "mention")
+        el.text = f"@{m.group(1)}"
+        return el, m.start(0), m.end(0)
+
+
+class _MentionsExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.inlinePatterns.register(_Mentions(r"(?<![\w/@.])@([A-Za-z0-9][A-Za-z0-9_.-]{0,95}[A-Za-z0-9_]|[A-Za-z0-9])",
+                                             md), "modelhub_mentions", 175)
+
+
 class _RelativeLinksExtension(Extension):
     def __init__(self, files_base: str | None, pages_base: str | None, doc_dir: str) -> None:
         super().__init__()
@@ -79,7 +97,7 @@ class _RelativeLinksExtension(Extension):
 
 
 def render_markdown(text: str, *, repo_path: str | None = None, revision: str = "main", doc_dir: str = "",
-                    strip_front_matter: bool = True) -> str:
+                    strip_front_matter: bool = True, mentions: bool = False) -> str:
     """Safe HTML for `text`. `repo_path` ("/ns/name") turns relative links into repository URLs."""
     if strip_front_matter:
         text = card_body(text)
@@ -89,7 +107,8 @@ def render_markdown(text: str, *, repo_path: str | None = None, revision: str = 
     html = markdown.markdown(
         text,
         extensions=["tables", "fenced_code", "codehilite", "toc", "sane_lists", "nl2br",
-                    _RelativeLinksExtension(files_base, pages_base, doc_dir)],
+                    _RelativeLinksExtension(files_base, pages_base, doc_dir),
+                    *([_MentionsExtension()] if mentions else [])],
         extension_configs={"codehilite": {"guess_lang": False, "css_class": "highlight"},
                            # align= survives the sanitizer; the default style= would not
                            "tables": {"use_align_attribute": True},

@@ -77,6 +77,8 @@ class Repos:
             raise RepoNotFound(f"Repository Not Found for url: {repo_type}s/{repo_id}. "
                                "Please make sure you specified the correct repo id and are authenticated.")
         if need == "write" and not can_write(principal, view.namespace):
+            if principal is not None and principal.suspended:
+                raise Forbidden("Your account is suspended: you can read but not change anything")
             raise Forbidden(f"You don't have write access to {repo_id}"
                             + (" (this token is read-only)" if principal and principal.token_role == "read" else ""))
         if need == "admin" and not can_admin(principal, view.namespace):
@@ -105,6 +107,8 @@ class Repos:
         kind = self.accounts.namespace_kind(namespace)
         if kind is None:
             raise NotFound(f"No user or organization named {namespace!r}")
+        if principal.suspended:
+            raise Forbidden("Your account is suspended: you can read but not create or change repositories")
         if not can_write(principal, namespace):
             raise Forbidden(f"You don't have the rights to create a repository under {namespace!r}")
 

@@ -6,9 +6,9 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import commits, community_access, files, misc, refs, repos, search
+    from . import commits, community_access, discussions, files, misc, refs, repos, search
     from ..git import lfs, smart_http
 
-    for module in (misc, repos, files, commits, refs, community_access, search, lfs, smart_http):
+    for module in (misc, repos, files, commits, refs, community_access, discussions, search, lfs, smart_http):
         app.register_blueprint(module.bp)
     app.config["AUTH_EXEMPT_ENDPOINTS"] = {"misc.health", "misc.agent_harnesses"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from models_registry.commits import AddFile, AddLfsRef, DeletePath, Operation
-from models_registry.errors import BadRequest, NotImplementedYet
+from models_registry.errors import BadRequest, Forbidden
+from models_registry.names import PR_REF_RE
 from models_registry.names import validate_path
 
 from .. import auth
 from ..errors import header_safe
-from ..services import registry
+from ..services import community, registry
 from .common import drain_body, flag, json_body, repo_type_of, repo_url
 from .ndjson import parse_commit_body
 
@@ -23,7 +24,7 @@ MAX_PREUPLOAD_FILES = 1000
 def preupload(kind: str, ns: str, name: str, rev: str):
     p = auth.require()
     reg = registry()
-    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
+    repo = _repo_for_commit(kind, ns, name, rev, p)
     files = json_body().get("files")
     if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
         raise BadRequest(f"'files' must be a list of at most {MAX_PREUPLOAD_FILES} entries")
@@ -54,9 +55,8 @@ def preupload(kind: str, ns: str, name: str, rev: str):
 def commit(kind: str, ns: str, name: str, rev: str):
     p = auth.require()
     reg = registry()
-    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
-    if flag("create_pr"):
-        raise NotImplementedYet("Pull requests are not available on this hub yet")
+    repo = _repo_for_commit(kind, ns, name, rev, p)
+    pr = None
     ops: list[Operation] = []
     try:
         header = _read_operations(reg, ops)
@@ -67,7 +67,12 @@ def commit(kind: str, ns: str, name: str, rev: str):
             raise BadRequest("'summary' and 'description' must be strings")
         if parent is not None and not isinstance(parent, str):
             raise BadRequest("'parentCommit' must be a string")
-        result = reg.commits.commit(p, repo, rev, ops, summary, description, parent_commit=parent)
+        target = rev
+        if flag("create_pr"):
+            # A new pull request on `rev`: its refs/pr/N starts at the branch head, the commit goes there.
+            pr = community().create(p, repo, summary, description, pull_request=True, target_branch=rev)
+            target, parent = f"refs/pr/{pr.num}", None
+        result = reg.commits.commit(p, repo, target, ops, summary, description, parent_commit=parent)
     except Exception:
         # Read what the client is still sending, so that it gets our error instead of a broken pipe.
         drain_body()
@@ -77,11 +82,28 @@ def commit(kind: str, ns: str, name: str, rev: str):
             if isinstance(op, AddFile):
                 op.staged.discard()
     url = repo_url(repo.repo_type, repo.repo_id)
-    resp = jsonify({"success": True, "commitOid": result.sha, "commitUrl": f"{url}/commit/{result.sha}",
-                    "hookOutput": "", "warnings": result.warnings})
+    out = {"success": True, "commitOid": result.sha, "commitUrl": f"{url}/commit/{result.sha}",
+           "hookOutput": "", "warnings": result.warnings}
+    if pr is not None:
+        out["pullRequestUrl"] = f"{url}/discussions/{pr.num}"
+    resp = jsonify(out)
     for i, w in enumerate(result.warnings):
         resp.headers.add("X-HF-Warning", f"model-card-{i}; README.md metadata: {header_safe(w)}")
     return resp
+
+
+def _repo_for_commit(kind: str, ns: str, name: str, rev: str, p):
+    """Writers commit anywhere; anyone who can read may open a pull request (create_pr) and its
+    author may keep adding commits to refs/pr/N."""
+    reg = registry()
+    if flag("create_pr") or PR_REF_RE.match(rev):
+        repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p)
+        if not flag("create_pr"):
+            community().check_pr_commit(p, repo, rev)
+        elif not p.can_write_at_all:
+            raise Forbidden("Your token is read-only or your account is suspended")
+        return repo
+    return reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
 
 
 def _read_operations(reg, ops: list[Operation]) -> dict:

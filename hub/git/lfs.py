@@ -52,8 +52,12 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
     objects = body.get("objects")
     if operation not in ("upload", "download") or not isinstance(objects, list) or len(objects) > 1000:
         raise BadRequest("Expected 'operation' (upload or download) and at most 1000 'objects'")
-    repo = _repo(kind, ns, name, "write" if operation == "upload" else "read")
+    repo = _repo(kind, ns, name, "read")
     reg = registry()
+    p = auth.current()
+    if operation == "upload" and (p is None or not p.can_write_at_all):
+        # Storing objects changes no ref; readers may upload for their pull requests.
+        raise Unauthorized("Authentication (with a write token) required to upload")
     if operation == "download" and not reg.gating.has_access(auth.current(), repo):
         from models_registry.gating import GatedRepo
 
@@ -160,7 +164,9 @@ def download_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
 
 def locks_verify(kind: str | None, ns: str, name: str) -> Response:
     """We have no file locking; an empty answer keeps git-lfs from warning on every push."""
-    _repo(kind, ns, name, "write")
+    if auth.current() is None:
+        raise Unauthorized("Authentication required")
+    _repo(kind, ns, name, "read")
     return _lfs_json({"ours": [], "theirs": []})
 
 

@@ -49,7 +49,8 @@ def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
         ff = True
         if not u.is_create and not u.is_delete:
             ff = subprocess.run(["git", "merge-base", "--is-ancestor", u.old, u.new]).returncode == 0
-        check_ref(u, ctx["default_branch"], ff, ctx.get("allow_force_default", False))
+        check_ref(u, ctx["default_branch"], ff, ctx.get("allow_force_default", False),
+                  can_write=ctx.get("can_write", True), open_prs=frozenset(ctx.get("open_prs", [])))
     tips = [u.new for u in updates if not u.is_delete]
     if not tips:
         return

@@ -22,10 +22,11 @@ from flask import Blueprint, Response, current_app, request
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from models_registry.gating import GatedRepo
+from models_registry.permissions import can_write
 from models_registry.views import RepoView
 
 from .. import auth
-from ..services import registry
+from ..services import community, registry
 from .pre_receive import CONTEXT_ENV
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,10 @@ def _repo(kind: str | None, ns: str, name: str, service: str) -> RepoView:
     if service == "git-receive-pack":
         if p is None:
             raise Unauthorized("Authentication required to push: use an access token as the password")
-        return registry().repos.get(repo_type, f"{ns}/{name}", p, need="write")
+        if not p.can_write_at_all:
+            raise Forbidden("This token is read-only (or the account suspended): it cannot push")
+        # Readers may push to their own pull requests; the pre-receive hook decides per ref.
+        return registry().repos.get(repo_type, f"{ns}/{name}", p)
     repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
     if not registry().gating.has_access(p, repo):
         raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page first")
@@ -206,7 +210,9 @@ def receive_pack(kind: str | None, ns: str, name: str) -> Response:
     settings = reg.settings
     ctx = {"repo_pk": repo.id, "default_branch": repo.default_branch, "data_dir": str(settings.data_dir),
            "database_url": settings.database_url, "storage_url": settings.storage_url,
-           "lfs_threshold": settings.lfs_threshold, "allow_force_default": False}
+           "lfs_threshold": settings.lfs_threshold, "allow_force_default": False,
+           "can_write": can_write(principal, repo.namespace),
+           "open_prs": community().pushable_pr_refs(principal, repo)}
     path = reg.git.path_for(repo.storage_key)
     with reg.locks.hold(repo.storage_key):
         with reg.git.open(repo.storage_key) as git:
@@ -228,7 +234,8 @@ def receive_pack(kind: str | None, ns: str, name: str) -> Response:
             raise BadRequest(message)
         with reg.git.open(repo.storage_key) as git:
             after = git.refs()
-            changed = {ref: sha for ref, sha in after.items() if before.get(ref) != sha}
+            changed = {ref: (before.get(ref), after.get(ref)) for ref in set(before) | set(after)
+                       if before.get(ref) != after.get(ref)}
             if changed:
                 reg.commits.after_push(git, repo, changed)
     return _no_cache(Response(out, content_type="application/x-git-receive-pack-result"))

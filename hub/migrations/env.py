@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import community.models  # noqa: F401  (its tables share the registry's metadata)
 from models_registry.models import Base
 
 config = context.config
