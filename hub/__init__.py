@@ -50,9 +50,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     auth.init_app(app)
+    from . import web
     from .api import register as register_api
 
     register_api(app)
+    web.init_app(app)
     if not app.debug:
         logging.basicConfig(level=logging.INFO)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
 
 from models_registry.errors import Unauthorized
 from models_registry.permissions import Principal
@@ -47,6 +47,19 @@ def load_principal() -> None:
     if request.endpoint in current_app.config.get("AUTH_EXEMPT_ENDPOINTS", ()):
         return
     g.principal = _authenticate()
+    if g.principal is None and request.blueprint and request.blueprint.startswith("web"):
+        # Pages (and only pages, which are CSRF-protected) also accept the session cookie.
+        g.principal = _from_session()
+
+
+def _from_session() -> Principal | None:
+    uid, fingerprint = session.get("uid"), session.get("pw")
+    if not uid:
+        return None
+    found = registry().accounts.principal_for_session(uid, fingerprint)
+    if found is None:  # password changed or account gone: the old session ends
+        session.clear()
+    return found
 
 
 def current() -> Principal | None:

@@ -35,7 +35,34 @@ def _is_git_client() -> bool:
     return request.blueprint in ("git", "lfs")
 
 
+def _wants_page() -> bool:
+    """Pages (and unknown URLs outside the API and git) get an HTML error in the site's style."""
+    if request.blueprint:
+        return request.blueprint.startswith("web")
+    path = request.path
+    return not (path.startswith("/api/") or ".git/" in path or "/resolve/" in path
+                or request.headers.get("User-Agent", "").startswith(("git/", "git-lfs/")))
+
+
+TITLES = {400: "Bad request", 401: "Sign in required", 403: "Forbidden", 404: "Not found",
+          405: "Method not allowed", 409: "Conflict", 413: "Too large", 429: "Too many requests",
+          500: "Something went wrong", 501: "Not implemented"}
+
+
+def page_error(status: int, message: str) -> Response:
+    from flask import render_template
+    from flask_babel import gettext as _
+
+    messages = {404: _("This page does not exist, or you do not have access to it."),
+                500: _("An unexpected error happened on our side. It has been logged.")}
+    body = render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
+                           message=messages.get(status) or message)
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+
 def _registry_error(e: RegistryError) -> Response:
+    if _wants_page():
+        return page_error(e.status, e.message)
     status = e.status
     if isinstance(e, RepoNotFound) and getattr(g, "principal", None) is None:
         status = 401
@@ -55,6 +82,10 @@ def _registry_error(e: RegistryError) -> Response:
 
 
 def _http_error(e: HTTPException) -> Response:
+    if _wants_page() and (e.code or 500) >= 400:
+        if e.code in (301, 302, 303, 307, 308):
+            return e.get_response()
+        return page_error(e.code or 500, e.description or e.name)
     resp = error_response(e.code or 500, e.description or e.name)
     # Keep what the exception says about itself, e.g. Content-Range: bytes */N on a 416.
     for key, value in e.get_headers():
@@ -65,6 +96,8 @@ def _http_error(e: HTTPException) -> Response:
 
 def _unexpected(e: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
+    if _wants_page():
+        return page_error(500, "Internal server error")
     return error_response(500, "Internal server error")
 
 

@@ -27,6 +27,11 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def session_fingerprint(password_hash: str) -> str:
+    """Changes whenever the password does, so that changing it ends every other session."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     id: int
@@ -125,6 +130,28 @@ class Accounts:
                              .limit(limit)).all()
         return [(n, f or n) for n, f in users], [(n, f or n) for n, f in orgs]
 
+    def org_profile(self, name: str) -> dict | None:
+        with self.db.session() as s:
+            o = s.scalar(select(Organization).where(Organization.name == name))
+            if o is None:
+                return None
+            members = s.execute(select(User.name, Membership.role).join(Membership, Membership.user_id == User.id)
+                                .where(Membership.org_id == o.id).order_by(User.name)).all()
+            return {"name": o.name, "fullname": o.fullname, "members": [{"name": n, "role": r} for n, r in members]}
+
+    def active_orgs(self, limit: int = 8) -> list[dict]:
+        """Organizations with the most recently updated public repositories."""
+        from sqlalchemy import func
+
+        from .models import Repository
+
+        with self.db.session() as s:
+            rows = s.execute(select(Organization.name, Organization.fullname, func.max(Repository.last_modified))
+                             .join(Repository, Repository.namespace == Organization.name)
+                             .where(Repository.private.is_(False)).group_by(Organization.id)
+                             .order_by(func.max(Repository.last_modified).desc()).limit(limit)).all()
+            return [{"name": n, "fullname": f or n} for n, f, _ in rows]
+
     def user_profile(self, name: str) -> dict | None:
         with self.db.session() as s:
             u = s.scalar(select(User).where(User.name == name))
@@ -157,6 +184,41 @@ class Accounts:
             with self.db.session(write=True) as s:
                 s.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=utcnow()))
         return principal
+
+    def principal_for_session(self, user_id: int, fingerprint: str | None) -> Principal | None:
+        """The user of a web session, if the password it was opened with is still the current one."""
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None or fingerprint != session_fingerprint(user.password_hash):
+                return None
+            return self._principal(s, user, None)
+
+    def fingerprint(self, user_id: int) -> str:
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFound("No such user")
+            return session_fingerprint(user.password_hash)
+
+    def change_password(self, user_id: int, old: str, new: str) -> None:
+        if not new or len(new) < 8:
+            raise BadRequest("Password must be at least 8 characters")
+        with self.db.session(write=True) as s:
+            user = s.get(User, user_id)
+            if user is None or not check_password_hash(user.password_hash, old):
+                raise Unauthorized("The current password is wrong")
+            user.password_hash = generate_password_hash(new)
+
+    def update_profile(self, user_id: int, fullname: str, email: str | None) -> None:
+        with self.db.session(write=True) as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFound("No such user")
+            user.fullname, user.email = fullname.strip()[:200] or user.name, (email or None)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict("That email address is used by another account") from None
 
     def authenticate_password(self, name: str, password: str) -> Principal:
         with self.db.session() as s:

@@ -15,7 +15,9 @@ from .errors import BadRequest
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 RESERVED_NAMESPACES = frozenset(
     {"api", "datasets", "spaces", "models", "kernels", "buckets", "login", "logout", "join",
-     "settings", "new", "organizations", "search", "static", "docs", "admin", "notifications"}
+     "settings", "new", "organizations", "search", "static", "docs", "admin", "notifications",
+     "licenses", "moderation", "signup", "signin", "tokens", "lang", "about", "help", "web-api",
+     "resolve", "blog", "pricing", "user", "users", "org", "orgs", "favicon.ico", "robots.txt"}
 )
 MAX_PATH_LENGTH = 1024
 REPO_TYPES = ("model", "dataset", "space")

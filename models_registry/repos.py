@@ -100,6 +100,17 @@ class Repos:
             rows = {r.id: RepoView.of(r) for r in s.scalars(select(Repository).where(Repository.id.in_(pks)))}
         return [rows[pk] for pk in pks if pk in rows and can_read(principal, rows[pk].namespace, rows[pk].private)]
 
+    def license_counts(self, principal: Principal | None) -> dict[str, int]:
+        """Visible repositories per license tag (license:x), for the licenses page."""
+        q = (select(RepoTag.tag, func.count()).join(Repository, Repository.id == RepoTag.repo_id)
+             .where(RepoTag.tag.like("license:%")))
+        if principal is None:
+            q = q.where(Repository.private.is_(False))
+        elif not principal.is_admin:
+            q = q.where(or_(Repository.private.is_(False), Repository.namespace.in_([principal.name, *principal.org_roles])))
+        with self.db.session() as s:
+            return {tag[len("license:"):]: n for tag, n in s.execute(q.group_by(RepoTag.tag))}
+
     def open_git(self, repo: RepoView) -> GitRepo:
         return self.git.open(repo.storage_key)
 

@@ -1,0 +1,51 @@
+"""The website: server-rendered pages (Jinja), in English and Simplified Chinese.
+
+Pages authenticate with the session cookie (the API only with tokens, so only pages need CSRF
+protection, and every page form has it). Blueprints here are all named web_*: that is how
+auth, errors and CSRF tell pages from the API.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from . import helpers
+
+LANGUAGES = {"en": "English", "zh": "简体中文"}
+csrf = CSRFProtect()
+
+
+def select_locale() -> str:
+    lang = request.cookies.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    return request.accept_languages.best_match(list(LANGUAGES), default="en") or "en"
+
+
+def is_page_request() -> bool:
+    return bool(request.blueprint and request.blueprint.startswith("web"))
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked for pages only, below
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    if str(app.config.get("PUBLIC_URL") or "").startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    Babel(app, locale_selector=select_locale)
+    csrf.init_app(app)
+
+    @app.before_request
+    def _protect_forms() -> None:
+        if is_page_request() and request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+
+    helpers.init_app(app, LANGUAGES)
+    from . import accounts, community, files, pages, publish, settings
+
+    for module in (pages, accounts, files, publish, settings, community):
+        app.register_blueprint(module.bp)
+    _ = session  # the session carries only the user id and a password fingerprint (see accounts)

@@ -1,0 +1,72 @@
+"""Template globals and filters shared by every page: formatting, URLs, the signed-in user."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote, urlencode
+
+from flask import Flask, g, request
+from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale
+from markupsafe import Markup
+
+from models_registry.models import utcnow
+
+
+def human_count(n: int | None) -> str:
+    """1234 -> 1.2k (en) / 1234 -> 1234 (zh uses 万 for ten thousands)."""
+    n = int(n or 0)
+    lang = str(get_locale() or "en")
+    if lang.startswith("zh") and n >= 10_000:
+        return f"{format_decimal(round(n / 10_000, 1))}万"
+    if n >= 1_000_000:
+        return f"{format_decimal(round(n / 1_000_000, 1))}M"
+    if n >= 1_000:
+        return f"{format_decimal(round(n / 1_000, 1))}k"
+    return format_decimal(n)
+
+
+def human_size(n: int | None) -> str:
+    n = float(n or 0)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{format_decimal(round(n, 1))} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000
+    return f"{n} TB"
+
+
+def ago(ts: dt.datetime | None) -> str:
+    if ts is None:
+        return ""
+    return format_timedelta(ts - utcnow(), add_direction=True, granularity="minute", threshold=1.0)
+
+
+def when(ts: dt.datetime | None) -> str:
+    return format_datetime(ts.replace(tzinfo=dt.timezone.utc), "medium") if ts else ""
+
+
+def url_with(**changes) -> str:
+    """This page's URL with some query parameters replaced (None removes one): shareable filters."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+    args += [(k, v) for k, v in changes.items() if v not in (None, "")]
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
+def repo_path(repo) -> str:
+    prefix = {"model": "", "dataset": "datasets/", "space": "spaces/"}[repo.repo_type]
+    return f"/{prefix}{repo.repo_id}"
+
+
+def qrev(rev: str) -> str:
+    return quote(rev, safe="")
+
+
+def init_app(app: Flask, languages: dict[str, str]) -> None:
+    app.jinja_env.filters.update(count=human_count, size=human_size, ago=ago, when=when, qrev=qrev,
+                                 qpath=lambda p: quote(p))
+    app.jinja_env.globals.update(url_with=url_with, repo_path=repo_path, LANGUAGES=languages)
+
+    @app.context_processor
+    def _inject():
+        return {"me": g.get("principal"), "locale": str(get_locale() or "en")}
+
+    app.jinja_env.globals["safe_html"] = lambda html: Markup(html)  # only for sanitizer output

@@ -1,0 +1,165 @@
+"""Browsing: home, the model list with facets, the model page, profiles and licenses."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask_babel import gettext as _
+
+from models_registry import licenses as license_catalogue
+from models_registry.errors import BadRequest, EntryNotFound, RepoNotFound
+from models_registry.gating import questions
+from models_registry.permissions import can_write
+from models_registry.rendering import render_markdown
+from search_index.query import FACETS, SearchRequest
+
+from .. import auth
+from ..search import viewer_namespaces
+from ..services import community, registry, search_service
+
+bp = Blueprint("web_pages", __name__)
+PAGE_SIZE = 30
+SORTS = {"trending": "trending", "downloads": "downloads", "likes": "likes", "recent": "recent",
+         "created": "createdAt"}
+
+
+def int_param(name: str, default: int = 0, hi: int = 10_000) -> int:
+    try:
+        return max(0, min(int(request.args.get(name, default)), hi))
+    except ValueError:
+        return default
+
+
+@bp.get("/")
+def home():
+    reg = registry()
+    p = auth.current()
+    trending = search_service().search(SearchRequest(sort="trending", limit=12, viewer=viewer_namespaces(p)))
+    return render_template(
+        "home.html",
+        trending=reg.repos.by_ids([h.pk for h in trending.hits], p),
+        recent=reg.repos.list("model", p, sort="lastModified", limit=12),
+        orgs=reg.accounts.active_orgs(8),
+    )
+
+
+@bp.get("/models")
+def models():
+    p = auth.current()
+    sort = request.args.get("sort") or ("relevance" if request.args.get("search") else "trending")
+    page = int_param("p", 0, 300)
+    filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
+    if request.args.getlist("tag"):
+        filters["tags"] = request.args.getlist("tag")
+    result = search_service().search(SearchRequest(
+        text=request.args.get("search", ""), filters=filters, sort=SORTS.get(sort), offset=page * PAGE_SIZE,
+        limit=PAGE_SIZE + 1, viewer=viewer_namespaces(p), facets=True, highlight=bool(request.args.get("search"))))
+    hits = result.hits[:PAGE_SIZE]
+    repos = {r.id: r for r in registry().repos.by_ids([h.pk for h in hits], p)}
+    items = [(repos[h.pk], h.snippet) for h in hits if h.pk in repos]
+    return render_template("models/list.html", items=items, total=result.total, facets=result.facets,
+                           filters=filters, sort=sort, page=page, has_more=len(result.hits) > PAGE_SIZE,
+                           suggestion=result.suggestion, facet_names=FACET_LABELS)
+
+
+FACET_LABELS = {"task": "Task", "library": "Library", "license": "License", "language": "Language",
+                "industry": "Industry", "region": "Region", "author": "Author"}
+
+
+def load_repo(ns: str, name: str, repo_type: str = "model"):
+    """The repository for a page, or the 404 page (private ones included: no existence leak)."""
+    try:
+        return registry().repos.get(repo_type, f"{ns}/{name}", auth.current())
+    except RepoNotFound:
+        abort(404)
+
+
+@bp.get("/<ns>/<name>")
+def model(ns: str, name: str):
+    reg = registry()
+    p = auth.current()
+    repo = load_repo(ns, name)
+    card_html, readme_missing = "", True
+    if repo.head_sha:
+        try:
+            f = reg.repos.resolve_file(repo, repo.head_sha, "README.md")
+            if not f.lfs and f.size <= 1024 * 1024:
+                text = reg.repos.read_regular(repo, f.blob_sha).decode("utf-8", "replace")
+                card_html = render_markdown(text, repo_path=f"/{repo.repo_id}", revision=repo.default_branch)
+                readme_missing = False
+        except EntryNotFound:
+            pass
+    meta = repo.card_data or {}
+    lic_ids = [str(x) for x in (meta.get("license") if isinstance(meta.get("license"), list)
+                                  else [meta.get("license")] if meta.get("license") else [])]
+    lics = [(lid, license_catalogue.get(lid)) for lid in lic_ids]
+    is_maintainer = can_write(p, repo.namespace)
+    open_discussions = community().list(p, repo, status="open", page_size=1)[1]
+    return render_template(
+        "models/page.html", repo=repo, card_html=card_html, readme_missing=readme_missing, meta=meta,
+        licenses=lics, liked=reg.engagement.has_liked(p, repo), access=reg.gating.status_of(p, repo),
+        has_access=reg.gating.has_access(p, repo), is_maintainer=is_maintainer,
+        questions=questions(repo), open_discussions=open_discussions, base_url=request.host_url.rstrip("/"),
+        tab="card")
+
+
+@bp.post("/<ns>/<name>/like")
+def like(ns: str, name: str):
+    from .accounts import login_required
+
+    login_required()
+    reg = registry()
+    repo = load_repo(ns, name)
+    if reg.engagement.has_liked(auth.current(), repo):
+        reg.engagement.unlike(auth.current(), repo)
+    else:
+        reg.engagement.like(auth.current(), repo)
+    return redirect(f"/{repo.repo_id}")
+
+
+@bp.post("/<ns>/<name>/ask-access-form")
+def ask_access(ns: str, name: str):
+    from .accounts import login_required
+
+    login_required()
+    repo = load_repo(ns, name)
+    answers = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        status = registry().gating.request_access(auth.current(), repo, answers)
+    except BadRequest as e:
+        flash(e.message, "error")
+    else:
+        flash(_("Access granted.") if status == "accepted" else _("Your request was sent to the owner."))
+    return redirect(f"/{repo.repo_id}")
+
+
+@bp.get("/<ns>")
+def profile(ns: str):
+    reg = registry()
+    p = auth.current()
+    kind = reg.accounts.namespace_kind(ns)
+    if kind is None:
+        abort(404)
+    page = int_param("p", 0, 1000)
+    repos = reg.repos.list("model", p, author=ns, sort="lastModified", offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    info = reg.accounts.user_profile(ns) if kind == "user" else reg.accounts.org_profile(ns)
+    return render_template("profile.html", ns=ns, kind=kind, info=info, repos=repos[:PAGE_SIZE], page=page,
+                           has_more=len(repos) > PAGE_SIZE)
+
+
+@bp.get("/licenses")
+def licenses():
+    counts = registry().repos.license_counts(auth.current())
+    rows = sorted(license_catalogue.CATALOGUE.values(), key=lambda lic: (-counts.get(lic.id, 0), lic.id))
+    return render_template("licenses/index.html", licenses=rows, counts=counts)
+
+
+@bp.get("/licenses/<lid>")
+def license_page(lid: str):
+    lic = license_catalogue.get(lid)
+    if lic is None and not license_catalogue.is_known(lid):
+        abort(404)
+    page = int_param("p", 0, 1000)
+    repos = registry().repos.list("model", auth.current(), tags=[f"license:{lid.lower()}"], sort="downloads",
+                                  offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    return render_template("licenses/show.html", lid=lid, lic=lic, repos=repos[:PAGE_SIZE], page=page,
+                           has_more=len(repos) > PAGE_SIZE)

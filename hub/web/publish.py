@@ -1,0 +1,7 @@
+"""Pages: publish (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("web_publish", __name__)
