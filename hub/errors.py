@@ -37,9 +37,11 @@ def _is_git_client() -> bool:
 
 def _wants_page() -> bool:
     """Pages (and unknown URLs outside the API and git) get an HTML error in the site's style."""
+    path = request.path
+    if path.startswith("/api/"):  # even when a page route's pattern happened to match
+        return False
     if request.blueprint:
         return request.blueprint.startswith("web")
-    path = request.path
     return not (path.startswith("/api/") or ".git/" in path or "/resolve/" in path
                 or request.headers.get("User-Agent", "").startswith(("git/", "git-lfs/")))
 

@@ -131,8 +131,8 @@ CORPUS: list[Entry] = [
       license=["apache-2.0"], task="automatic-speech-recognition", library="funasr", languages=["zh"],
       tags=["asr", "audio"], downloads=140_000, likes=310, age_days=80),
     E("fishaudio", "fish-speech-1.5",
-      "# Fish Speech\n\nFish Speech 是多语种文本转语音 (TTS) 模型。This is a speech synthesis model: voice "
-      "cloning and text to speech; recognition is not supported.\n",
+      "# Fish Speech\n\nFish Speech 是多语种文本转语音 (TTS) 模型。Recognition of speech is not supported: it is a "
+      "speech synthesis model for voice cloning and text to speech.\n",
       license=["cc-by-nc-sa-4.0"], task="text-to-speech", library="fish-speech", languages=["zh", "en", "ja"],
       tags=["tts", "audio"], downloads=45_000, likes=560, age_days=20),
     E("bench-lab", "asr-benchmark",
