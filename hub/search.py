@@ -136,8 +136,10 @@ class SearchService:
             if only_if_stale and self.index.is_current_schema():
                 return 0
             log.info("rebuilding the search index from the database")
-            ids = self.feed.all_repo_ids()
+            # The mark first: a repository created after it is both queued and, maybe, listed;
+            # one created between the two reads would otherwise be acknowledged unindexed.
             start_mark = self.feed.high_water_mark()
+            ids = self.feed.all_repo_ids()
 
             def docs() -> Iterator[RepoDoc]:
                 for pk in ids:

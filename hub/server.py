@@ -36,8 +36,9 @@ def serve(app_factory, host: str, port: int, workers: int, threads: int = 8, pre
         "errorlog": "-",
         "loglevel": "info",
         "preload_app": preload,
-        # Let the HF client send large request lines/headers (long tree paths).
-        "limit_request_line": 8190,
+        # No cap on the request line: long search queries and tree paths get our own answer (the
+        # handlers bound what they use), not gunicorn's HTML 414.
+        "limit_request_line": 0,
         # One control socket per user by default: several hubs on one machine would fight over it.
         "control_socket_disable": True,
     }).run()

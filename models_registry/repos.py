@@ -111,6 +111,18 @@ class Repos:
         with self.db.session() as s:
             return {tag[len("license:"):]: n for tag, n in s.execute(q.group_by(RepoTag.tag))}
 
+    def by_repo_ids(self, repo_ids: list[str], principal: Principal | None, repo_type: str = "model") -> list[RepoView]:
+        """Like by_ids, from "ns/name" ids (what the quick search index returns)."""
+        pairs = [tuple(r.split("/", 1)) for r in repo_ids if r.count("/") == 1]
+        if not pairs:
+            return []
+        with self.db.session() as s:
+            rows = s.scalars(select(Repository).where(
+                Repository.repo_type == repo_type,
+                or_(*[(Repository.namespace == ns) & (Repository.name == n) for ns, n in pairs]))).all()
+            found = {r.repo_id: RepoView.of(r) for r in rows}
+        return [found[r] for r in repo_ids if r in found and can_read(principal, found[r].namespace, found[r].private)]
+
     def open_git(self, repo: RepoView) -> GitRepo:
         return self.git.open(repo.storage_key)
 

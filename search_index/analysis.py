@@ -10,12 +10,26 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 
-from whoosh.analysis import (LowercaseFilter, NgramFilter, RegexTokenizer, StemFilter, StopFilter, Token,
+from whoosh.analysis import (Filter, LowercaseFilter, NgramFilter, RegexTokenizer, StemFilter, StopFilter, Token,
                              Tokenizer)
 
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_RUN = re.compile(rf"([{_CJK}]+)|([^\W_]+(?:[.'][^\W_]+)*)", re.UNICODE)
+# A CJK run, or a run of other word characters (CJK excluded, so 基于Llama的 splits into three runs).
+_RUN = re.compile(rf"([{_CJK}]+)|([^\W_{_CJK}]+(?:[.'][^\W_{_CJK}]+)*)", re.UNICODE)
+
+
+def fold_width(value: str) -> str:
+    """Fullwidth letters and digits (ＢＥＲＴ) as ASCII, keeping every character's position
+    (highlighting relies on offsets into the original text)."""
+    if value.isascii():
+        return value
+    out = []
+    for c in value:
+        n = unicodedata.normalize("NFKC", c)
+        out.append(n if len(n) == 1 else c)
+    return "".join(out)
 _jieba_lock = threading.Lock()
 _jieba = None
 
@@ -53,6 +67,7 @@ class BilingualTokenizer(Tokenizer):
             yield t
             return
         pos = start_pos
+        value = fold_width(value)
         for m in _RUN.finditer(value):
             if m.group(1):
                 base = m.start(1)
@@ -90,12 +105,35 @@ def text_analyzer():
     return BilingualTokenizer() | LowercaseFilter() | StopFilter(minsize=1) | StemFilter()
 
 
-# Repository names split on separators and on letter/digit boundaries: "Qwen2.5-7B" -> qwen, 2.5, 7b.
+# Repository names split on separators, each word also on letter/digit boundaries:
+# "Qwen2.5-7B" -> qwen2.5, qwen, 2.5, 7b (the whole word for exact matches, the parts for "qwen 2.5").
 _NAME_TOKENS = r"[^\W_]+(?:\.[0-9]+)*"
+_NAME_PARTS = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)*")
+
+
+class NamePartsFilter(Filter):
+    """After each name word, also its letter and digit parts (when it has more than one)."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            parts = split_name_word(t.text)
+            yield t
+            for part in parts:
+                t.text = part
+                yield t
+
+
+def split_name_word(word: str) -> list[str]:
+    """"qwen2.5" -> ["qwen", "2.5"]; [] when the word has no letter/digit boundary worth splitting
+    ("7b", "bert")."""
+    parts = _NAME_PARTS.findall(word)
+    if len(parts) < 2 or not any(p.isalpha() and len(p) >= 2 for p in parts):
+        return []
+    return [p for p in parts if len(p) >= 2 or p.isdigit()]
 
 
 def name_analyzer():
-    return RegexTokenizer(_NAME_TOKENS) | LowercaseFilter()
+    return RegexTokenizer(_NAME_TOKENS) | LowercaseFilter() | NamePartsFilter()
 
 
 def name_prefix_analyzer():

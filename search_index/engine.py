@@ -32,11 +32,12 @@ REPOS, DISCUSSIONS = "repos", "discussions"
 
 
 def _epoch(ts: dt.datetime | None) -> int:
+    """Milliseconds: "recently updated" must order changes made within the same second."""
     if ts is None:
         return 0
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=dt.timezone.utc)
-    return int(ts.timestamp())
+    return int(ts.timestamp() * 1000)
 
 
 def repo_fields(d: RepoDoc) -> dict:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from whoosh import sorting
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
-from whoosh.query import And, Every, FuzzyTerm, NullQuery, Or, Phrase, Query, Term
+from whoosh.query import And, ConstantScoreQuery, Every, FuzzyTerm, NullQuery, Or, Phrase, Query, Term
 
-from .analysis import _segmenter, name_analyzer, text_analyzer
+from .analysis import _segmenter, name_analyzer, split_name_word, text_analyzer
 from .documents import PUBLIC
 from .engine import DISCUSSIONS, REPOS, SearchIndex
 
@@ -26,6 +26,7 @@ MAX_WORDS = 12
 FACETS = {"license": "license", "task": "task", "library": "library", "language": "language",
           "author": "author", "industry": "industry", "region": "region"}
 MULTI_VALUED = {"license", "language", "industry", "region"}
+LOWERCASED = {"license", "industry", "region"}  # indexed lowercased (see hub/search.py repo_doc)
 SORTS = {"downloads": "downloads", "likes": "likes", "trending": "trending", "trendingScore": "trending",
          "lastModified": "last_modified", "recent": "last_modified", "createdAt": "created_at"}
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
@@ -83,20 +84,42 @@ def _words(text: str) -> list[str]:
     return [w.lower()[:64] for w in out][:MAX_WORDS]
 
 
+# Name and tag matches score in fixed tiers above anything card text can reach, so a repository
+# named or tagged with a word ranks above one that merely mentions it, however often.
+NAME_SCORE, PREFIX_SCORE, TAG_SCORE, FUZZY_SCORE = 40.0, 20.0, 25.0, 10.0
+
+
 def _word_query(word: str) -> Query:
-    name_terms = [t.text for t in name_analyzer()(word)]
     card_terms = [t.text for t in text_analyzer()(word)]
     options: list[Query] = []
-    for t in name_terms:
-        options.append(Term("name", t, boost=3.0))
-        if len(t) >= 2:
-            options.append(Term("name_prefix", t[:20], boost=1.5))
-        if 4 <= len(t) <= 32 and not _CJK_RUN.search(t):  # typo tolerance, bounded in cost
-            options.append(FuzzyTerm("name", t, boost=0.8, maxdist=1, prefixlength=1))
-    options.append(Term("tags", word, boost=2.0))
+    for whole, parts in _name_words(word):
+        options.append(ConstantScoreQuery(Term("name", whole), NAME_SCORE))
+        if parts:  # "qwen2.5" also matches a name with "qwen" and "2.5" as separate words
+            options.append(ConstantScoreQuery(And([Term("name", p) for p in parts]), NAME_SCORE * 0.9))
+        if len(whole) >= 2:
+            options.append(ConstantScoreQuery(Term("name_prefix", whole[:20]), PREFIX_SCORE))
+        if 4 <= len(whole) <= 32 and not _CJK_RUN.search(whole):  # typo tolerance, bounded in cost
+            options.append(ConstantScoreQuery(FuzzyTerm("name", whole, maxdist=1, prefixlength=1), FUZZY_SCORE))
+    options.append(ConstantScoreQuery(Term("tags", word), TAG_SCORE))
     for t in card_terms:
         options.append(Term("card", t))
     return Or(options) if options else NullQuery
+
+
+def _name_words(word: str) -> list[tuple[str, list[str]]]:
+    """Each name word of `word` with its letter/digit parts (empty if it has none)."""
+    out: list[tuple[str, list[str]]] = []
+    for t in name_analyzer()(word):
+        if out and t.text in out[-1][1]:
+            continue
+        parts = [p for p in split_name_word(t.text)]
+        out.append((t.text, parts))
+    return out
+
+
+def _is_stop_word(word: str) -> bool:
+    """An English word the card analyzer drops (to, of, for...): it must not be required."""
+    return not _CJK_RUN.search(word) and not [t for t in text_analyzer()(word)]
 
 
 def build_query(text: str) -> Query:
@@ -111,7 +134,9 @@ def build_query(text: str) -> Query:
         elif terms:
             parts.append(Term("card", terms[0]))
     rest = re.sub(r'"[^"]*"', " ", text)
-    parts += [_word_query(w) for w in _words(rest)]
+    words = _words(rest)
+    kept = [w for w in words if not _is_stop_word(w)] or words
+    parts += [_word_query(w) for w in kept]
     parts = [p for p in parts if p is not NullQuery]
     if not parts:
         return NullQuery
@@ -138,7 +163,7 @@ def _filters(req: SearchRequest) -> Query | None:
         if fieldname is None:
             continue
         for v in values:
-            clauses.append(Term(fieldname, v))
+            clauses.append(Term(fieldname, v.lower() if facet in LOWERCASED else v))
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else And(clauses)
@@ -151,7 +176,7 @@ def search(index: SearchIndex, req: SearchRequest) -> SearchResult:
     filt = _filters(req)
     if filt is not None:
         q = And([q, filt]) if not isinstance(q, Every) else filt
-    limit = max(1, min(req.limit, 100))
+    limit = max(1, min(req.limit, 1001))  # listings ask for a page plus one (to know there is more)
     offset = max(0, min(req.offset, 10_000))
     kwargs: dict = {"limit": offset + limit}
     sort_field = SORTS.get(req.sort or "")
@@ -192,7 +217,10 @@ def suggest(index: SearchIndex, text: str) -> str | None:
     changed = False
     out = []
     for w in words:
-        if len(w) > 32 or _CJK_RUN.search(w) or s.doc_frequency("name", w) or s.doc_frequency("card", w):
+        stems = [t.text for t in text_analyzer()(w)]
+        known = (len(w) > 32 or _CJK_RUN.search(w) or not stems or s.doc_frequency("name", w)
+                 or any(s.doc_frequency("card", t) for t in stems) or s.doc_frequency("tags", w))
+        if known:
             out.append(w)
             continue
         cands = s.suggest("name", w, limit=1, maxdist=2, prefix=1) or s.suggest("card", w, limit=1, maxdist=2, prefix=1)

@@ -8,7 +8,7 @@ from .analysis import name_analyzer, name_prefix_analyzer, text_analyzer
 
 MAX_CARD_CHARS = 20_000
 # Bump whenever a schema changes: servers then rebuild the index from the database on start.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def repo_schema() -> Schema:

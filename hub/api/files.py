@@ -90,7 +90,8 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
                          download_name=path.rsplit("/", 1)[-1], max_age=0)
     resp.headers["X-Repo-Commit"] = f.commit
     resp.headers["Accept-Ranges"] = "bytes"
-    resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(path.rsplit('/', 1)[-1])}"
+    disposition = "attachment" if request.args.get("download") in ("1", "true") else "inline"
+    resp.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(path.rsplit('/', 1)[-1])}"
     resp.headers.pop("Last-Modified", None)
     return resp
 

@@ -19,7 +19,7 @@ bp = Blueprint("search", __name__)
 @bp.get("/api/search")
 def full_search():
     """?q=text&license=mit&task=...&sort=downloads&offset=&limit=: hits, facet counts, suggestion."""
-    filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
+    filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}  # case: see LOWERCASED
     if request.args.getlist("tag"):
         filters["tags"] = request.args.getlist("tag")
     kind = request.args.get("type", "models")
@@ -48,7 +48,9 @@ def quicksearch():
     q = request.args.get("q", "")[:100]
     limit = int_arg("limit", 10, 1, 50)
     principal = auth.current()
-    ids = search_service().quick(q, viewer_namespaces(principal), limit)
+    found = search_service().quick(q, viewer_namespaces(principal), limit)
+    # Re-checked against the database: the index may lag a visibility change by a moment.
+    ids = [r.repo_id for r in registry().repos.by_repo_ids(found, principal)]
     users, orgs = registry().accounts.find_names(q, limit)
     return jsonify({"q": q, "models": [{"id": i} for i in ids],
                     "users": [{"user": u, "fullname": f} for u, f in users],
