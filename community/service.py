@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from models_registry import search_feed
@@ -31,7 +31,9 @@ MAX_COMMENT = 65_536
 MAX_REASON = 2_000
 PAGE = 50
 REACTIONS = ("👍", "👎", "❤️", "🎉", "😄", "😕", "🚀", "👀", "🤗", "🔥")
-MENTION_RE = re.compile(r"(?<![\w/@])@([A-Za-z0-9][A-Za-z0-9_.-]{0,95})")
+from models_registry.rendering import MENTION_PATTERN
+
+MENTION_RE = re.compile(MENTION_PATTERN)
 
 
 class RateLimited(RegistryError):
@@ -202,16 +204,23 @@ class Community:
             return repo, self._view(s, d, None, repo, with_events=True)
 
     # ---- posting ----------------------------------------------------------------------------
-    def _check_rate(self, s: Session, p: Principal) -> None:
+    def _check_rate(self, s: Session, p: Principal, what: str = "comment") -> None:
+        """Comments, and separately new discussions, are limited per minute and per hour."""
         now = utcnow()
         for window, limit in ((dt.timedelta(minutes=1), self.settings.posts_per_minute),
                               (dt.timedelta(hours=1), self.settings.posts_per_hour)):
-            recent = s.scalars(select(DiscussionEvent.created_at).where(
-                DiscussionEvent.author_id == p.user_id, DiscussionEvent.type == "comment",
-                DiscussionEvent.created_at > now - window).order_by(DiscussionEvent.created_at)).all()
+            if what == "comment":
+                q = select(DiscussionEvent.created_at).where(
+                    DiscussionEvent.author_id == p.user_id, DiscussionEvent.type == "comment",
+                    DiscussionEvent.created_at > now - window)
+            else:
+                q = select(Discussion.created_at).where(Discussion.author_id == p.user_id,
+                                                        Discussion.created_at > now - window)
+            recent = s.scalars(q.order_by(q.selected_columns[0])).all()
             if len(recent) >= limit:
                 retry = int((recent[0] + window - now).total_seconds()) + 1
-                raise RateLimited(f"You are posting too fast: at most {limit} comments per "
+                raise RateLimited(f"You are posting too fast: at most {limit} "
+                                  f"{'comments' if what == 'comment' else 'new discussions'} per "
                                   f"{'minute' if window.seconds == 60 else 'hour'}. Try again in {retry} s.",
                                   retry_after=max(retry, 1))
 
@@ -249,6 +258,7 @@ class Community:
         description = _clean(description, "Description", MAX_COMMENT, required=False)
         target = target_branch or repo.default_branch
         with self.db.session(write=True) as s:
+            self._check_rate(s, principal, "discussion")
             # Numbers come from one sequence per repository; the write transaction serializes them.
             num = (s.scalar(select(func.max(Discussion.num)).where(Discussion.repo_id == repo.id)) or 0) + 1
             now = utcnow()
@@ -260,7 +270,6 @@ class Community:
             if description:
                 self._add_comment(s, principal, repo, d, description)
             else:
-                self._check_rate(s, principal)
                 self._watch(s, d.id, principal.user_id)
             self._watch_owner(s, d, repo)
             for uid in self._owner_ids(s, repo):
@@ -277,6 +286,16 @@ class Community:
                         git.delete_ref(f"refs/pr/{num}")
                     raise
         return view
+
+    def abandon_pull_request(self, repo: RepoView, num: int) -> None:
+        """Undo a pull request opened a moment ago whose first commit was refused: nothing stays."""
+        with self.db.session(write=True) as s:
+            d = self._get(s, repo, num)
+            s.execute(delete(Notification).where(Notification.discussion_id == d.id))
+            s.delete(d)
+            search_feed.touch(s, "discussion", d.id)
+        with self.registry.git.open(repo.storage_key) as git:
+            git.delete_ref(f"refs/pr/{num}")
 
     def _create_pr_ref(self, repo: RepoView, num: int, target: str) -> None:
         with self.registry.git.open(repo.storage_key) as git:
@@ -398,6 +417,8 @@ class Community:
                 raise BadRequest(f"Pull request #{num} is {d.status}: only open pull requests can be merged")
             if not policy.can_merge(principal, repo.namespace):
                 raise Forbidden("Only maintainers (write access) can merge pull requests")
+            if comment:  # refuse before merging: the merge and its record must go together
+                self._check_rate(s, principal)
             title, target = d.title, d.target_branch or repo.default_branch
         sha = self.registry.commits.merge(principal, repo, f"refs/pr/{num}", target,
                                           f"Merge pull request #{num}: {title}")
@@ -483,7 +504,8 @@ class Community:
                 if not policy.can_review(principal, repo.namespace):
                     continue
                 reporter = s.get(User, r.reporter_id) if r.reporter_id else None
-                out.append({"id": r.id, "kind": "report", "repo": f"{repo.namespace}/{repo.name}", "num": d.num,
+                out.append({"id": r.id, "kind": "report", "repo": f"{repo.namespace}/{repo.name}",
+                            "repoType": repo.repo_type, "num": d.num,
                             "title": d.title, "eventId": r.event_id, "reason": r.reason, "status": r.status,
                             "reporter": reporter.name if reporter else None, "createdAt": r.created_at,
                             "resolution": r.resolution})
@@ -495,6 +517,7 @@ class Community:
                 for e, d, repo in s.execute(held):
                     if policy.can_review(principal, repo.namespace):
                         out.append({"id": e.id, "kind": "held", "repo": f"{repo.namespace}/{repo.name}",
+                                    "repoType": repo.repo_type,
                                     "num": d.num, "title": d.title, "eventId": e.id, "reason": "first post",
                                     "status": "open", "reporter": e.author.name if e.author else None,
                                     "createdAt": e.created_at, "resolution": None})
@@ -526,6 +549,7 @@ class Community:
                 raise BadRequest("This comment is not waiting for review")
             e.pending_review = False
             self._log(s, principal, "approve_post", "comment", e.id, repo, None)
+            search_feed.touch(s, "discussion", d.id)
             author = s.get(User, e.author_id) if e.author_id else None
             if author is not None:
                 self._notify_comment(s, d, e, Principal(author.id, author.name))
@@ -564,11 +588,13 @@ class Community:
             rows = s.scalars(q.offset(offset).limit(min(limit, 500))).all()
             names = {u.id: u.name for u in s.scalars(select(User).where(
                 User.id.in_({r.actor_id for r in rows if r.actor_id})))}
-            repos = {r.id: f"{r.namespace}/{r.name}" for r in s.scalars(select(Repository).where(
+            repos = {r.id: r for r in s.scalars(select(Repository).where(
                 Repository.id.in_({r.repo_id for r in rows if r.repo_id})))}
             return [{"id": r.id, "actor": names.get(r.actor_id), "action": r.action, "targetType": r.target_type,
-                     "targetId": r.target_id, "repo": repos.get(r.repo_id), "reason": r.reason,
-                     "createdAt": r.created_at, "detail": r.detail} for r in rows]
+                     "targetId": r.target_id,
+                     "repo": repos[r.repo_id].repo_id if r.repo_id in repos else None,
+                     "repoType": repos[r.repo_id].repo_type if r.repo_id in repos else None,
+                     "reason": r.reason, "createdAt": r.created_at, "detail": r.detail} for r in rows]
 
     # ---- notifications ----------------------------------------------------------------------
     def _watch(self, s: Session, discussion_id: int, user_id: int) -> None:
@@ -621,6 +647,11 @@ class Community:
                             "isPullRequest": d.is_pull_request, "actor": actor.name if actor else None,
                             "createdAt": n.created_at, "read": n.read_at is not None})
             return out
+
+    def unread_count(self, principal: Principal) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count()).select_from(Notification).where(
+                Notification.user_id == principal.user_id, Notification.read_at.is_(None))) or 0
 
     def mark_read(self, principal: Principal, notification_id: int | None = None) -> int:
         """Mark one notification (or all, with None) as read; returns how many changed."""
@@ -686,8 +717,8 @@ class Community:
             d = s.scalar(select(Discussion).where(Discussion.repo_id == repo.id, Discussion.num == int(m.group(1))))
             if d is None:
                 return
-            known = set(s.scalars(select(DiscussionEvent.data).where(
-                DiscussionEvent.discussion_id == d.id, DiscussionEvent.type == "commit")))
+            known = s.scalars(select(DiscussionEvent.data).where(
+                DiscussionEvent.discussion_id == d.id, DiscussionEvent.type == "commit")).all()
             known_oids = {k.get("oid") for k in known if isinstance(k, dict)}
             for c in reversed(commits):
                 if c.sha in known_oids:

@@ -132,6 +132,20 @@ def tokens_create(ctx: click.Context, name: str, role: str, label: str) -> None:
 
 
 @cli.group()
+def stats() -> None:
+    """Download and trending counters."""
+
+
+@stats.command("refresh")
+@click.pass_context
+def stats_refresh(ctx: click.Context) -> None:
+    """Recompute every repository's 30-day downloads and trending score (run daily, e.g. from cron)."""
+    app = _app(ctx.obj.get("data_dir"))
+    n = app.extensions["modelhub"].engagement.refresh_all()
+    click.echo(f"refreshed {n} repositories", err=True)
+
+
+@cli.group()
 def index() -> None:
     """The search index."""
 

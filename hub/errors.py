@@ -78,6 +78,8 @@ def _registry_error(e: RegistryError) -> Response:
         resp = error_response(status, e.message, e.code, **extra)
     if isinstance(e, EntryNotFound) and e.commit:
         resp.headers["X-Repo-Commit"] = e.commit
+    if e.extra.get("retry_after") is not None:
+        resp.headers["Retry-After"] = str(e.extra["retry_after"])
     if status == 401 and _is_git_client():
         resp.headers["WWW-Authenticate"] = 'Basic realm="ModelHub"'
     return resp

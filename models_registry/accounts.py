@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -99,6 +99,20 @@ class Accounts:
                 s.add(Membership(org_id=o.id, user_id=u.id, role=role))
             else:
                 m.role = role
+
+    def remove_member(self, org: str, user: str) -> None:
+        """End a membership; an organization always keeps at least one admin."""
+        with self.db.session(write=True) as s:
+            m = s.scalar(select(Membership).join(Organization).join(User, User.id == Membership.user_id)
+                         .where(Organization.name == org, User.name == user))
+            if m is None:
+                raise NotFound(f"{user} is not a member of {org}")
+            if m.role == "admin":
+                admins = s.scalar(select(func.count()).select_from(Membership).where(
+                    Membership.org_id == m.org_id, Membership.role == "admin")) or 0
+                if admins <= 1:
+                    raise BadRequest("An organization needs at least one admin")
+            s.delete(m)
 
     def set_moderator(self, name: str, moderator: bool = True) -> None:
         with self.db.session(write=True) as s:

@@ -45,6 +45,8 @@ class Engagement:
 
     # ---- downloads --------------------------------------------------------------------------
     def record_download(self, repo: RepoView, when: dt.datetime | None = None) -> None:
+        """One more download today. Cheap on purpose (it runs for every model fetch): the day row is
+        exact; the repository's sort columns are bumped and re-summed exactly by refresh_all()."""
         day = (when or utcnow()).date()
         with self.db.session(write=True) as s:
             upsert_increment(s, DownloadDay, {"repo_id": repo.id, "day": day}, "count")
@@ -52,7 +54,18 @@ class Engagement:
             if row is None:
                 return
             row.downloads_all_time = (row.downloads_all_time or 0) + 1
-            self._refresh_counters(s, row, day)
+            row.downloads = (row.downloads or 0) + 1
+            row.trending_score = (row.trending_score or 0.0) + 1.0
+
+    def exact_counts(self, repo: RepoView) -> tuple[int, int]:
+        """(downloads in the last 30 days, all time), summed from the day rows."""
+        today = utcnow().date()
+        with self.db.session() as s:
+            last30 = s.scalar(select(func.coalesce(func.sum(DownloadDay.count), 0)).where(
+                DownloadDay.repo_id == repo.id, DownloadDay.day > today - dt.timedelta(days=30))) or 0
+            total = s.scalar(select(func.coalesce(func.sum(DownloadDay.count), 0)).where(
+                DownloadDay.repo_id == repo.id)) or 0
+        return int(last30), int(total)
 
     def _refresh_counters(self, s, row: Repository, today: dt.date) -> None:
         def since(days: int) -> int:

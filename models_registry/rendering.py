@@ -70,6 +70,11 @@ class _RelativeLinks(Treeprocessor):
                 el.set("src", self._resolve(el.get("src", ""), self.files_base))
 
 
+# @name, where a name cannot end in '.' or '-' ("Thanks @dave." mentions dave). Shared with the
+# notification code so that what is linked is exactly who is notified.
+MENTION_PATTERN = r"(?<![\w/@.])@([A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?)"
+
+
 class _Mentions(InlineProcessor):
     """@name -> a link to that user's profile (never inside code: Markdown skips code spans)."""
 
@@ -83,8 +88,7 @@ class _Mentions(InlineProcessor):
 
 class _MentionsExtension(Extension):
     def extendMarkdown(self, md: markdown.Markdown) -> None:
-        md.inlinePatterns.register(_Mentions(r"(?<![\w/@.])@([A-Za-z0-9][A-Za-z0-9_.-]{0,95}[A-Za-z0-9_]|[A-Za-z0-9])",
-                                             md), "modelhub_mentions", 175)
+        md.inlinePatterns.register(_Mentions(MENTION_PATTERN, md), "modelhub_mentions", 175)
 
 
 class _RelativeLinksExtension(Extension):

@@ -22,8 +22,10 @@ from tests.support.live import LiveHub, start_hub  # noqa: E402
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory) -> LiveHub:
     """One multi-worker server for the whole session (small page sizes, to exercise pagination)."""
+    # Posting limits are tested on servers of their own; here many tests post as one user.
     h = start_hub(tmp_path_factory.mktemp("hub"), workers=2,
-                  env={"MODELHUB_PAGE_SIZE": "7", "MODELHUB_TREE_PAGE_SIZE": "5"})
+                  env={"MODELHUB_PAGE_SIZE": "7", "MODELHUB_TREE_PAGE_SIZE": "5",
+                       "MODELHUB_POSTS_PER_MINUTE": "1000", "MODELHUB_POSTS_PER_HOUR": "10000"})
     yield h
     h.stop()
 

@@ -72,7 +72,12 @@ def commit(kind: str, ns: str, name: str, rev: str):
             # A new pull request on `rev`: its refs/pr/N starts at the branch head, the commit goes there.
             pr = community().create(p, repo, summary, description, pull_request=True, target_branch=rev)
             target, parent = f"refs/pr/{pr.num}", None
-        result = reg.commits.commit(p, repo, target, ops, summary, description, parent_commit=parent)
+        try:
+            result = reg.commits.commit(p, repo, target, ops, summary, description, parent_commit=parent)
+        except BaseException:
+            if pr is not None:  # the commit was refused: the pull request it would have opened goes too
+                community().abandon_pull_request(repo, pr.num)
+            raise
     except Exception:
         # Read what the client is still sending, so that it gets our error instead of a broken pipe.
         drain_body()

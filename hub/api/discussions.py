@@ -71,13 +71,6 @@ def discussion_json(d, repo, with_details: bool = False) -> dict:
     return out
 
 
-@bp.errorhandler(RateLimited)
-def _rate_limited(e: RateLimited) -> Response:
-    resp = error_response(429, e.message)
-    resp.headers["Retry-After"] = str(e.retry_after)
-    return resp
-
-
 @bp.get(BASE)
 def list_discussions(kind: str, ns: str, name: str):
     repo = _repo(kind, ns, name)

@@ -75,6 +75,7 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
     reg.gating.check_file(auth.current(), repo, path)
     f = reg.repos.resolve_file(repo, rev, path)
     if request.method == "GET" and _counts(reg, repo, f):
+        # Synchronous (a client may read the count right after downloading) but one cheap write.
         reg.engagement.record_download(repo)
     if f.lfs:
         local = reg.blobs.local_path(f.lfs.oid)

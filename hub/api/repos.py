@@ -99,6 +99,7 @@ def info(kind: str, ns: str, name: str, rev: str | None = None):
     blobs = flag("blobs")
     entries = [e for e in reg.repos.tree(repo, sha, "", recursive=True) if e.type == "file"]
     data = repo_json(repo, sha=sha, siblings=[sibling_json(e, blobs) for e in entries])
+    data["downloads"], data["downloadsAllTime"] = reg.engagement.exact_counts(repo)
     if repo.repo_type == "model" and "usedStorage" in expand:
         data["usedStorage"] = sum(e.size for e in entries)
     if expand:

@@ -13,18 +13,9 @@ from .. import auth
 from ..services import registry
 from . import LANGUAGES
 from .forms import JoinForm, LoginForm
+from .helpers import safe_next
 
 bp = Blueprint("web_accounts", __name__)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative redirects after sign-in (no open redirect)."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
 
 
 def sign_in(user_id: int) -> None:
@@ -46,7 +37,7 @@ def join():
             form.username.errors = [*form.username.errors, e.message]
         else:
             sign_in(uid)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/join.html", form=form), 400 if form.errors else 200
 
 
@@ -61,7 +52,7 @@ def login():
             error = _("Wrong username or password.")
         else:
             sign_in(p.user_id)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     status = 400 if (form.errors or error) else 200
     return render_template("accounts/login.html", form=form, error=error), status
 
@@ -76,7 +67,7 @@ def logout():
 def set_language(code: str):
     if code not in LANGUAGES:
         abort(404)
-    resp = make_response(redirect(_safe_next(request.args.get("next") or request.referrer and
+    resp = make_response(redirect(safe_next(request.args.get("next") or request.referrer and
                                              urlsplit(request.referrer).path)))
     resp.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return resp

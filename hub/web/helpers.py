@@ -44,6 +44,18 @@ def when(ts: dt.datetime | None) -> str:
     return format_datetime(ts.replace(tzinfo=dt.timezone.utc), "medium") if ts else ""
 
 
+def safe_next(target: str | None) -> str:
+    """Only same-site relative redirects (no open redirect through ?next=)."""
+    from urllib.parse import urlsplit
+
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
 def url_with(**changes) -> str:
     """This page's URL with some query parameters replaced (None removes one): shareable filters."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
@@ -64,9 +76,18 @@ def init_app(app: Flask, languages: dict[str, str]) -> None:
     app.jinja_env.filters.update(count=human_count, size=human_size, ago=ago, when=when, qrev=qrev,
                                  qpath=lambda p: quote(p))
     app.jinja_env.globals.update(url_with=url_with, repo_path=repo_path, LANGUAGES=languages)
+    app.jinja_env.globals["safe_html"] = lambda html: Markup(html)  # only for sanitizer output
 
     @app.context_processor
     def _inject():
-        return {"me": g.get("principal"), "locale": str(get_locale() or "en")}
+        return {"me": g.get("principal"), "locale": str(get_locale() or "en"), "unread": _unread}
 
-    app.jinja_env.globals["safe_html"] = lambda html: Markup(html)  # only for sanitizer output
+
+def _unread() -> int:
+    """Unread notifications of the signed-in user (called from the header only)."""
+    from flask import current_app
+
+    me = g.get("principal")
+    if me is None:
+        return 0
+    return current_app.extensions["modelhub_community"].unread_count(me)

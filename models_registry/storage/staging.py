@@ -14,6 +14,9 @@ from typing import BinaryIO
 
 CHUNK = 1 << 20
 SAMPLE_BYTES = 8000  # git looks for a NUL byte in the first 8000 bytes to call a file binary
+# The git blob sha1 of a file's *content* only matters for files a client may send inline
+# (preupload compares it); beyond this size it is not computed when it would cost a second pass.
+SHA1_MAX_SECOND_PASS = 128 * 1024 * 1024
 
 
 @dataclass
@@ -23,7 +26,7 @@ class StagedFile:
     path: Path
     size: int
     sha256: str
-    sha1: str
+    sha1: str | None  # None for large files whose size was not known in advance
     head: bytes = field(repr=False, default=b"")
 
     @property
@@ -43,13 +46,14 @@ class StagedFile:
 class StagingWriter:
     """File-like sink: write() chunks, then finish() once the size is known."""
 
-    def __init__(self, directory: Path, max_bytes: int | None = None) -> None:
+    def __init__(self, directory: Path, max_bytes: int | None = None, expected_size: int | None = None) -> None:
         fd, name = tempfile.mkstemp(dir=directory, prefix="stage-")
         self._file = os.fdopen(fd, "wb")
         self.path = Path(name)
         self._sha256 = hashlib.sha256()
-        self._buffered: list[bytes] = []  # chunks kept until we know the size for the git header
-        self._spooled = 0
+        # With the size known up front, the git sha1 (whose header holds the size) is one pass too.
+        self.expected_size = expected_size
+        self._sha1 = hashlib.sha1(b"blob %d\x00" % expected_size) if expected_size is not None else None
         self.size = 0
         self.head = b""
         self.max_bytes = max_bytes
@@ -66,19 +70,27 @@ class StagingWriter:
         if len(self.head) < SAMPLE_BYTES:
             self.head += data[: SAMPLE_BYTES - len(self.head)]
         self._sha256.update(data)
+        if self._sha1 is not None:
+            self._sha1.update(data)
         self._file.write(data)
 
     def finish(self) -> StagedFile:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        # The git blob sha1 needs the size up front, so it is a second, cheap pass over a file
-        # that is in the page cache anyway.
-        sha1 = hashlib.sha1(b"blob %d\x00" % self.size)
-        with open(self.path, "rb") as f:
-            while chunk := f.read(CHUNK):
-                sha1.update(chunk)
-        return StagedFile(self.path, self.size, self._sha256.hexdigest(), sha1.hexdigest(), self.head)
+        if self._sha1 is not None and self.size == self.expected_size:
+            sha1: str | None = self._sha1.hexdigest()
+        elif self.size <= SHA1_MAX_SECOND_PASS:
+            # The size was not known (base64 inside a commit): a second pass over a file that is
+            # still in the page cache.
+            h = hashlib.sha1(b"blob %d\x00" % self.size)
+            with open(self.path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    h.update(chunk)
+            sha1 = h.hexdigest()
+        else:
+            sha1 = None
+        return StagedFile(self.path, self.size, self._sha256.hexdigest(), sha1, self.head)
 
     def abort(self) -> None:
         try:
@@ -97,11 +109,11 @@ class Stager:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
-    def writer(self, max_bytes: int | None = None) -> StagingWriter:
-        return StagingWriter(self.directory, max_bytes)
+    def writer(self, max_bytes: int | None = None, expected_size: int | None = None) -> StagingWriter:
+        return StagingWriter(self.directory, max_bytes, expected_size)
 
     def from_stream(self, stream: BinaryIO, max_bytes: int | None = None, length: int | None = None) -> StagedFile:
-        w = self.writer(max_bytes)
+        w = self.writer(max_bytes, expected_size=length)
         try:
             remaining = length
             while True:

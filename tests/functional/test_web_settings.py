@@ -1,0 +1,400 @@
+"""Settings pages against a real server: profile and password, access tokens (checked with the HF
+client), organizations and their members, and a repository's settings (visibility, gated access
+and its requests, deletion), with bad input, missing CSRF and other people's repositories."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+
+import pytest
+import requests
+from huggingface_hub.errors import HfHubHTTPError
+
+
+# ---- helpers (kept local: shared fixtures are being built elsewhere) ------------------------
+def uniq(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def csrf_of(page: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert m, "no csrf_token in the page"
+    return m.group(1)
+
+
+def sign_in(hub, name: str, password: str | None = None) -> requests.Session:
+    s = requests.Session()
+    page = s.get(hub.url + "/login", timeout=30).text
+    r = s.post(hub.url + "/login", data={"csrf_token": csrf_of(page), "username": name,
+                                         "password": password or f"pw-{name}-12345"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 302, r.text[-1000:]
+    return s
+
+
+def get_form(s: requests.Session, hub, path: str) -> tuple[str, str]:
+    r = s.get(hub.url + path, timeout=30)
+    assert r.status_code == 200, (path, r.status_code)
+    return r.text, csrf_of(r.text)
+
+
+def post(s, hub, path: str, data: dict) -> requests.Response:
+    """A form post with the session's CSRF token (any page of the session carries it)."""
+    token = csrf_of(s.get(hub.url + "/settings/profile", timeout=30).text)
+    return s.post(hub.url + path, data={"csrf_token": token, **data}, allow_redirects=False, timeout=60)
+
+
+def field_errors(page: str) -> list[str]:
+    return [html.unescape(m) for m in re.findall(r'class="(?:field|form)-error"[^>]*>(.*?)</p>', page, re.S)]
+
+
+def input_value(page: str, name: str) -> str | None:
+    """The value of the visible input `name` (hidden ones, like per-row buttons' fields, are skipped)."""
+    for tag in re.findall(r"<input[^>]*>", page):
+        if re.search(rf'name="{re.escape(name)}"', tag) and 'type="hidden"' not in tag:
+            m = re.search(r'value="([^"]*)"', tag)
+            return html.unescape(m.group(1)) if m else ""
+    return None
+
+
+def person(hub, name: str) -> dict:
+    token = hub.user(name)
+    return {"name": name, "token": token, "s": sign_in(hub, name)}
+
+
+@pytest.fixture(scope="module")
+def carol(hub):
+    return person(hub, "set-carol")
+
+
+@pytest.fixture(scope="module")
+def dave(hub):
+    return person(hub, "set-dave")
+
+
+# ---- profile and password -------------------------------------------------------------------
+def test_settings_need_sign_in(hub):
+    for path in ("/settings/profile", "/settings/tokens", "/organizations/new"):
+        r = requests.get(hub.url + path, allow_redirects=False, timeout=30)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login?next="), path
+
+
+def test_profile_update_and_bad_input(hub, carol, dave):
+    s = carol["s"]
+    r = post(s, hub, "/settings/profile", {"fullname": "Carol Example", "email": "carol@example.org"})
+    assert r.status_code == 303
+    page = s.get(hub.url + "/settings/profile", timeout=30).text
+    assert input_value(page, "fullname") == "Carol Example"
+    assert input_value(page, "email") == "carol@example.org"
+    assert "Carol Example" in requests.get(f"{hub.url}/{carol['name']}", timeout=30).text
+    # a malformed email: the message next to the field, both values kept, nothing saved
+    r = post(s, hub, "/settings/profile", {"fullname": "Carol <b>New</b>", "email": "not-an-email"})
+    assert r.status_code == 400
+    assert re.search(r'<div class="field has-error">\s*<label for="email"', r.text)
+    assert input_value(r.text, "fullname") == "Carol <b>New</b>" and input_value(r.text, "email") == "not-an-email"
+    assert "<b>New</b>" not in r.text
+    # someone else's email address
+    r = post(dave["s"], hub, "/settings/profile", {"fullname": "Dave", "email": "carol@example.org"})
+    assert r.status_code == 400 and any("used by another account" in e for e in field_errors(r.text))
+    page = s.get(hub.url + "/settings/profile", timeout=30).text
+    assert input_value(page, "fullname") == "Carol Example"
+    # no CSRF token
+    r = s.post(hub.url + "/settings/profile", data={"fullname": "Hacked"}, allow_redirects=False, timeout=30)
+    assert r.status_code == 400
+    assert input_value(s.get(hub.url + "/settings/profile", timeout=30).text, "fullname") == "Carol Example"
+
+
+def test_change_password(hub):
+    name = uniq("pw")
+    hub.user(name)
+    s, other = sign_in(hub, name), sign_in(hub, name)
+    old = f"pw-{name}-12345"
+    r = post(s, hub, "/settings/password", {"current": "wrong-password", "new": "new-pass-9876",
+                                            "confirm": "new-pass-9876"})
+    assert r.status_code == 400 and "The current password is wrong." in field_errors(r.text)
+    r = post(s, hub, "/settings/password", {"current": old, "new": "new-pass-9876", "confirm": "different-1"})
+    assert r.status_code == 400 and any("do not match" in e for e in field_errors(r.text))
+    r = post(s, hub, "/settings/password", {"current": old, "new": "short", "confirm": "short"})
+    assert r.status_code == 400
+    r = post(s, hub, "/settings/password", {"current": old, "new": "new-pass-9876", "confirm": "new-pass-9876"})
+    assert r.status_code == 303
+    # this session goes on; the other one ended; the new password signs in
+    assert s.get(hub.url + "/settings/profile", allow_redirects=False, timeout=30).status_code == 200
+    assert other.get(hub.url + "/settings/profile", allow_redirects=False, timeout=30).status_code == 302
+    sign_in(hub, name, "new-pass-9876")
+
+
+# ---- tokens -----------------------------------------------------------------------------------
+def test_tokens_create_use_list_revoke(hub, carol):
+    s = carol["s"]
+    page, token = get_form(s, hub, "/settings/tokens")
+    r = s.post(hub.url + "/settings/tokens", data={"csrf_token": token, "label": "ci-runner", "role": "write"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 201
+    assert r.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'value="(mh_[^"]+)"', r.text).group(1)
+    assert "Copy it now" in r.text and "data-copy-input" in r.text
+    api = hub.api(secret)
+    assert api.whoami()["name"] == carol["name"]
+    name = uniq("tok")
+    api.create_repo(name)  # a write token
+
+    listing = s.get(hub.url + "/settings/tokens", timeout=30).text
+    assert secret not in listing  # shown once only
+    rows = dict(re.findall(r'<tr data-token-id="(\d+)">(.*?)</tr>', listing, re.S))
+    tid, row = next((k, v) for k, v in rows.items() if "ci-runner" in v)
+    assert "Write" in row and secret[:7] in row
+    assert "never" not in row  # it was just used
+
+    # a read token cannot write
+    r = s.post(hub.url + "/settings/tokens", data={"csrf_token": token, "label": "reader", "role": "read"},
+               allow_redirects=False, timeout=30)
+    reader = re.search(r'value="(mh_[^"]+)"', r.text).group(1)
+    with pytest.raises(HfHubHTTPError):
+        hub.api(reader).create_repo(uniq("nope"))
+
+    # revoke: the token stops working at once
+    r = s.post(f"{hub.url}/settings/tokens/{tid}/revoke", data={"csrf_token": token}, allow_redirects=False,
+               timeout=30)
+    assert r.status_code == 303
+    with pytest.raises(HfHubHTTPError) as err:
+        hub.api(secret).whoami()
+    assert err.value.response.status_code == 401
+    assert "ci-runner" not in s.get(hub.url + "/settings/tokens", timeout=30).text
+    # someone else's token id, a missing one: 404
+    assert s.post(f"{hub.url}/settings/tokens/999999/revoke", data={"csrf_token": token},
+                  timeout=30).status_code == 404
+
+
+def test_tokens_bad_input_and_csrf(hub, carol):
+    s = carol["s"]
+    _page, token = get_form(s, hub, "/settings/tokens")
+    before = s.get(hub.url + "/settings/tokens", timeout=30).text.count("data-token-id")
+    r = s.post(hub.url + "/settings/tokens", data={"csrf_token": token, "label": "", "role": "write"}, timeout=30)
+    assert r.status_code == 400 and re.search(r'<div class="field has-error">\s*<label for="label"', r.text)
+    r = s.post(hub.url + "/settings/tokens", data={"csrf_token": token, "label": "x" * 101, "role": "write"},
+               timeout=30)
+    assert r.status_code == 400 and input_value(r.text, "label") == "x" * 101
+    r = s.post(hub.url + "/settings/tokens", data={"csrf_token": token, "label": "admin?", "role": "admin"},
+               timeout=30)
+    assert r.status_code == 400 and input_value(r.text, "label") == "admin?"
+    r = s.post(hub.url + "/settings/tokens", data={"label": "no-csrf", "role": "write"}, timeout=30)
+    assert r.status_code == 400
+    assert s.get(hub.url + "/settings/tokens", timeout=30).text.count("data-token-id") == before
+
+
+# ---- organizations ----------------------------------------------------------------------------
+def test_create_organization_and_bad_names(hub, carol):
+    s = carol["s"]
+    page, token = get_form(s, hub, "/organizations/new")
+    org = uniq("org")
+    for bad in ("settings", carol["name"], "../x", "<b>o</b>", "a" * 97, ""):
+        r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": bad, "fullname": "Kept"},
+                   allow_redirects=False, timeout=30)
+        assert r.status_code == 400, bad
+        assert re.search(r'<div class="field has-error">\s*<label for="name"', r.text), bad
+        assert input_value(r.text, "name") == bad and input_value(r.text, "fullname") == "Kept"
+    r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org, "fullname": "The Org"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["Location"] == f"/organizations/{org}/members"
+    assert "The Org" in requests.get(f"{hub.url}/{org}", timeout=30).text
+    r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org.upper()},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 400 and any("already taken" in e for e in field_errors(r.text))
+    r = s.post(hub.url + "/organizations/new", data={"name": uniq("nocsrf")}, allow_redirects=False, timeout=30)
+    assert r.status_code == 400
+
+
+def test_organization_members(hub, carol, dave):
+    s = carol["s"]
+    org = uniq("team")
+    _page, token = get_form(s, hub, "/organizations/new")
+    assert s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org},
+                  allow_redirects=False, timeout=30).status_code == 303
+    page, token = get_form(s, hub, f"/organizations/{org}/members")
+    assert carol["name"] in page
+    # add dave as writer
+    r = s.post(f"{hub.url}/organizations/{org}/members",
+               data={"csrf_token": token, "user": dave["name"], "role": "write"}, allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    api = hub.api(dave["token"])
+    api.create_repo(f"{org}/{uniq('by-dave')}")  # a writer creates models in the organization
+    # unknown user, existing member, bad role: messages next to the fields, input kept
+    r = s.post(f"{hub.url}/organizations/{org}/members", data={"csrf_token": token, "user": "no-such-user-x",
+                                                               "role": "read"}, timeout=30)
+    assert r.status_code == 400 and any("no user named" in e for e in field_errors(r.text))
+    assert input_value(r.text, "user") == "no-such-user-x"
+    r = s.post(f"{hub.url}/organizations/{org}/members", data={"csrf_token": token, "user": dave["name"],
+                                                               "role": "admin"}, timeout=30)
+    assert r.status_code == 400 and any("already a member" in e for e in field_errors(r.text))
+    r = s.post(f"{hub.url}/organizations/{org}/members", data={"csrf_token": token, "user": dave["name"],
+                                                               "role": "owner"}, timeout=30)
+    assert r.status_code == 400
+    # dave (not an admin) cannot manage members
+    assert dave["s"].get(f"{hub.url}/organizations/{org}/members", timeout=30).status_code == 403
+    _p, dave_token = get_form(dave["s"], hub, "/settings/profile")
+    r = dave["s"].post(f"{hub.url}/organizations/{org}/members/{dave['name']}/role",
+                       data={"csrf_token": dave_token, "role": "admin"}, timeout=30)
+    assert r.status_code == 403
+    # change role: dave becomes a reader, and can no longer create models there
+    r = s.post(f"{hub.url}/organizations/{org}/members/{dave['name']}/role",
+               data={"csrf_token": token, "role": "read"}, allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    with pytest.raises(HfHubHTTPError):
+        api.create_repo(f"{org}/{uniq('by-dave')}")
+    # the last admin cannot step down
+    r = s.post(f"{hub.url}/organizations/{org}/members/{carol['name']}/role",
+               data={"csrf_token": token, "role": "write"}, timeout=30)
+    assert r.status_code == 400 and any("at least one admin" in e for e in field_errors(r.text))
+    # removal ends the membership (the flash message names dave, so look at the member rows)
+    r = s.post(f"{hub.url}/organizations/{org}/members/{dave['name']}/remove", data={"csrf_token": token},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    members = s.get(f"{hub.url}/organizations/{org}/members", timeout=30).text
+    assert f'id="member-{dave["name"]}"' not in members and f'id="member-{carol["name"]}"' in members
+    # the last admin cannot be removed either
+    r = s.post(f"{hub.url}/organizations/{org}/members/{carol['name']}/remove", data={"csrf_token": token},
+               timeout=30)
+    assert r.status_code == 400
+    assert s.get(f"{hub.url}/organizations/no-such-org-x/members", timeout=30).status_code == 404
+    # no CSRF
+    assert s.post(f"{hub.url}/organizations/{org}/members/{carol['name']}/role", data={"role": "read"},
+                  timeout=30).status_code == 400
+
+
+# ---- repository settings ----------------------------------------------------------------------
+def make_repo(hub, who: dict, private: bool = False) -> str:
+    name = uniq("rs")
+    hub.api(who["token"]).create_repo(name, private=private)
+    return f"{who['name']}/{name}"
+
+
+def test_repo_visibility_and_delete(hub, carol, dave):
+    s = carol["s"]
+    repo = make_repo(hub, carol)
+    page, token = get_form(s, hub, f"/{repo}/settings")
+    assert 'aria-current="page"' in page and "Delete this repository" in page
+    r = s.post(f"{hub.url}/{repo}/settings/visibility", data={"csrf_token": token, "visibility": "private"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    assert hub.api(carol["token"]).model_info(repo).private is True
+    assert requests.get(f"{hub.url}/{repo}", timeout=30).status_code == 404
+    r = s.post(f"{hub.url}/{repo}/settings/visibility", data={"csrf_token": token, "visibility": "secret"},
+               timeout=30)
+    assert r.status_code == 400
+    assert s.post(f"{hub.url}/{repo}/settings/visibility", data={"visibility": "public"},
+                  timeout=30).status_code == 400  # no CSRF
+    assert hub.api(carol["token"]).model_info(repo).private is True
+
+    # delete: the exact name must be typed
+    r = s.post(f"{hub.url}/{repo}/settings/delete", data={"csrf_token": token, "confirm": repo.upper()}, timeout=30)
+    assert r.status_code == 400 and input_value(r.text, "confirm") == repo.upper()
+    assert any("exactly" in e for e in field_errors(r.text))
+    assert hub.api(carol["token"]).model_info(repo).id == repo
+    r = s.post(f"{hub.url}/{repo}/settings/delete", data={"csrf_token": token, "confirm": repo},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and r.headers["Location"] == f"/{carol['name']}"
+    assert s.get(f"{hub.url}/{repo}", timeout=30).status_code == 404
+
+
+def test_other_users_repo_settings_are_refused(hub, carol, dave):
+    public, private = make_repo(hub, carol), make_repo(hub, carol, private=True)
+    d = dave["s"]
+    _p, token = get_form(d, hub, "/settings/profile")
+    assert d.get(f"{hub.url}/{public}/settings", timeout=30).status_code == 403
+    assert d.get(f"{hub.url}/{private}/settings", timeout=30).status_code == 404
+    for action, data in (("visibility", {"visibility": "private"}), ("gating", {"gated": "manual"}),
+                         ("delete", {"confirm": public}), ("grant", {"user": dave["name"]}),
+                         ("access", {"action": "accept", "user": dave["name"]})):
+        assert d.post(f"{hub.url}/{public}/settings/{action}", data={"csrf_token": token, **data},
+                      timeout=30).status_code == 403, action
+        assert d.post(f"{hub.url}/{private}/settings/{action}", data={"csrf_token": token, **data},
+                      timeout=30).status_code == 404, action
+    info = hub.api(carol["token"]).model_info(public)
+    assert info.private is False and not info.gated
+    # anonymous visitors are sent to sign in
+    r = requests.get(f"{hub.url}/{public}/settings", allow_redirects=False, timeout=30)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_gating_and_access_requests(hub, carol, dave):
+    s = carol["s"]
+    repo = make_repo(hub, carol)
+    requester = person(hub, uniq("req"))
+    granted = person(hub, uniq("grant"))
+    page, token = get_form(s, hub, f"/{repo}/settings")
+    assert "Access requests" not in page  # not gated, nobody asked
+    r = s.post(f"{hub.url}/{repo}/settings/gating", data={"csrf_token": token, "gated": "sometimes"}, timeout=30)
+    assert r.status_code == 400
+    r = s.post(f"{hub.url}/{repo}/settings/gating", data={"csrf_token": token, "gated": "manual"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    assert hub.api(carol["token"]).model_info(repo).gated == "manual"
+
+    # a request arrives (the form on the model page), it is listed as pending
+    model_page = requester["s"].get(f"{hub.url}/{repo}", timeout=30).text
+    r = requester["s"].post(f"{hub.url}/{repo}/ask-access-form", data={"csrf_token": csrf_of(model_page)},
+                            allow_redirects=False, timeout=30)
+    assert r.status_code == 302
+    page = s.get(f"{hub.url}/{repo}/settings", timeout=30).text
+    assert f'data-request="{requester["name"]}"' in page
+    api = hub.api(carol["token"])
+    assert [u.username for u in api.list_pending_access_requests(repo)] == [requester["name"]]
+
+    # accept, then revoke
+    r = s.post(f"{hub.url}/{repo}/settings/access", data={"csrf_token": token, "action": "accept",
+                                                          "user": requester["name"]}, allow_redirects=False,
+               timeout=30)
+    assert r.status_code == 303
+    assert [u.username for u in api.list_accepted_access_requests(repo)] == [requester["name"]]
+    page = s.get(f"{hub.url}/{repo}/settings", timeout=30).text
+    assert f'data-accepted="{requester["name"]}"' in page
+    r = s.post(f"{hub.url}/{repo}/settings/access", data={"csrf_token": token, "action": "revoke",
+                                                          "user": requester["name"]}, allow_redirects=False,
+               timeout=30)
+    assert r.status_code == 303
+    assert [u.username for u in api.list_rejected_access_requests(repo)] == [requester["name"]]
+    r = s.post(f"{hub.url}/{repo}/settings/access", data={"csrf_token": token, "action": "accept",
+                                                          "user": "nobody-asked"}, timeout=30)
+    assert r.status_code == 400 and any("has no access request" in e for e in field_errors(r.text))
+    r = s.post(f"{hub.url}/{repo}/settings/access", data={"csrf_token": token, "action": "explode",
+                                                          "user": requester["name"]}, timeout=30)
+    assert r.status_code == 400
+
+    # grant directly; bad user names come back next to the field
+    r = s.post(f"{hub.url}/{repo}/settings/grant", data={"csrf_token": token, "user": granted["name"]},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    assert granted["name"] in [u.username for u in api.list_accepted_access_requests(repo)]
+    r = s.post(f"{hub.url}/{repo}/settings/grant", data={"csrf_token": token, "user": "ghost-user-x"}, timeout=30)
+    assert r.status_code == 400 and input_value(r.text, "user") == "ghost-user-x"
+    r = s.post(f"{hub.url}/{repo}/settings/grant", data={"csrf_token": token, "user": granted["name"]}, timeout=30)
+    assert r.status_code == 400 and any("already has access" in e for e in field_errors(r.text))
+
+    # gating off again
+    r = s.post(f"{hub.url}/{repo}/settings/gating", data={"csrf_token": token, "gated": "off"},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and not hub.api(carol["token"]).model_info(repo).gated
+
+
+def test_org_writer_handles_requests_but_not_admin_settings(hub, carol, dave):
+    s = carol["s"]
+    org = uniq("gorg")
+    _p, token = get_form(s, hub, "/organizations/new")
+    s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org}, timeout=30)
+    s.post(f"{hub.url}/organizations/{org}/members", data={"csrf_token": token, "user": dave["name"],
+                                                           "role": "write"}, timeout=30)
+    repo = f"{org}/{uniq('m')}"
+    hub.api(carol["token"]).create_repo(repo)
+    hub.api(carol["token"]).update_repo_settings(repo, gated="manual")
+    d = dave["s"]
+    page, dave_token = get_form(d, hub, f"/{repo}/settings")
+    assert "Access requests" in page and "Grant access" in page
+    assert "Delete this repository" not in page and "Save visibility" not in page
+    assert d.post(f"{hub.url}/{repo}/settings/visibility", data={"csrf_token": dave_token, "visibility": "private"},
+                  timeout=30).status_code == 403
+    r = d.post(f"{hub.url}/{repo}/settings/grant", data={"csrf_token": dave_token, "user": carol["name"]},
+               allow_redirects=False, timeout=30)
+    assert r.status_code == 303
