@@ -16,12 +16,15 @@ import requests
 
 from tests.support.live import start_hub
 
+from tests.support.browser import browser, new_page  # noqa: F401  (fixtures)
+
+pytest_plugins = ["tests.support.browser"]
+
 P = "wc"
 OWNER, ALICE, BOB, CAROL, DAVE, ERIN, FRANK = (f"{P}-owner", f"{P}-alice", f"{P}-bob", f"{P}-carol", f"{P}-dave",
                                                 f"{P}-erin", f"{P}-frank")
 ADMIN = f"{P}-admin"
 REPO = f"{OWNER}/community-model"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 XSS = '<script>alert("pwned")</script>'
 
 
@@ -569,60 +572,41 @@ def test_held_first_posts_are_approved_from_the_page_and_the_queue(tmp_path_fact
 
 
 # ---- one real browser -------------------------------------------------------------------------------------
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
+def test_browser_open_comment_and_owner_closes(hub, site, new_page):
+    from playwright.sync_api import expect
 
-def launch_browser(p):
-    return p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    page = new_page(viewport={"width": 390, "height": 844})
 
+    def sign_in(user: str) -> None:
+        page.goto(hub.url + "/login")
+        page.fill("#username", user)
+        page.fill("#password", f"pw-{user}-12345")
+        page.click("form button[type=submit].primary")
+        expect(page.locator(".menu summary")).to_have_text(user)
 
-def test_browser_open_comment_and_owner_closes(hub, site):
-    from playwright.sync_api import expect, sync_playwright
+    sign_in(ERIN)
+    page.goto(f"{hub.url}/{REPO}")
+    page.click(".tabs >> text=Community")
+    page.click("[data-new-discussion]")
+    page.fill("#title", "Browser made this")
+    page.fill("#description", "Opened from a **real** browser")
+    page.click("form.new-discussion button[type=submit]")
+    expect(page.locator(".discussion-title [data-title]")).to_have_text("Browser made this")
+    expect(page.locator(".comment-body strong").first).to_have_text("real")
+    url = page.url
 
-    with sync_playwright() as p:
-        browser = launch_browser(p)
-        page = None
-        try:
-            ctx = browser.new_context(viewport={"width": 390, "height": 844})
-            page = ctx.new_page()
+    page.fill("#comment", f"Rendered _nicely_ for @{OWNER}")
+    expect(page.locator("[data-close]")).to_have_text("Comment and close")  # the label follows the text
+    page.click("[data-comment-form] button.primary")
+    expect(page.locator(".comment-body em").last).to_have_text("nicely")
+    expect(page.locator(f'.comment-body a.mention[href="/{OWNER}"]').last).to_be_visible()
 
-            def sign_in(user: str) -> None:
-                page.goto(hub.url + "/login")
-                page.fill("#username", user)
-                page.fill("#password", f"pw-{user}-12345")
-                page.click("form button[type=submit].primary")
-                expect(page.locator(".menu summary")).to_have_text(user)
-
-            sign_in(ERIN)
-            page.goto(f"{hub.url}/{REPO}")
-            page.click(".tabs >> text=Community")
-            page.click("[data-new-discussion]")
-            page.fill("#title", "Browser made this")
-            page.fill("#description", "Opened from a **real** browser")
-            page.click("form.new-discussion button[type=submit]")
-            expect(page.locator(".discussion-title [data-title]")).to_have_text("Browser made this")
-            expect(page.locator(".comment-body strong").first).to_have_text("real")
-            url = page.url
-
-            page.fill("#comment", f"Rendered _nicely_ for @{OWNER}")
-            expect(page.locator("[data-close]")).to_have_text("Comment and close")  # the label follows the text
-            page.click("[data-comment-form] button.primary")
-            expect(page.locator(".comment-body em").last).to_have_text("nicely")
-            expect(page.locator(f'.comment-body a.mention[href="/{OWNER}"]').last).to_be_visible()
-
-            page.click(".menu summary")
-            page.click("text=Sign out")
-            sign_in(OWNER)
-            page.goto(url)
-            page.click("[data-close]")
-            expect(page.locator(".flash.success")).to_have_text("Closed.")
-            expect(page.locator(".discussion-meta .status-closed")).to_be_visible()
-            expect(page.locator("[data-reopen]")).to_be_visible()
-        except BaseException:
-            if page is not None:
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "web_community_browser.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    page.click(".menu summary")
+    page.click("text=Sign out")
+    sign_in(OWNER)
+    page.goto(url)
+    page.click("[data-close]")
+    expect(page.locator(".flash.success")).to_have_text("Closed.")
+    expect(page.locator(".discussion-meta .status-closed")).to_be_visible()
+    expect(page.locator("[data-reopen]")).to_be_visible()

@@ -4,16 +4,18 @@ PR refs, the file viewer (code, Markdown, LFS), history with pagination, commit 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import html
 import re
-import warnings
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from huggingface_hub import CommitOperationAdd
+
+from tests.support.browser import browser, new_page  # noqa: F401  (fixtures)
+
+pytest_plugins = ["tests.support.browser"]
 
 OWNER = "files-web-owner"
 OTHER = "files-web-reader"
@@ -23,7 +25,6 @@ MODEL_PY = (b'import torch\n\n\nclass Net(torch.nn.Module):\n    """A tiny netwo
 README = (b"---\nlicense: mit\n---\n# Browse demo\n\nSome **bold** words, see [the config](config.json).\n\n"
           b"<script>alert('readme')</script>\n")
 BINARY = b"\x00\x01\x02weights" * 64  # a NUL byte: stored as LFS (and *.bin is an LFS pattern too)
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def page(hub, path: str, token: str | None = None, status: int = 200, **kw):
@@ -330,42 +331,19 @@ def test_gated_repo_shows_content_only_with_access(hub, tokens):
 
 # ---- a browser walk -------------------------------------------------------------------------
 
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-
-
-def test_browser_model_page_to_files_folder_file_and_raw(hub, repo, request):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("no chromium at /usr/bin/chromium")
+def test_browser_model_page_to_files_folder_file_and_raw(hub, repo, new_page):
     rid = repo["rid"]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-US")
-            pg.set_default_timeout(15_000)
-            try:
-                pg.goto(f"{hub.url}/{rid}")
-                pg.get_by_role("link", name="Files and versions").click()
-                pg.wait_for_url(f"{hub.url}/{rid}/tree/main")
-                pg.get_by_role("link", name="src", exact=True).click()
-                pg.wait_for_url(f"{hub.url}/{rid}/tree/main/src")
-                crumbs = pg.get_by_role("navigation", name="Breadcrumb")
-                assert crumbs.get_by_role("link").all_inner_texts() == ["browse", "src"]
-                pg.get_by_role("link", name="model.py", exact=True).click()
-                pg.wait_for_url(f"{hub.url}/{rid}/blob/main/src/model.py")
-                assert "class Net" in pg.locator(".highlight .code").inner_text()
-                pg.get_by_role("link", name="Raw", exact=True).click()
-                pg.wait_for_url(f"{hub.url}/{rid}/resolve/main/src/model.py")
-                assert "return" in pg.locator("body").inner_text() and "x * 3" in pg.locator("body").inner_text()
-            except Exception:
-                ARTIFACTS.mkdir(exist_ok=True)
-                pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-                raise
-        finally:
-            browser.close()
-    # Playwright's driver process is reaped by asyncio; collect its Popen now, so that a late
-    # "subprocess is still running" ResourceWarning of that race cannot fail the session's end.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    pg = new_page()
+    pg.goto(f"/{rid}")
+    pg.get_by_role("link", name="Files and versions").click()
+    pg.wait_for_url(f"{hub.url}/{rid}/tree/main")
+    pg.get_by_role("link", name="src", exact=True).click()
+    pg.wait_for_url(f"{hub.url}/{rid}/tree/main/src")
+    crumbs = pg.get_by_role("navigation", name="Breadcrumb")
+    assert crumbs.get_by_role("link").all_inner_texts() == ["browse", "src"]
+    pg.get_by_role("link", name="model.py", exact=True).click()
+    pg.wait_for_url(f"{hub.url}/{rid}/blob/main/src/model.py")
+    assert "class Net" in pg.locator(".highlight .code").inner_text()
+    pg.get_by_role("link", name="Raw", exact=True).click()
+    pg.wait_for_url(f"{hub.url}/{rid}/resolve/main/src/model.py")
+    assert "return" in pg.locator("body").inner_text() and "x * 3" in pg.locator("body").inner_text()

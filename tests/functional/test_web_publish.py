@@ -7,21 +7,22 @@ sends the form's csrf_token. One Playwright test drives the JavaScript side in C
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import html
 import os
 import re
 import uuid
-import warnings
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
+
+from tests.support.browser import browser, new_page  # noqa: F401  (fixtures)
+
+pytest_plugins = ["tests.support.browser"]
 from huggingface_hub import hf_hub_download
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 # ---- helpers (kept local: shared fixtures are being built elsewhere) ------------------------
@@ -484,66 +485,47 @@ def test_delete_file(hub, alice, bob, up_repo):
 
 
 # ---- the browser ------------------------------------------------------------------------------
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"]
+def test_browser_signup_token_repo_and_card(hub, new_page):
+    from playwright import sync_api
 
-
-def test_browser_signup_token_repo_and_card(hub):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
     user, model = uniq("web"), "sentiment"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
-        try:
-            page.goto(hub.url + "/join")
-            page.fill("#username", user)
-            page.fill("#password", "browser-pass-123")
-            page.fill("#confirm", "browser-pass-123")
-            page.click("form button[type=submit]")
-            page.wait_for_url(hub.url + "/")
+    page = new_page()
+    page.set_default_timeout(20_000)
+    page.goto(hub.url + "/join")
+    page.fill("#username", user)
+    page.fill("#password", "browser-pass-123")
+    page.fill("#confirm", "browser-pass-123")
+    page.click("form button[type=submit]")
+    page.wait_for_url(hub.url + "/")
 
-            page.goto(hub.url + "/settings/tokens")
-            page.fill("#label", "laptop")
-            page.check("input[name=role][value=write]")
-            page.click("text=Create token")
-            secret = page.input_value("[data-new-token]")
-            assert secret.startswith("mh_")
-            assert hub.api(secret).whoami()["name"] == user
+    page.goto(hub.url + "/settings/tokens")
+    page.fill("#label", "laptop")
+    page.check("input[name=role][value=write]")
+    page.click("text=Create token")
+    secret = page.input_value("[data-new-token]")
+    assert secret.startswith("mh_")
+    assert hub.api(secret).whoami()["name"] == user
 
-            page.goto(hub.url + "/new")
-            page.fill("#name", model)
-            page.select_option("#license", "mit")
-            page.click("text=Create model")
-            page.wait_for_url(f"{hub.url}/{user}/{model}")
+    page.goto(hub.url + "/new")
+    page.fill("#name", model)
+    page.select_option("#license", "mit")
+    page.click("text=Create model")
+    page.wait_for_url(f"{hub.url}/{user}/{model}")
 
-            page.goto(f"{hub.url}/{user}/{model}/edit/main/README.md")
-            editor = page.locator("#content")
-            editor.fill("---\nlicense: mit\ntags: [a, b\n---\n# Broken\n")
-            problems = page.locator("[data-problems]")
-            sync_api.expect(problems).to_contain_text("invalid YAML", timeout=10_000)
-            sync_api.expect(problems.locator("button[data-line]").first).to_have_text("Line 3")
-            sync_api.expect(editor).to_have_attribute("aria-invalid", "true")
-            editor.fill("---\nlicense: mit\npipeline_tag: text-classification\n---\n"
-                        "# Sentiment\n\nThis model is **great**.\n")
-            sync_api.expect(problems).to_contain_text("The card metadata is valid", timeout=10_000)
-            sync_api.expect(page.locator("[data-preview] strong")).to_have_text("great")
-            page.fill("#summary", "Write the card")
-            page.click("button[value=commit]")
-            page.wait_for_url(f"{hub.url}/{user}/{model}")
-            sync_api.expect(page.locator("article.card-body h1")).to_have_text("Sentiment")
-            sync_api.expect(page.locator("article.card-body strong")).to_have_text("great")
-            assert hub.api(secret).model_info(f"{user}/{model}").pipeline_tag == "text-classification"
-        except BaseException:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "test_browser_signup_token_repo_and_card.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
-    # The driver's asyncio subprocess can be collected before asyncio recorded its exit status,
-    # which Popen.__del__ reports as a ResourceWarning (an error under this suite's filters).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+    page.goto(f"{hub.url}/{user}/{model}/edit/main/README.md")
+    editor = page.locator("#content")
+    editor.fill("---\nlicense: mit\ntags: [a, b\n---\n# Broken\n")
+    problems = page.locator("[data-problems]")
+    sync_api.expect(problems).to_contain_text("invalid YAML", timeout=10_000)
+    sync_api.expect(problems.locator("button[data-line]").first).to_have_text("Line 3")
+    sync_api.expect(editor).to_have_attribute("aria-invalid", "true")
+    editor.fill("---\nlicense: mit\npipeline_tag: text-classification\n---\n"
+                "# Sentiment\n\nThis model is **great**.\n")
+    sync_api.expect(problems).to_contain_text("The card metadata is valid", timeout=10_000)
+    sync_api.expect(page.locator("[data-preview] strong")).to_have_text("great")
+    page.fill("#summary", "Write the card")
+    page.click("button[value=commit]")
+    page.wait_for_url(f"{hub.url}/{user}/{model}")
+    sync_api.expect(page.locator("article.card-body h1")).to_have_text("Sentiment")
+    sync_api.expect(page.locator("article.card-body strong")).to_have_text("great")
+    assert hub.api(secret).model_info(f"{user}/{model}").pipeline_tag == "text-classification"
