@@ -46,9 +46,15 @@ def _wants_page() -> bool:
                 or request.headers.get("User-Agent", "").startswith(("git/", "git-lfs/")))
 
 
-TITLES = {400: "Bad request", 401: "Sign in required", 403: "Forbidden", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict", 413: "Too large", 429: "Too many requests",
-          500: "Something went wrong", 501: "Not implemented"}
+def N_(message: str) -> str:
+    """Marks a message for extraction (babel.cfg, -k N_); page_error translates it at render time."""
+    return message
+
+
+TITLES = {400: N_("Bad request"), 401: N_("Sign in required"), 403: N_("Forbidden"), 404: N_("Not found"),
+          405: N_("Method not allowed"), 409: N_("Conflict"), 413: N_("Too large"), 429: N_("Too many requests"),
+          500: N_("Something went wrong"), 501: N_("Not implemented")}
+OTHER_TITLE = N_("Error")
 
 
 def page_error(status: int, message: str) -> Response:
@@ -57,7 +63,7 @@ def page_error(status: int, message: str) -> Response:
 
     messages = {404: _("This page does not exist, or you do not have access to it."),
                 500: _("An unexpected error happened on our side. It has been logged.")}
-    body = render_template("errors/error.html", status=status, title=_(TITLES.get(status, "Error")),
+    body = render_template("errors/error.html", status=status, title=_(TITLES.get(status, OTHER_TITLE)),
                            message=messages.get(status) or message)
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from community.service import EventView, RateLimited
+from community.service import EventView
 from models_registry.errors import BadRequest, NotFound
 from models_registry.rendering import render_markdown
 
 from .. import auth
-from ..errors import error_response
 from ..search import viewer_namespaces
 from ..services import community, registry, search_service
 from .common import int_arg, iso, json_body, repo_type_of, repo_url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, request
+from flask import Blueprint, jsonify, redirect
 
 from models_registry import cards
 from models_registry.errors import BadRequest
