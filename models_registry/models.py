@@ -101,6 +101,8 @@ class Repository(Base):
     gated: Mapped[str | None] = mapped_column(String(16))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     default_branch: Mapped[str] = mapped_column(String(255), default="main")
+    # git push --force to the default branch (rewriting its history) is refused unless the owner allows it.
+    allow_force_push: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     head_sha: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_modified: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -198,7 +198,8 @@ class Repos:
             return RepoView.of(row)
 
     def update_settings(self, principal: Principal, repo_type: str, repo_id: str,
-                        private: bool | None = None, gated: str | bool | None = None) -> RepoView:
+                        private: bool | None = None, gated: str | bool | None = None,
+                        allow_force_push: bool | None = None) -> RepoView:
         repo = self.get(repo_type, repo_id, principal, need="admin")
         if gated not in (None, False, "auto", "manual"):
             raise BadRequest("gated must be false, 'auto' or 'manual'")
@@ -208,6 +209,8 @@ class Repos:
                 row.private = private
             if gated is not None:
                 row.gated = gated or None
+            if allow_force_push is not None:
+                row.allow_force_push = allow_force_push
             return RepoView.of(row)
 
     # ---- listing ----------------------------------------------------------------------------

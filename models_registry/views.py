@@ -20,6 +20,7 @@ class RepoView:
     gated: str | None
     disabled: bool
     default_branch: str
+    allow_force_push: bool
     head_sha: str | None
     created_at: dt.datetime
     last_modified: dt.datetime
@@ -43,6 +44,7 @@ class RepoView:
         return cls(
             id=r.id, repo_type=r.repo_type, namespace=r.namespace, name=r.name, storage_key=r.storage_key,
             private=r.private, gated=r.gated, disabled=r.disabled, default_branch=r.default_branch,
+            allow_force_push=bool(r.allow_force_push),
             head_sha=r.head_sha, created_at=r.created_at, last_modified=r.last_modified,
             downloads=r.downloads, downloads_all_time=r.downloads_all_time, likes=r.likes,
             card_data=r.card_data, tags=list(r.tags or []), pipeline_tag=r.pipeline_tag,

@@ -84,8 +84,11 @@ def settings(kind: str, ns: str, name: str):
         private = body["visibility"] == "private"
     if private is not None and not isinstance(private, bool):
         raise BadRequest("'private' must be a boolean")
+    force = body.get("allowForcePush")
+    if force is not None and not isinstance(force, bool):
+        raise BadRequest("'allowForcePush' must be a boolean")
     registry().repos.update_settings(p, repo_type_of(kind), f"{ns}/{name}", private=private,
-                                     gated=body.get("gated"))
+                                     gated=body.get("gated"), allow_force_push=force)
     return jsonify({})
 
 

@@ -210,7 +210,7 @@ def receive_pack(kind: str | None, ns: str, name: str) -> Response:
     settings = reg.settings
     ctx = {"repo_pk": repo.id, "default_branch": repo.default_branch, "data_dir": str(settings.data_dir),
            "database_url": settings.database_url, "storage_url": settings.storage_url,
-           "lfs_threshold": settings.lfs_threshold, "allow_force_default": False,
+           "lfs_threshold": settings.lfs_threshold, "allow_force_default": repo.allow_force_push,
            "can_write": can_write(principal, repo.namespace),
            "open_prs": community().pushable_pr_refs(principal, repo)}
     path = reg.git.path_for(repo.storage_key)

@@ -306,6 +306,17 @@ def repo_visibility(ns: str, name: str):
     return _render_repo_settings(repo, 400, visibility_form=form)
 
 
+@bp.post("/<ns>/<name>/settings/history")
+def repo_history(ns: str, name: str):
+    """Whether git pushes may rewrite the default branch's history (force-push)."""
+    p, repo = _settings_repo(ns, name, "admin")
+    allow = request.form.get("allow_force_push") in ("1", "on", "true")
+    registry().repos.update_settings(p, "model", repo.repo_id, allow_force_push=allow)
+    flash(_("Force-pushes to the default branch are now allowed.") if allow
+          else _("Force-pushes to the default branch are now refused."))
+    return redirect(f"/{repo.repo_id}/settings#history", 303)
+
+
 @bp.post("/<ns>/<name>/settings/gating")
 def repo_gating(ns: str, name: str):
     p, repo = _settings_repo(ns, name, "admin")

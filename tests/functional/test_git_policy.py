@@ -102,6 +102,20 @@ def test_force_push_to_main_refused_other_branches_free_main_undeletable_tags_pu
     assert_refused(deleted, "[remote rejected]", "default branch cannot be deleted")
     git.run("push", "origin", "--delete", "dev", cwd=work)
     assert branches(api, rid) == {"main": commit_a}
+
+    # The owner may allow force-pushes to the default branch (and take it back).
+    r = hub.request("PUT", f"/api/models/{rid}/settings", token, json={"allowForcePush": True})
+    assert r.status_code == 200, r.text
+    git.run("push", "--force", "origin", "main", cwd=work)
+    assert branches(api, rid) == {"main": commit_c}
+    assert hub.request("PUT", f"/api/models/{rid}/settings", token, json={"allowForcePush": False}).status_code == 200
+    git.run("reset", "-q", "--hard", "HEAD~1", cwd=work)
+    git.commit_files(work, {"d.txt": b"D\n"}, "Commit D, rewriting again")
+    assert_refused(git.run("push", "--force", "origin", "main", cwd=work, check=False), "[remote rejected]")
+    assert branches(api, rid) == {"main": commit_c}
+    # Only admins of the repository change it.
+    assert hub.request("PUT", f"/api/models/{rid}/settings", hub.user(HISTORY, "read"),
+                       json={"allowForcePush": True}).status_code == 403
     assert tags(api, rid) == {"v1.0": commit_a}
 
 
