@@ -21,7 +21,13 @@ def select_locale() -> str:
     lang = request.cookies.get("lang")
     if lang in LANGUAGES:
         return lang
-    return request.accept_languages.best_match(list(LANGUAGES), default="en") or "en"
+    # In the reader's order of preference, by primary language: en-GB is English, zh-TW and
+    # zh-Hans Chinese. (werkzeug's best_match would prefer an exact "zh;q=0.5" over "en-GB".)
+    for value, _quality in request.accept_languages:
+        primary = value.replace("_", "-").split("-", 1)[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return "en"
 
 
 def is_page_request() -> bool:

@@ -365,8 +365,6 @@ def test_facet_filters_narrow_the_list(page, world):
     expect(page.locator("a[data-facet=license][data-value=mit]")).to_have_count(0)  # no longer a choice
 
 
-@pytest.mark.xfail(strict=False, reason="UI bug: hub/templates/models/list.html renders facet values from the "
-                   "counts only, so an active filter that leaves no result cannot be seen nor removed")
 def test_an_active_filter_with_no_results_can_be_removed(page, world):
     page.goto(f"/models?tag={TAG}&license=mit&industry=finance")
     expect(page.locator("main")).to_contain_text("No model matches.")
