@@ -6,12 +6,21 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from models_registry.locks import LockDir
 from models_registry.registry import Registry
 
 from . import auth, config, errors, migrate
+
+
+def _reject_nul() -> None:
+    """No NUL in query parameters: no name, path or search has one, and PostgreSQL refuses them in
+    text (which would otherwise surface as a 500 wherever a parameter reaches a query)."""
+    if "%00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
+        from models_registry.errors import BadRequest
+
+        raise BadRequest("NUL characters are not allowed in query parameters")
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -49,6 +58,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     search.community = app.extensions["modelhub_community"]
 
     errors.init_app(app)
+    app.before_request(_reject_nul)
     auth.init_app(app)
     from . import web
     from .api import register as register_api

@@ -96,7 +96,7 @@ class SearchService:
                     ddocs.append(self.discussion_doc(*found))
             self.index.apply(repos=docs, deleted_repos=gone, discussions=ddocs, deleted_discussions=dgone,
                              deleted_discussions_of_repos=gone)
-            self.feed.ack(pending.last_id)
+            self.feed.ack(pending.ids)
             done += len(pending.repos) + len(pending.discussions)
         return done
 
@@ -135,9 +135,9 @@ class SearchService:
             if only_if_stale and self.index.is_current_schema():
                 return 0
             log.info("rebuilding the search index from the database")
-            # The mark first: a repository created after it is both queued and, maybe, listed;
-            # one created between the two reads would otherwise be acknowledged unindexed.
-            start_mark = self.feed.high_water_mark()
+            # The queue first: what is queued now is reflected in the rows read after it; anything
+            # queued later (or committed later with a lower id) stays queued and is drained below.
+            queued = self.feed.queued_ids()
             ids = self.feed.all_repo_ids()
 
             def docs() -> Iterator[RepoDoc]:
@@ -154,8 +154,7 @@ class SearchService:
 
             self.index.rebuild(docs(), discussion_docs(), progress)
             # Everything queued before the rebuild read the database is in it already.
-            if start_mark:
-                self.feed.ack(start_mark)
+            self.feed.ack(queued)
             self._drain_locked()
         return len(ids)
 

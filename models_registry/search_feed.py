@@ -52,7 +52,7 @@ def touch(session: Session, kind: str, key: int) -> None:
 
 @dataclass(frozen=True)
 class Pending:
-    last_id: int
+    ids: list[int]
     repos: list[int]
     discussions: list[int]
 
@@ -70,15 +70,18 @@ class SearchFeed:
             return None
         repos = list(dict.fromkeys(k for _, kind, k in rows if kind == "repo"))
         discussions = list(dict.fromkeys(k for _, kind, k in rows if kind == "discussion"))
-        return Pending(rows[-1][0], repos, discussions)
+        return Pending([i for i, _, _ in rows], repos, discussions)
 
-    def ack(self, last_id: int) -> None:
+    def ack(self, ids: list[int]) -> None:
+        """Delete exactly the entries that were applied. Not "id <= max": on PostgreSQL a transaction
+        holding a lower id can commit after higher ids were read, and its entry must survive."""
         with self.db.session(write=True) as s:
-            s.execute(delete(SearchQueueEntry).where(SearchQueueEntry.id <= last_id))
+            for i in range(0, len(ids), 1000):
+                s.execute(delete(SearchQueueEntry).where(SearchQueueEntry.id.in_(ids[i:i + 1000])))
 
-    def high_water_mark(self) -> int:
+    def queued_ids(self) -> list[int]:
         with self.db.session() as s:
-            return int(s.scalar(select(func.coalesce(func.max(SearchQueueEntry.id), 0))) or 0)
+            return list(s.scalars(select(SearchQueueEntry.id)))
 
     def backlog(self) -> int:
         with self.db.session() as s:
