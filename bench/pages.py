@@ -56,6 +56,7 @@ import pstats
 import queue
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -562,6 +563,10 @@ def latency_table(res: Results, cpu: dict[str, float] | None = None) -> str:
     return table(rows)
 
 
+def _terminated(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repos", type=int, default=100_000, help="repositories to seed (default 100000)")
@@ -584,6 +589,8 @@ def main() -> int:
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}), repos {args.repos}, "
           f"requests {args.requests}/kind, workers {args.workers}, clients {args.clients}, seed {args.seed}",
           flush=True)
+    # SIGTERM (a killed run) still stops the server and removes the temp folder.
+    signal.signal(signal.SIGTERM, _terminated)
     # A fresh PostgreSQL database per start_hub() would leave the seeded one behind.
     os.environ.pop("MODELHUB_TEST_DATABASE_URL", None)
     if args.data_dir:
@@ -615,14 +622,15 @@ def main() -> int:
 
         log(f"single client: {args.requests} requests x {len(KINDS)} kinds ...")
         single = run_sequential(hub.url, schedule(rng, real, args.requests))
-        log(f"  {single.wall:.1f} s")
+        log(f"  {single.wall:.1f} s\n{latency_table(single)}")  # now too: a long run may be cut short
         log(f"{args.clients} clients: {args.requests} requests x {len(KINDS)} kinds ...")
         conc = run_concurrent(hub.url, schedule(rng, real, args.requests), args.clients)
-        log(f"  {conc.wall:.1f} s")
+        log(f"  {conc.wall:.1f} s\n{latency_table(conc)}")
         cpu, idle = ({}, 0.0)
         if args.cpu_requests > 0:
             log(f"server CPU pass: {args.cpu_requests} requests per kind ...")
             cpu, idle = cpu_pass(hub, real, args.cpu_requests, rng)
+            log("  " + ", ".join(f"{k} {v:.1f} ms" for k, v in cpu.items()))
         load_after = os.getloadavg()
         hub.stop()
         hub = None
