@@ -1,9 +1,10 @@
-"""The `modelhub` command line: serve, db, users, orgs, tokens."""
+"""The `modelhub` command line: serve, db, users, orgs, tokens, sync."""
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -170,6 +171,133 @@ def index_update(ctx: click.Context) -> None:
     app = _app(ctx.obj.get("data_dir"))
     n = app.extensions["modelhub_search"].drain_once()
     click.echo(f"applied {n} queued changes", err=True)
+
+
+@cli.command("import")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("repo_id", metavar="OWNER/NAME")
+@click.option("--user", default=None, help="Who commits (default: OWNER when OWNER is a user).")
+@click.option("--revision", default=None,
+              help="Branch to publish to (a folder; default main) or to take (a cache entry; default all).")
+@click.option("--private", is_flag=True, help="Create the repository private.")
+@click.option("--link", is_flag=True,
+              help="Hard-link files into the store instead of copying (only for files nobody will rewrite).")
+@click.option("-m", "--message", default=None, help="Commit message.")
+@click.pass_context
+def import_(ctx: click.Context, path: Path, repo_id: str, user: str | None, revision: str | None,
+            private: bool, link: bool, message: str | None) -> None:
+    """Publish a model folder, or a Hugging Face cache entry (models--ORG--NAME) with its branches."""
+    from models_registry.sync.importing import find_snapshots, import_snapshots
+
+    reg = _registry(ctx)
+    owner = repo_id.partition("/")[0]
+    if user is None:
+        if reg.accounts.namespace_kind(owner) != "user":
+            raise click.UsageError(f"{owner!r} is not a user: say who commits with --user")
+        user = owner
+    snapshots = find_snapshots(path, revision)
+    total = sum(disk.stat().st_size for snap in snapshots for _, disk in snap.files())
+    with click.progressbar(length=total, label="hashing and storing", file=sys.stderr, show_eta=True,
+                           show_percent=True, item_show_func=lambda _: None) as bar:
+        report = import_snapshots(reg, snapshots, repo_id, user=user, private=private, link=link,
+                                  message=message, progress=bar.update)
+    for snap in snapshots:
+        sha = report.commits.get(snap.branch)
+        click.echo(f"{snap.branch}: {sha if sha else 'unchanged'}", err=True)
+    click.echo(f"{report.files} files, {report.bytes} bytes read; {report.lfs_files} stored as LFS, "
+               f"{report.unchanged} unchanged{'; repository created' if report.created else ''}", err=True)
+    click.echo(repo_id)
+
+
+@cli.group()
+def sync() -> None:
+    """Mirror repositories between this hub and Hugging Face-compatible hubs."""
+
+
+def _split_pair(spec: str) -> tuple[str, str]:
+    """SRC[:DEST] -> (src, dest or src)."""
+    src, _, dest = spec.partition(":")
+    return src, dest or src
+
+
+def _sync_summary(report, as_json: bool) -> None:
+    """The end-of-run summary on stderr (and the whole report as JSON on stdout with --json);
+    exits non-zero when anything failed."""
+    import dataclasses
+    import json
+
+    from .progress_bar import human_bytes
+
+    verb = "pulled" if report.target.startswith("local:") else "pushed"
+    click.echo(f"{verb} {report.source} -> {report.target} ({report.method}): "
+               f"{len(report.refs_updated)} refs updated, {report.git_objects} git objects, "
+               f"{report.lfs_objects} LFS objects, {human_bytes(report.bytes_transferred)} transferred"
+               + (f" ({human_bytes(report.bytes_resumed)} resumed from an earlier attempt)"
+                  if report.bytes_resumed else "")
+               + f", {report.skipped} skipped, {len(report.failed)} failed", err=True)
+    for ref, (old, new) in sorted(report.refs_updated.items()):
+        click.echo(f"  {ref}: {(old or 'new')[:12]} -> {(new or 'deleted')[:12]}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for failure in report.failed:
+        click.echo(f"error: {failure}", err=True)
+    if as_json:
+        data = dataclasses.asdict(report)
+        data["refs_updated"] = {r: list(v) for r, v in report.refs_updated.items()}
+        click.echo(json.dumps(data, default=str))
+    if report.failed:
+        sys.exit(1)
+
+
+@sync.command("pull")
+@click.option("--from", "upstream", required=True, help="Base URL of the upstream hub (e.g. https://huggingface.co).")
+@click.argument("spec", metavar="SRC_REPO[:LOCAL_REPO]")
+@click.option("--revision", default=None, help="Mirror only this branch or tag (default: all branches and tags).")
+@click.option("--token", envvar="MODELHUB_SYNC_TOKEN", default=None,
+              help="Token for the upstream (or $MODELHUB_SYNC_TOKEN).")
+@click.option("--force", is_flag=True, help="Follow the upstream even where it rewrote history.")
+@click.option("--private/--public", "private", default=None,
+              help="Visibility of a newly created local repository (default: the upstream's).")
+@click.option("--max-rate", type=int, default=None, metavar="BYTES_PER_S",
+              help="Limit LFS downloads to this many bytes per second.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_context
+def sync_pull(ctx: click.Context, upstream: str, spec: str, revision: str | None, token: str | None, force: bool,
+              private: bool | None, max_rate: int | None, as_json: bool) -> None:
+    """Make or update a local mirror of SRC_REPO (branches, tags, history, LFS objects)."""
+    from models_registry.sync.pull import pull_repository
+
+    from .progress_bar import CliProgress
+
+    src, local = _split_pair(spec)
+    reg = _registry(ctx)
+    report = pull_repository(reg, upstream, src, local, revision=revision, token=token,
+                             progress=CliProgress(), private=private, force=force, max_rate=max_rate)
+    if report.ok or reg.mirrors.get("model", local) is not None:
+        # A one-off pull is a mirror without a schedule: recorded, shown, read-only from now on.
+        reg.mirrors.record_pull(upstream, src, local, report, revision=revision)
+    _sync_summary(report, as_json)
+
+
+@sync.command("push")
+@click.option("--to", "dest_url", required=True, help="Base URL of the destination hub.")
+@click.argument("spec", metavar="LOCAL_REPO[:DEST_REPO]")
+@click.option("--token", envvar="MODELHUB_SYNC_TOKEN", required=True,
+              help="Write token for the destination (or $MODELHUB_SYNC_TOKEN).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.pass_context
+def sync_push(ctx: click.Context, dest_url: str, spec: str, token: str, as_json: bool) -> None:
+    """Publish LOCAL_REPO (branches, tags, history, LFS objects) to a remote hub."""
+    from models_registry.sync.push import push_repository
+
+    from .progress_bar import CliProgress
+
+    local, dest = _split_pair(spec)
+    report = push_repository(_registry(ctx), local, dest_url, dest, token=token, progress=CliProgress())
+    _sync_summary(report, as_json)
+
+
+from . import mirror_cli  # noqa: E402,F401  (sync add/remove/run/list/alerts)
 
 
 def main() -> None:

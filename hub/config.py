@@ -24,11 +24,22 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "PAGE_SIZE": (100, int),  # listings (models, commits); trees use TREE_PAGE_SIZE
     "TREE_PAGE_SIZE": (1000, int),
     "AUTO_MIGRATE": (True, bool),
+    # git smart HTTP (clone/fetch/push). 0 makes those routes answer 404, as on a hub that serves
+    # only the HF HTTP API (the LFS batch API and /resolve keep working); `sync pull` then falls back.
+    "GIT_HTTP": (True, bool),
     "SEARCH_WORKER": (True, bool),
     "POSTS_PER_MINUTE": (10, int),  # comments per user (429 beyond)
     "POSTS_PER_HOUR": (120, int),
     "HOLD_FIRST_POSTS": (False, bool),  # new accounts' first comments wait for a moderator
     "NEW_ACCOUNT_HOURS": (24, int),  # run the (single, lock-elected) search index writer in this process
+    # On-demand mirroring (models_registry/sync/mirrors.py): a missing repository whose id matches
+    # MIRROR_ALLOW (comma-separated fnmatch patterns, e.g. "Qwen/*,THUDM/*") is pulled from
+    # MIRROR_UPSTREAM on its first request; nothing else is ever fetched. Requests wait up to
+    # MIRROR_WAIT seconds for the pull, then get 503 + Retry-After.
+    "MIRROR_UPSTREAM": (None, str),
+    "MIRROR_ALLOW": ("", str),
+    "MIRROR_TOKEN": (None, str),
+    "MIRROR_WAIT": (60, int),
 }
 
 

@@ -207,6 +207,14 @@ class Accounts:
                 return None
             return self._principal(s, user, None)
 
+    def principal_for_name(self, name: str) -> Principal:
+        """A user acting from the operator's command line (imports, mirrors): no token, full role."""
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise NotFound(f"No user named {name!r}")
+            return self._principal(s, user, None)
+
     def fingerprint(self, user_id: int) -> str:
         with self.db.session() as s:
             user = s.get(User, user_id)

@@ -85,6 +85,7 @@ class Commits:
 
         The staged files of AddFile operations are consumed whatever happens."""
         try:
+            self.repos.check_writable(repo)
             summary = (summary or "").strip()
             if not summary:
                 raise BadRequest("The commit summary (title) must not be empty")
@@ -303,6 +304,7 @@ class Commits:
         Conflicting paths refuse the merge with their names; nothing is written then."""
         from .merging import files_of, merge_base, three_way
 
+        self.repos.check_writable(repo)
         with self.locks.hold(repo.storage_key), self.git.open(repo.storage_key) as git:
             target_ref = f"refs/heads/{target_branch}"
             ours = git.ref_sha(target_ref)

@@ -26,3 +26,25 @@ class LockDir:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    @contextmanager
+    def try_hold(self, name: str) -> Iterator[bool]:
+        """Like `hold`, without waiting: yields False (and holds nothing) if another holder has it.
+
+        For work that must run once at a time but need not be queued (a second `sync run` skips a
+        repository the first is syncing). flock locks belong to the open file, so two holders in
+        one process exclude each other too."""
+        path = self.root / f"{name}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)

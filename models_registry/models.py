@@ -240,3 +240,136 @@ class SearchQueueEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))  # "repo" or "discussion"
     key: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class XetXorb(Base):
+    """A verified Xet xorb (key: its Merkle hash in the protocol's string form); bytes live on disk."""
+
+    __tablename__ = "xet_xorbs"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    num_chunks: Mapped[int] = mapped_column(Integer)
+    unpacked_bytes: Mapped[int] = mapped_column(BigInteger)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class XetChunk(Base):
+    """Global dedup index: the chunks the spec makes eligible for the dedup query, and where they are."""
+
+    __tablename__ = "xet_chunks"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash"))
+    chunk_index: Mapped[int] = mapped_column(Integer)
+
+
+class XetFile(Base):
+    """A file registered by a shard upload: its reconstruction terms and its verified sha256."""
+
+    __tablename__ = "xet_files"
+
+    file_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # [[xorb_hash, chunk_start, chunk_end, unpacked_bytes], ...] in file order
+    terms: Mapped[list[list[Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Mirror(Base):
+    """A local repository kept as a copy of an upstream one (see models_registry/sync/mirrors.py).
+
+    Identified by the local id (type, namespace, name) until its first sync creates the repository;
+    `repo_pk` links it from then on, and a linked repository is read-only except to the sync."""
+
+    __tablename__ = "mirrors"
+    __table_args__ = (UniqueConstraint("repo_type", "namespace", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_type: Mapped[str] = mapped_column(String(16), default="model")
+    namespace: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    repo_pk: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), unique=True)
+    upstream_url: Mapped[str] = mapped_column(String(1000))
+    upstream_repo: Mapped[str] = mapped_column(String(200))
+    revision: Mapped[str | None] = mapped_column(String(255))  # only this branch/revision, or all refs
+    # Sent to the upstream by `sync run`; stored as given (it must be usable unattended), never shown.
+    token: Mapped[str | None] = mapped_column(Text)
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)  # None: a one-off pull, no schedule
+    origin: Mapped[str] = mapped_column(String(16), default="followed")  # followed, pull, on-demand
+    next_due: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    last_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_status: Mapped[str | None] = mapped_column(String(16))  # ok, failed
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_synced_commit: Mapped[str | None] = mapped_column(String(40))
+    last_synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The head commit whose LFS files were all checked (possibly none): the "verified" badge needs it.
+    lfs_checked_commit: Mapped[str | None] = mapped_column(String(40))
+    # What an admin last accepted; shown instead of the upstream's values while an alert is open.
+    accepted_license: Mapped[Any] = mapped_column(JSON)
+    accepted_gated: Mapped[str | None] = mapped_column(String(16))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MirrorRun(Base):
+    """One sync of one mirror: the history admins read."""
+
+    __tablename__ = "mirror_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mirror_id: Mapped[int] = mapped_column(ForeignKey("mirrors.id", ondelete="CASCADE"), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule, manual, pull, on-demand
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running, ok, failed
+    method: Mapped[str | None] = mapped_column(String(8))
+    refs_updated: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    git_objects: Mapped[int] = mapped_column(Integer, default=0)
+    lfs_objects: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_transferred: Mapped[int] = mapped_column(BigInteger, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[str | None] = mapped_column(Text)
+
+
+class MirrorLfsCheck(Base):
+    """One LFS file of a mirrored commit: the sha256 the upstream reported and the one we computed."""
+
+    __tablename__ = "mirror_lfs_checks"
+    __table_args__ = (UniqueConstraint("repo_pk", "commit", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo_pk: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"))
+    commit: Mapped[str] = mapped_column(String(40))
+    path: Mapped[str] = mapped_column(String(1000))
+    upstream_sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MirrorAlert(Base):
+    """The upstream changed a mirror's license or gating; shown only once an admin acknowledges."""
+
+    __tablename__ = "mirror_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mirror_id: Mapped[int] = mapped_column(ForeignKey("mirrors.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # license, gating
+    old: Mapped[Any] = mapped_column(JSON)
+    new: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(96))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class XetFileXorb(Base):
+    """Which xorbs a file's reconstruction uses: a dedup answer for one xorb also lists its siblings."""
+
+    __tablename__ = "xet_file_xorbs"
+
+    file_hash: Mapped[str] = mapped_column(ForeignKey("xet_files.file_hash", ondelete="CASCADE"), primary_key=True)
+    xorb_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)

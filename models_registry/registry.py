@@ -11,6 +11,9 @@ from .locks import LockDir
 from .repos import Repos
 from .settings import RegistrySettings
 from .storage import GitStore, Stager, open_blob_store
+from .storage.xet.blobs import XetBackedBlobStore
+from .storage.xet.store import XetStore
+from .sync.mirrors import Mirrors
 
 
 class Registry:
@@ -20,7 +23,8 @@ class Registry:
         data.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database_url)
         self.git = GitStore(data / "repos")
-        self.blobs = open_blob_store(settings.storage_url)
+        self.xet = XetStore(data / "xet", self.db)
+        self.blobs = XetBackedBlobStore(open_blob_store(settings.storage_url), self.xet)
         self.stager = Stager(data / "tmp")
         self.locks = LockDir(data / "locks")
         self.accounts = Accounts(self.db)
@@ -28,6 +32,8 @@ class Registry:
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.locks, self.repos)
         self.engagement = Engagement(self.db)
         self.gating = Gating(self.db)
+        self.mirrors = Mirrors(self)
+        self.repos.write_guards.append(self.mirrors.check_writable)  # mirrors are read-only
 
     def close(self) -> None:
         self.db.dispose()

@@ -61,6 +61,12 @@ class Repos:
         self.blobs = blobs
         self.locks = locks
         self.accounts = accounts
+        # Called with the repository before any file or ref changes (a mirror refuses: read-only).
+        self.write_guards: list = []
+
+    def check_writable(self, repo: RepoView) -> None:
+        for guard in self.write_guards:
+            guard(repo)
 
     # ---- lookup and access ------------------------------------------------------------------
     def get(self, repo_type: str, repo_id: str, principal: Principal | None, need: str = "read") -> RepoView:
@@ -268,6 +274,7 @@ class Repos:
 
     def create_branch(self, principal: Principal, repo: RepoView, branch: str, starting_point: str | None) -> str:
         names.validate_branch_name(branch)
+        self.check_writable(repo)
         with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
             target = git.resolve(starting_point or repo.default_branch)
             if not git.set_ref(f"refs/heads/{branch}", target, None):
@@ -278,6 +285,7 @@ class Repos:
     def delete_branch(self, principal: Principal, repo: RepoView, branch: str) -> None:
         if branch == repo.default_branch:
             raise Forbidden(f"Cannot delete the default branch {branch!r}")
+        self.check_writable(repo)
         with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
             ref = f"refs/heads/{branch}"
             if git.ref_sha(ref) is None:
@@ -287,6 +295,7 @@ class Repos:
 
     def create_tag(self, principal: Principal, repo: RepoView, tag: str, revision: str, message: str | None) -> str:
         names.validate_tag_name(tag)
+        self.check_writable(repo)
         with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
             target = git.resolve(revision)
             ref = f"refs/tags/{tag}"
@@ -299,6 +308,7 @@ class Repos:
         return target
 
     def delete_tag(self, principal: Principal, repo: RepoView, tag: str) -> None:
+        self.check_writable(repo)
         with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
             ref = f"refs/tags/{tag}"
             if git.ref_sha(ref) is None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
-from flask import current_app, request
+from flask import Response, current_app, request, send_file
+from werkzeug.wsgi import wrap_file
 
-from models_registry.errors import BadRequest
+from models_registry.errors import BadRequest, NotFound
+
+from ..services import registry
 
 TYPE_BY_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -124,3 +127,26 @@ def drain_body() -> None:
             left -= len(chunk)
     except Exception:  # the client went away; nothing to save
         pass
+
+
+def send_blob(oid: str, size: int, etag: str, download_name: str | None = None) -> Response:
+    """An LFS object's bytes with Range support: sendfile from local disk, else streamed from `open`
+    (Xet-uploaded files are rebuilt from xorbs on the fly and have no local path)."""
+
+    blobs = registry().blobs
+    local = blobs.local_path(oid)
+    if local is not None and local.exists():
+        return send_file(local, mimetype="application/octet-stream", conditional=True, etag=etag,
+                         download_name=download_name, max_age=0)
+    try:
+        f = blobs.open(oid)
+    except FileNotFoundError:
+        raise NotFound(f"The content of object {oid} is missing from storage") from None
+    resp = current_app.response_class(wrap_file(request.environ, f), mimetype="application/octet-stream",
+                                      direct_passthrough=True)
+    resp.content_length = size
+    resp.set_etag(etag)
+    resp.cache_control.no_cache = True
+    if download_name:
+        resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(download_name)}"
+    return resp.make_conditional(request.environ, accept_ranges=True, complete_length=size)

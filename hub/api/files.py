@@ -13,7 +13,7 @@ from models_registry.names import validate_path
 
 from .. import auth
 from ..services import registry
-from .common import int_arg, next_link, raw_path_segments, repo_type_of
+from .common import base_url, int_arg, next_link, raw_path_segments, repo_type_of, send_blob
 from .serialize import entry_json
 
 bp = Blueprint("files", __name__)
@@ -36,7 +36,9 @@ def tree(kind: str, ns: str, name: str, _rest: str):
     entries = reg.repos.tree(repo, commit, path, recursive)
     page = int(current_app.config["TREE_PAGE_SIZE"])
     start = int_arg("cursor", 0)
-    resp = jsonify([entry_json(e) for e in entries[start:start + page]])
+    shown = entries[start:start + page]
+    xet = reg.xet.file_hashes([e.lfs.oid for e in shown if e.type == "file" and e.lfs])
+    resp = jsonify([entry_json(e, xet) for e in shown])
     if start + page < len(entries):
         resp.headers["Link"] = f'<{next_link(cursor=start + page)}>; rel="next"'
     return resp
@@ -56,7 +58,9 @@ def paths_info(kind: str, ns: str, name: str, rev: str):
     for p in paths:
         if p.strip("/"):
             validate_path(p.strip("/"))
-    return jsonify([entry_json(e) for e in reg.repos.paths_info(repo, commit, paths)])
+    entries = reg.repos.paths_info(repo, commit, paths)
+    xet = reg.xet.file_hashes([e.lfs.oid for e in entries if e.type == "file" and e.lfs])
+    return jsonify([entry_json(e, xet) for e in entries])
 
 
 def _resolve(repo_type: str, ns: str, name: str) -> Response:
@@ -78,13 +82,16 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
         # Synchronous (a client may read the count right after downloading) but one cheap write.
         reg.engagement.record_download(repo)
     if f.lfs:
-        local = reg.blobs.local_path(f.lfs.oid)
-        if local is None or not local.exists():
+        if not reg.blobs.exists(f.lfs.oid):
             raise EntryNotFound(f"The content of {path!r} is missing from storage", commit=f.commit)
-        resp = send_file(local, mimetype="application/octet-stream", conditional=True, etag=f.etag,
-                         download_name=path.rsplit("/", 1)[-1], max_age=0)
+        resp = send_blob(f.lfs.oid, f.size, f.etag, download_name=path.rsplit("/", 1)[-1])
         resp.headers["X-Linked-Etag"] = f'"{f.etag}"'
         resp.headers["X-Linked-Size"] = str(f.size)
+        xet = reg.xet.file_by_sha256(f.lfs.oid)
+        if xet is not None:  # uploaded through Xet: Xet clients may fetch it from the CAS instead
+            resp.headers["X-Xet-Hash"] = xet.file_hash
+            token_url = f"{base_url()}/api/{repo_type}s/{repo.repo_id}/xet-read-token/{f.commit}"
+            resp.headers["Link"] = f'<{token_url}>; rel="xet-auth"'
     else:
         data = reg.repos.read_regular(repo, f.blob_sha)
         resp = send_file(io.BytesIO(data), mimetype=_mimetype(path), conditional=True, etag=f.etag,

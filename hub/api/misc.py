@@ -1,14 +1,13 @@
-"""Health, identity, card validation and the Xet token endpoints."""
+"""Health, identity and card validation (the Xet token endpoints are in xet.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect
+from flask import Blueprint, jsonify
 
 from models_registry import cards
 from models_registry.errors import BadRequest
 
 from .. import auth
-from ..errors import error_response
 from ..services import registry
 from .common import json_body
 
@@ -57,23 +56,3 @@ def validate_yaml():
            "warnings": [{"message": str(w)} for w in report.warnings]}
     return jsonify(out), 400 if report.errors else 200
 
-
-XET_MESSAGE = (
-    "This hub does not speak the Xet protocol yet, so files that preupload marks as LFS cannot be "
-    "uploaded with hf_xet. Set HF_HUB_DISABLE_XET=1 in your environment to upload them over git-LFS."
-)
-# hf_xet (Rust) fetches the token itself and reports only the status and the final URL of a
-# failure, never our message. So the URL it ends on carries the advice.
-XET_ADVICE_PATH = "/api/xet-unsupported/set-HF_HUB_DISABLE_XET=1-to-upload-large-files-over-git-lfs"
-
-
-@bp.route("/api/<any(models,datasets,spaces):kind>/<ns>/<name>/xet-write-token/<path:rev>")
-@bp.route("/api/<any(models,datasets,spaces):kind>/<ns>/<name>/xet-read-token/<path:rev>")
-def xet_token(kind: str, ns: str, name: str, rev: str):
-    return redirect(XET_ADVICE_PATH, code=307)
-
-
-@bp.route(XET_ADVICE_PATH)
-def xet_unsupported():
-    # 501, not a 5xx the client retries: backoff would only delay the same answer.
-    return error_response(501, XET_MESSAGE)

@@ -9,12 +9,15 @@ from models_registry.views import FileEntry, RepoView
 from .common import iso
 
 
-def entry_json(e: FileEntry) -> dict[str, Any]:
+def entry_json(e: FileEntry, xet_hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """A tree entry; `xet_hashes` (sha256 -> Xet file hash) marks files Xet clients may fetch from the CAS."""
     if e.type == "directory":
         return {"type": "directory", "oid": e.oid, "path": e.path}
     out: dict[str, Any] = {"type": "file", "oid": e.oid, "size": e.size, "path": e.path}
     if e.lfs:
         out["lfs"] = {"oid": e.lfs.oid, "size": e.lfs.size, "pointerSize": e.lfs.pointer_size}
+        if xet_hashes and e.lfs.oid in xet_hashes:
+            out["xetHash"] = xet_hashes[e.lfs.oid]
     return out
 
 

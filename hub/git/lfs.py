@@ -7,7 +7,7 @@ the PUT; the signature names the repository, the object and the operation.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
@@ -15,7 +15,7 @@ from models_registry.storage.blobs import OID_RE
 from models_registry.views import RepoView
 
 from .. import auth
-from ..api.common import base_url, drain_body, json_body, repo_type_of
+from ..api.common import base_url, drain_body, json_body, repo_type_of, send_blob
 from ..services import registry
 
 bp = Blueprint("lfs", __name__)
@@ -58,6 +58,8 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
     if operation == "upload" and (p is None or not p.can_write_at_all):
         # Storing objects changes no ref; readers may upload for their pull requests.
         raise Unauthorized("Authentication (with a write token) required to upload")
+    if operation == "upload":
+        reg.repos.check_writable(repo)  # a mirror takes no upload
     if operation == "download" and not reg.gating.has_access(auth.current(), repo):
         from models_registry.gating import GatedRepo
 
@@ -158,8 +160,7 @@ def download_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
     reg = registry()
     if reg.commits.lfs_object_size(repo, oid) is None:
         raise NotFound("Object does not exist")
-    path = reg.blobs.local_path(oid)
-    return send_file(path, mimetype="application/octet-stream", conditional=True, etag=oid, max_age=0)
+    return send_blob(oid, reg.commits.lfs_object_size(repo, oid) or 0, oid)
 
 
 def locks_verify(kind: str | None, ns: str, name: str) -> Response:

@@ -40,6 +40,19 @@ def _batch_read(shas: list[str]) -> dict[str, bytes]:
     return result
 
 
+def _is_placeholder(sha: str) -> bool:
+    """The automatic first commit of a new repository (only .gitattributes, no parent): replacing it
+    loses nothing, so pushing an existing history into a just-created repository (as `git push` of a
+    local project, or `modelhub sync push`, does) is not refused as a rewrite."""
+    try:
+        count = _git("rev-list", "--count", sha).strip()
+        files = _git("ls-tree", "--name-only", sha).split()
+        title = _git("log", "-1", "--format=%s", sha).strip()
+    except subprocess.CalledProcessError:
+        return False
+    return count == b"1" and files == [b".gitattributes"] and title == b"initial commit"
+
+
 def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
     from models_registry.registry import Registry
     from models_registry.safetensors_meta import SafetensorsError, parameter_counts
@@ -48,7 +61,8 @@ def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
     for u in updates:
         ff = True
         if not u.is_create and not u.is_delete:
-            ff = subprocess.run(["git", "merge-base", "--is-ancestor", u.old, u.new]).returncode == 0
+            ff = (subprocess.run(["git", "merge-base", "--is-ancestor", u.old, u.new]).returncode == 0
+                  or _is_placeholder(u.old))
         check_ref(u, ctx["default_branch"], ff, ctx.get("allow_force_default", False),
                   can_write=ctx.get("can_write", True), open_prs=frozenset(ctx.get("open_prs", [])))
     tips = [u.new for u in updates if not u.is_delete]

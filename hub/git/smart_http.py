@@ -41,6 +41,8 @@ def _pkt_line(text: str) -> bytes:
 
 
 def _repo(kind: str | None, ns: str, name: str, service: str) -> RepoView:
+    if not current_app.config.get("GIT_HTTP", True):
+        raise NotFound("git over HTTP is turned off on this hub (MODELHUB_GIT_HTTP=0): use the HTTP API")
     if name.endswith(".git"):
         name = name[:-4]
     p = auth.current()
@@ -51,7 +53,9 @@ def _repo(kind: str | None, ns: str, name: str, service: str) -> RepoView:
         if not p.can_write_at_all:
             raise Forbidden("This token is read-only (or the account suspended): it cannot push")
         # Readers may push to their own pull requests; the pre-receive hook decides per ref.
-        return registry().repos.get(repo_type, f"{ns}/{name}", p)
+        repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
+        registry().repos.check_writable(repo)  # a mirror takes no push
+        return repo
     repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
     if not registry().gating.has_access(p, repo):
         raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page first")

@@ -50,8 +50,8 @@ def init_app(app: Flask) -> None:
             csrf.protect()
 
     helpers.init_app(app, LANGUAGES)
-    from . import accounts, community, files, pages, publish, settings
+    from . import accounts, community, files, mirrors, pages, publish, settings
 
-    for module in (pages, accounts, files, publish, settings, community):
+    for module in (pages, accounts, files, publish, settings, community, mirrors):
         app.register_blueprint(module.bp)
     _ = session  # the session carries only the user id and a password fingerprint (see accounts)

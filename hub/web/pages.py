@@ -104,7 +104,7 @@ def model(ns: str, name: str):
         licenses=lics, liked=reg.engagement.has_liked(p, repo), access=reg.gating.status_of(p, repo),
         has_access=reg.gating.has_access(p, repo), is_maintainer=is_maintainer,
         questions=questions(repo), open_discussions=open_discussions, base_url=request.host_url.rstrip("/"),
-        tab="card")
+        tab="card", mirror=reg.mirrors.trust(repo))
 
 
 @bp.post("/<ns>/<name>/like")

@@ -10,6 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import BinaryIO
 
 CHUNK = 1 << 20
@@ -131,7 +132,59 @@ class Stager:
             raise
         return w.finish()
 
+    def from_file(self, source: Path, link: bool = False,
+                  progress: Callable[[int], None] | None = None) -> StagedFile:
+        """Stage a file already on this machine (imports): copied while it is hashed, or, with
+        `link`, hard-linked into the staging folder and then hashed — one read either way.
+
+        A hard link shares the inode with `source`: whoever rewrites `source` in place would change
+        the stored object behind our back, so linking is for immutable sources (a Hugging Face
+        cache's blobs) and only when asked. Across filesystems it falls back to copying."""
+        size = source.stat().st_size
+        if link:
+            path = Path(tempfile.mkstemp(dir=self.directory, prefix="stage-")[1])
+            path.unlink()
+            try:
+                os.link(source.resolve(), path)  # the file itself, not a symlink to it
+            except OSError:  # another filesystem, or links not allowed: copy instead
+                link = False
+            else:
+                try:
+                    return _hash_in_place(path, size, progress)
+                except BaseException:
+                    path.unlink(missing_ok=True)
+                    raise
+        w = self.writer(expected_size=size)
+        try:
+            with open(source, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    w.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+        except BaseException:
+            w.abort()
+            raise
+        return w.finish()
+
     def from_bytes(self, data: bytes) -> StagedFile:
         w = self.writer()
         w.write(data)
         return w.finish()
+
+
+def _hash_in_place(path: Path, size: int, progress: Callable[[int], None] | None) -> StagedFile:
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(b"blob %d\x00" % size)
+    head = b""
+    read = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            if len(head) < SAMPLE_BYTES:
+                head += chunk[: SAMPLE_BYTES - len(head)]
+            sha256.update(chunk)
+            sha1.update(chunk)
+            read += len(chunk)
+            if progress:
+                progress(len(chunk))
+    if read != size:
+        raise OSError(f"{path} changed size while it was being read")
+    return StagedFile(path, size, sha256.hexdigest(), sha1.hexdigest(), head)

@@ -280,9 +280,16 @@ def test_bad_repo_names_on_create_are_400(hub, tokens):
     assert not [m.id for m in api.list_models(author=OWNER) if m.id not in (f"{OWNER}/public", f"{OWNER}/private")]
 
 
-def test_xet_token_endpoints_answer_501_with_a_hint(hub, tokens, repos):
+def test_xet_token_endpoints_refuse_with_json_errors(hub, tokens, repos):
+    # write needs write access; private repositories stay invisible; bad CAS tokens are 401
+    with hub.get(f"/api/models/{repos['public']}/xet-write-token/main", tokens["read"]) as r:
+        assert "read-only" in assert_json_error(r, 403)
+    with hub.get(f"/api/models/{repos['public']}/xet-write-token/main", tokens["other"]) as r:
+        assert_json_error(r, 403)
     for kind in ("xet-write-token", "xet-read-token"):
-        with hub.get(f"/api/models/{repos['public']}/{kind}/main", tokens["owner"]) as r:
-            msg = assert_json_error(r, 501)
-            assert "HF_HUB_DISABLE_XET" in msg
-            assert "HF_HUB_DISABLE_XET" in r.headers["X-Error-Message"]
+        with hub.get(f"/api/models/{repos['private']}/{kind}/main", tokens["other"]) as r:
+            assert_json_error(r, 404)
+            assert r.headers["X-Error-Code"] == "RepoNotFound"
+    with hub.request("POST", "/xet-cas/v1/shards", "not-a-xet-token", data=b"x") as r:
+        assert "Xet access token" in assert_json_error(r, 401)
+        assert r.headers["X-Error-Message"]

@@ -13,7 +13,6 @@ import sys
 import pytest
 import requests
 from huggingface_hub import hf_hub_download
-from huggingface_hub.errors import HfHubHTTPError
 
 from tests.support.live import start_hub
 
@@ -84,23 +83,31 @@ def put(href: str, data: bytes) -> requests.Response:
     return requests.put(href, data=data, timeout=60)
 
 
-# ---- (a) the stock client (hf_xet active) cannot take the LFS path -----------------------------
+# ---- (a) the stock client (hf_xet active) uploads LFS-mode files through Xet ----------------------
 
-def test_stock_client_lfs_upload_fails_with_a_hint(lfs_hub, token):
+def test_stock_client_uploads_lfs_mode_files_through_xet(lfs_hub, token, tmp_path):
     rid = new_repo(lfs_hub, token, "stock")
-    before = commit_ids(lfs_hub, token, rid)
-    # The Xet token request is made by hf_xet itself, which reports a plain ConnectionError naming the
-    # status and the (final) URL; a Python-side request would raise HfHubHTTPError. Either way the
-    # user must be told what to do.
-    with pytest.raises((HfHubHTTPError, ConnectionError)) as exc:
-        lfs_hub.api(token).upload_file(path_or_fileobj=os.urandom(2 * 1024 * 1024), path_in_repo="big.bin",
-                                       repo_id=rid)
-    assert "HF_HUB_DISABLE_XET" in str(exc.value), str(exc.value)
-    assert commit_ids(lfs_hub, token, rid) == before
-    assert lfs_hub.api(token).list_repo_files(rid) == [".gitattributes"]
+    data = os.urandom(2 * 1024 * 1024)
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    log_start = len(lfs_hub.log())
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_XET"}
+    env["HF_HOME"] = str(tmp_path / "hf-home")  # hf_xet's chunk cache stays in the test's folder
+    done = subprocess.run([sys.executable, "-c", UPLOAD_SCRIPT, lfs_hub.url, token, rid, str(src)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = lfs_hub.log()[log_start:]
+    assert "POST /xet-cas/v1/shards" in log and "info/lfs/objects/batch" not in log
+    sib = {s.rfilename: s for s in lfs_hub.api(token).model_info(rid, files_metadata=True).siblings}
+    assert sib["weights/big.bin"].lfs is not None and sib["weights/big.bin"].lfs.sha256 == sha256(data)
+    # the git-LFS batch API serves the Xet-uploaded object too
+    obj = batch(lfs_hub, token, rid, [(sha256(data), len(data))], operation="download")[0]
+    with requests.get(obj["actions"]["download"]["href"], timeout=60,
+                      headers=obj["actions"]["download"].get("header", {})) as r:
+        assert r.status_code == 200 and r.content == data
     # small files still go inline
     lfs_hub.api(token).upload_file(path_or_fileobj=b"small\n", path_in_repo="small.txt", repo_id=rid)
-    assert sorted(lfs_hub.api(token).list_repo_files(rid)) == [".gitattributes", "small.txt"]
+    assert sorted(lfs_hub.api(token).list_repo_files(rid)) == [".gitattributes", "small.txt", "weights/big.bin"]
 
 
 # ---- (b) with HF_HUB_DISABLE_XET=1 the client uses the git-LFS batch API -----------------------

@@ -1,0 +1,51 @@
+"""A BlobStore that also answers for files uploaded through Xet, rebuilding them from xorbs.
+
+Callers (resolve with Range, git-lfs downloads, the safetensors reader, mirroring) keep using
+the sha256 BlobStore interface; `local_path` is None for a Xet-only file, so they stream `open`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+from ..blobs import BlobStore
+from ..staging import StagedFile
+from .store import XetStore
+
+
+class XetBackedBlobStore:
+    def __init__(self, inner: BlobStore, xet: XetStore) -> None:
+        self.inner = inner
+        self.xet = xet
+
+    def exists(self, oid: str) -> bool:
+        return self.inner.exists(oid) or self.xet.file_by_sha256(oid) is not None
+
+    def size(self, oid: str) -> int | None:
+        size = self.inner.size(oid)
+        if size is None:
+            row = self.xet.file_by_sha256(oid)
+            size = row.size if row is not None else None
+        return size
+
+    def put(self, staged: StagedFile) -> None:
+        self.inner.put(staged)
+
+    def open(self, oid: str) -> BinaryIO:
+        if self.inner.exists(oid):
+            return self.inner.open(oid)
+        row = self.xet.file_by_sha256(oid)
+        if row is None:
+            raise FileNotFoundError(oid)
+        return self.xet.open_file(row)
+
+    def local_path(self, oid: str) -> Path | None:
+        return self.inner.local_path(oid) if self.inner.exists(oid) else None
+
+    def delete(self, oid: str) -> None:
+        self.inner.delete(oid)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        # Anything backend-specific (e.g. LocalBlobStore.root) is the wrapped store's.
+        return getattr(self.inner, name)

@@ -1,0 +1,121 @@
+"""A read-only, seekable file rebuilt on the fly from a Xet file reconstruction.
+
+Serving Xet-uploaded files this way (instead of materializing each version into the sha256 blob
+store) is what lets a 1%-changed re-upload cost ~1% of the disk: see the storage README.
+"""
+
+from __future__ import annotations
+
+import io
+from bisect import bisect_right
+from collections.abc import Callable
+from typing import BinaryIO
+
+from .xorb import CHUNK_HEADER_SIZE, ChunkInfo, decompress_chunk, parse_chunk_header
+
+# (xorb hash) -> (chunk list, chunks_end); (xorb hash) -> open binary file of the xorb
+IndexLoader = Callable[[str], tuple[list[ChunkInfo], int]]
+XorbOpener = Callable[[str], BinaryIO]
+MAX_OPEN_XORBS = 8
+
+
+class XetFileReader(io.RawIOBase):
+    def __init__(self, terms: list[list], size: int, load_index: IndexLoader, open_xorb: XorbOpener) -> None:
+        super().__init__()
+        self._terms = terms  # [xorb, chunk_start, chunk_end, unpacked_bytes]
+        self._size = size
+        self._load_index = load_index
+        self._open_xorb = open_xorb
+        self._starts: list[int] = []
+        pos = 0
+        for t in terms:
+            self._starts.append(pos)
+            pos += int(t[3])
+        self._pos = 0
+        self._files: dict[str, BinaryIO] = {}
+        self._cache: tuple[int, int, bytes] | None = None  # (term, chunk index, data)
+        # the current term: (term index, its chunks, offset of each chunk within the term)
+        self._term_cache: tuple[int, list[ChunkInfo], list[int]] | None = None
+
+    # -- io protocol --
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
+        data = self.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self._size - self._pos
+        out = []
+        while n > 0 and self._pos < self._size:
+            piece = self._read_some(n)
+            out.append(piece)
+            n -= len(piece)
+            self._pos += len(piece)
+        return b"".join(out)
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+        super().close()
+
+    # -- reconstruction --
+    def _term_chunks(self, term: int) -> tuple[list[ChunkInfo], list[int]]:
+        xorb, start, end = self._terms[term][0], int(self._terms[term][1]), int(self._terms[term][2])
+        chunks = self._load_index(xorb)[0][start:end]
+        offsets, pos = [], 0
+        for c in chunks:
+            offsets.append(pos)
+            pos += c.size
+        return chunks, offsets
+
+    def _chunk(self, term: int, i: int, chunk: ChunkInfo) -> bytes:
+        if self._cache and self._cache[0] == term and self._cache[1] == i:
+            return self._cache[2]
+        xorb = self._terms[term][0]
+        f = self._files.get(xorb)
+        if f is None:
+            if len(self._files) >= MAX_OPEN_XORBS:  # a file made of many xorbs: bounded descriptors
+                for other in self._files.values():
+                    other.close()
+                self._files.clear()
+            f = self._files[xorb] = self._open_xorb(xorb)
+        f.seek(chunk.offset)
+        compressed, kind, size = parse_chunk_header(f.read(CHUNK_HEADER_SIZE))
+        data = decompress_chunk(kind, f.read(compressed), size)
+        self._cache = (term, i, data)
+        return data
+
+    def _read_some(self, n: int) -> bytes:
+        term = bisect_right(self._starts, self._pos) - 1
+        if self._term_cache is None or self._term_cache[0] != term:
+            chunks, offsets = self._term_chunks(term)
+            self._term_cache = (term, chunks, offsets)
+        _, chunks, offsets = self._term_cache
+        within = self._pos - self._starts[term]
+        i = bisect_right(offsets, within) - 1
+        data = self._chunk(term, i, chunks[i])
+        skip = within - offsets[i]
+        return data[skip:skip + n]
+
+
+def open_reader(terms: list[list], size: int, load_index: IndexLoader, open_xorb: XorbOpener) -> BinaryIO:
+    return io.BufferedReader(XetFileReader(terms, size, load_index, open_xorb), buffer_size=1024 * 1024)

@@ -1,0 +1,15 @@
+"""Mirroring between this registry and Hugging Face-compatible hubs (huggingface.co, its mirrors,
+another ModelHub).
+
+Layout (contract between the modules; see each module's docstring):
+- `report.py`   – the plain-data results every sync step returns (`SyncReport`, `LfsCheck`).
+- `upstream.py` – talking to a remote hub (HTTP API, git smart HTTP, LFS batch), with its token.
+- `pull.py`     – `pull_repository(...)`: fetch refs/history/LFS objects from an upstream into a
+                  local repository, atomically (all objects first, verified; refs last).
+- `push.py`     – `push_repository(...)`: publish a local repository to a remote hub.
+- `gitcli.py`   – the `git` binary on our bare repositories (fetch, push, object and pointer scans).
+- `transfer.py` – LFS bytes over HTTP: resumable sha256-verified downloads, uploads.
+- `progress.py` – the `Progress` protocol a sync step reports to (the CLI draws bars with it).
+- `mirrors.py`  – followed mirrors: database records, schedule, one sync per repository at a
+                  time, history, trust records and alerts; wraps `pull_repository`.
+"""
