@@ -153,18 +153,40 @@ class Accounts:
                                 .where(Membership.org_id == o.id).order_by(User.name)).all()
             return {"name": o.name, "fullname": o.fullname, "members": [{"name": n, "role": r} for n, r in members]}
 
-    def active_orgs(self, limit: int = 8) -> list[dict]:
-        """Organizations with the most recently updated public repositories."""
+    def active_orgs(self, limit: int = 8, scan: int = 2000) -> list[dict]:
+        """Organizations with the most recently updated public models.
+
+        An organization's rank is its newest public model, so they appear in the order of a walk
+        down the (repo_type, last_modified) index: the home page reads a few hundred recent rows
+        instead of grouping every repository (~100 ms at 100k). Only when the `scan` newest models
+        hold fewer than `limit` organizations does it fall back to the aggregate."""
         from sqlalchemy import func
 
         from .models import Repository
 
+        recent = (select(Repository.namespace).where(Repository.repo_type == "model", Repository.private.is_(False))
+                  .order_by(Repository.last_modified.desc()))
         with self.db.session() as s:
-            rows = s.execute(select(Organization.name, Organization.fullname, func.max(Repository.last_modified))
-                             .join(Repository, Repository.namespace == Organization.name)
-                             .where(Repository.private.is_(False)).group_by(Organization.id)
-                             .order_by(func.max(Repository.last_modified).desc()).limit(limit)).all()
-            return [{"name": n, "fullname": f or n} for n, f, _ in rows]
+            found: dict[str, str] = {}
+            for offset in range(0, scan, 250):
+                names = list(dict.fromkeys(s.scalars(recent.offset(offset).limit(250))))
+                if not names:
+                    break
+                orgs = dict(s.execute(select(Organization.name, Organization.fullname)
+                                      .where(Organization.name.in_(names))).all())
+                for n in names:
+                    if n in orgs and n not in found:
+                        found[n] = orgs[n] or n
+                if len(found) >= limit:
+                    return [{"name": n, "fullname": f} for n, f in list(found.items())[:limit]]
+            else:
+                rows = s.execute(select(Organization.name, Organization.fullname, func.max(Repository.last_modified))
+                                 .join(Repository, Repository.namespace == Organization.name)
+                                 .where(Repository.repo_type == "model", Repository.private.is_(False))
+                                 .group_by(Organization.id)
+                                 .order_by(func.max(Repository.last_modified).desc()).limit(limit)).all()
+                return [{"name": n, "fullname": f or n} for n, f, _ in rows]
+            return [{"name": n, "fullname": f} for n, f in found.items()]
 
     def user_profile(self, name: str) -> dict | None:
         with self.db.session() as s:

@@ -672,3 +672,33 @@ def test_every_refused_commit_consumes_its_staged_files(registry, alice, repo, c
                                 parent_commit=kw.get("parent_commit"))
     assert branch_head(registry, repo) == repo.head_sha
     assert staging_files(registry) == []
+
+
+def test_active_orgs_rank_by_newest_public_model_walk_and_fallback_agree(registry):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from models_registry.models import Repository
+
+    registry.accounts.create_user("org-owner", PASSWORD)
+    base = dt.datetime(2026, 1, 1)
+    stamps = {}
+    for org in ["org-a", "org-b", "org-c", "org-d"]:
+        registry.accounts.create_org(org, "org-owner", fullname=f"Org {org[-1].upper()}")
+    owner = registry.accounts.principal_for_name("org-owner")
+    layout = [("org-a", 1, False), ("org-b", 5, False), ("org-c", 9, True), ("org-d", 3, False),
+              ("org-a", 7, False), ("org-owner", 20, False)]  # (namespace, day, private)
+    for n, (ns, day, private) in enumerate(layout):
+        repo = registry.repos.create(owner, "model", ns, f"m{n}", private=private)
+        stamps[repo.id] = base + dt.timedelta(days=day)
+    with registry.db.session(write=True) as s:
+        for pk, when in stamps.items():
+            s.execute(update(Repository).where(Repository.id == pk).values(last_modified=when))
+    # org-c's only model is private; org-owner is a user, not an organization
+    expected = ["org-a", "org-b", "org-d"]
+    walked = registry.accounts.active_orgs(3)
+    assert [o["name"] for o in walked] == expected and walked[0]["fullname"] == "Org A"
+    fallback = registry.accounts.active_orgs(3, scan=1)  # too short a walk: the aggregate answers
+    assert [o["name"] for o in fallback] == expected
+    assert [o["name"] for o in registry.accounts.active_orgs(8)] == expected  # fewer than asked
