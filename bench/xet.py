@@ -13,6 +13,10 @@ new random file (so neither path can skip anything):
   * LFS: the same file to another repository with HF_HUB_DISABLE_XET=1 (sha256, batch, PUT, verify,
     commit), timed the same way. The order of the two alternates from run to run.
 
+Beside wall time, the CPU seconds of each upload on both sides (the machine is shared, so CPU is
+the steadier number): the client process's (process_time around upload_file, hf_xet's threads
+included) and the server's (utime + stime of the gunicorn master and workers, from /proc).
+
 Dedup, once per run: --change-pct of the file (one contiguous block in the middle) is rewritten with
 new random bytes and uploaded to a third repository by a client with an empty HF_HOME, so that only
 the server's global dedup API can spare it the unchanged bytes. Measured: xorb bytes the server
@@ -50,9 +54,9 @@ from huggingface_hub.utils import _runtime
 endpoint, token, repo_id, path, want_xet = sys.argv[1:6]
 assert _runtime.is_xet_available() == (want_xet == "1"), "unexpected Xet availability"
 api = HfApi(endpoint=endpoint, token=token)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 api.upload_file(path_or_fileobj=path, path_in_repo="weights.bin", repo_id=repo_id)
-print(json.dumps({"seconds": time.perf_counter() - t0}))
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}))
 """
 
 
@@ -73,17 +77,43 @@ def modify_middle(path: Path, size: int, pct: float) -> int:
     return n
 
 
-def upload(hub: LiveHub, token: str, repo_id: str, path: Path, home: Path, xet: bool) -> float:
+def server_cpu(hub: LiveHub) -> float:
+    """CPU seconds used so far by the server (gunicorn master and workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime+stime
+    family, total, grew = {hub.proc.pid}, 0, True
+    while grew:
+        grew = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in family and pid not in family:
+                family.add(pid)
+                grew = True
+    for pid in family:
+        total += stats.get(pid, (0, 0))[1]
+    return total / ticks
+
+
+def upload(hub: LiveHub, token: str, repo_id: str, path: Path, home: Path, xet: bool) -> tuple[float, float, float]:
+    """(wall seconds, client CPU seconds, server CPU seconds) of one upload."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update(HF_HOME=str(home), HF_HUB_DISABLE_TELEMETRY="1", HF_HUB_DISABLE_PROGRESS_BARS="1")
     if not xet:
         env["HF_HUB_DISABLE_XET"] = "1"
     os.sync()
+    server0 = server_cpu(hub)
     done = subprocess.run([sys.executable, "-c", UPLOAD, hub.url, token, repo_id, str(path), "1" if xet else "0"],
                           env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"upload ({'xet' if xet else 'lfs'}) failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return out["seconds"], out["cpu"], server_cpu(hub) - server0
 
 
 def download(hub: LiveHub, token: str, repo_id: str, dest: Path, rng: str | None = None) -> float:
@@ -135,6 +165,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="modelhub-xet-bench-", dir=args.tmpdir))
     xet_s: list[float] = []
     lfs_s: list[float] = []
+    cpu: dict[str, list[tuple[float, float]]] = {"xet": [], "lfs": []}  # (client, server) CPU seconds
     dedup: list[float] = []
     dedup_s: list[float] = []
     dl = {"xet": [], "lfs": [], "xet-range": [], "lfs-range": []}
@@ -156,8 +187,10 @@ def main() -> int:
                 for kind in order:
                     rid = f"bench/{kind}-{i}"
                     api.create_repo(rid)
-                    seconds = upload(hub, token, rid, src, root / f"home-{kind}-{i}", xet=kind == "xet")
+                    seconds, client_cpu, srv_cpu = upload(hub, token, rid, src, root / f"home-{kind}-{i}",
+                                                          xet=kind == "xet")
                     (xet_s if kind == "xet" else lfs_s).append(seconds)
+                    cpu[kind].append((client_cpu, srv_cpu))
                 for kind in (order[1], order[0]):
                     dl[kind].append(download(hub, token, f"bench/{kind}-{i}", root / "dl.bin"))
                     mid = size // 2
@@ -168,11 +201,14 @@ def main() -> int:
                 before = xorb_bytes(hub)
                 rid = f"bench/dedup-{i}"
                 api.create_repo(rid)
-                dedup_s.append(upload(hub, token, rid, src, root / f"home-dedup-{i}", xet=True))
+                dedup_s.append(upload(hub, token, rid, src, root / f"home-dedup-{i}", xet=True)[0])
                 moved = xorb_bytes(hub) - before
                 dedup.append(moved / size)
-                print(f"run {i + 1}/{args.runs}: xet {size / MiB / xet_s[-1]:.0f} MiB/s, "
-                      f"lfs {size / MiB / lfs_s[-1]:.0f} MiB/s, {args.change_pct:g}%-modified re-upload: "
+                print(f"run {i + 1}/{args.runs}: xet {size / MiB / xet_s[-1]:.0f} MiB/s "
+                      f"(CPU s client {cpu['xet'][-1][0]:.1f}, server {cpu['xet'][-1][1]:.1f}), "
+                      f"lfs {size / MiB / lfs_s[-1]:.0f} MiB/s "
+                      f"(CPU s client {cpu['lfs'][-1][0]:.1f}, server {cpu['lfs'][-1][1]:.1f}), "
+                      f"{args.change_pct:g}%-modified re-upload: "
                       f"{moved / MiB:.1f} MiB stored for {changed / MiB:.1f} MiB changed "
                       f"({moved / size:.2%} of the file) in {dedup_s[-1]:.1f} s", flush=True)
                 src.unlink()
@@ -195,6 +231,10 @@ def main() -> int:
             [f"{args.change_pct:g}%-modified re-upload, time", f"{statistics.median(dedup_s):.1f} s",
              f"full Xet upload {statistics.median(xet_s):.1f} s",
              f"{statistics.median(dedup_s) / statistics.median(xet_s):.2f}", "(info)"]]
+    for side, n in (("client", 0), ("server", 1)):
+        xc, lc = (statistics.median(c[n] for c in cpu[k]) for k in ("xet", "lfs"))
+        rows.append([f"upload {mb} MiB, {side} CPU seconds (median)", f"{xc:.1f} s", f"over LFS {lc:.1f} s",
+                     f"{xc / lc:.2f}" if lc else "-", "(info)"])
     xd, ld = mb / statistics.median(dl["xet"]), mb / statistics.median(dl["lfs"])
     rows.append([f"resolve GET {mb} MiB, Xet-uploaded (rebuilt from xorbs)", f"{xd:.0f} MiB/s",
                  f"LFS-uploaded (sendfile) {ld:.0f} MiB/s", f"{xd / ld:.2f}", "(info)"])

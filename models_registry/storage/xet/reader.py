@@ -11,12 +11,13 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import BinaryIO
 
-from .xorb import CHUNK_HEADER_SIZE, ChunkInfo, decompress_chunk, parse_chunk_header
+from .xorb import ChunkInfo, InvalidXorb, chunk_run, unpack_chunks
 
 # (xorb hash) -> (chunk list, chunks_end); (xorb hash) -> open binary file of the xorb
 IndexLoader = Callable[[str], tuple[list[ChunkInfo], int]]
 XorbOpener = Callable[[str], BinaryIO]
 MAX_OPEN_XORBS = 8
+RUN_BYTES = 512 * 1024  # of a xorb read at once: whole chunks, one seek and one read
 
 
 class XetFileReader(io.RawIOBase):
@@ -33,7 +34,8 @@ class XetFileReader(io.RawIOBase):
             pos += int(t[3])
         self._pos = 0
         self._files: dict[str, BinaryIO] = {}
-        self._cache: tuple[int, int, bytes] | None = None  # (term, chunk index, data)
+        # the chunks read last: (term, index of the first within the term, their uncompressed bytes)
+        self._run: tuple[int, int, list] | None = None
         # the current term: (term index, its chunks, offset of each chunk within the term)
         self._term_cache: tuple[int, list[ChunkInfo], list[int]] | None = None
 
@@ -53,9 +55,14 @@ class XetFileReader(io.RawIOBase):
         return self._pos
 
     def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
-        data = self.read(len(buf))
-        buf[:len(data)] = data
-        return len(data)
+        out = memoryview(buf).cast("B")
+        done = 0
+        while done < len(out) and self._pos < self._size:
+            piece = self._read_some(len(out) - done)
+            out[done:done + len(piece)] = piece
+            done += len(piece)
+            self._pos += len(piece)
+        return done
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
@@ -87,10 +94,13 @@ class XetFileReader(io.RawIOBase):
             pos += c.size
         return chunks, offsets
 
-    def _chunk(self, term: int, i: int, chunk: ChunkInfo) -> bytes:
-        if self._cache and self._cache[0] == term and self._cache[1] == i:
-            return self._cache[2]
-        xorb = self._terms[term][0]
+    def _load_run(self, term: int, i: int) -> tuple[int, int, list]:
+        """Chunks i, i+1, ... of a term (whole chunks, about RUN_BYTES of the xorb) with one read."""
+        xorb, start, end = self._terms[term][0], int(self._terms[term][1]), int(self._terms[term][2])
+        chunks, chunks_end = self._load_index(xorb)
+        first_chunk = start + i
+        first = chunks[first_chunk].offset
+        j, stop = chunk_run(chunks, chunks_end, first_chunk, end, RUN_BYTES)
         f = self._files.get(xorb)
         if f is None:
             if len(self._files) >= MAX_OPEN_XORBS:  # a file made of many xorbs: bounded descriptors
@@ -98,13 +108,14 @@ class XetFileReader(io.RawIOBase):
                     other.close()
                 self._files.clear()
             f = self._files[xorb] = self._open_xorb(xorb)
-        f.seek(chunk.offset)
-        compressed, kind, size = parse_chunk_header(f.read(CHUNK_HEADER_SIZE))
-        data = decompress_chunk(kind, f.read(compressed), size)
-        self._cache = (term, i, data)
-        return data
+        f.seek(first)
+        data = f.read(stop - first)
+        if len(data) != stop - first:
+            raise InvalidXorb(f"Truncated xorb {xorb}")
+        return term, i, unpack_chunks(memoryview(data), first, chunks[first_chunk:j])
 
-    def _read_some(self, n: int) -> bytes:
+    def _read_some(self, n: int) -> memoryview:
+        """Up to n bytes at the current position, without copying them."""
         term = bisect_right(self._starts, self._pos) - 1
         if self._term_cache is None or self._term_cache[0] != term:
             chunks, offsets = self._term_chunks(term)
@@ -112,7 +123,10 @@ class XetFileReader(io.RawIOBase):
         _, chunks, offsets = self._term_cache
         within = self._pos - self._starts[term]
         i = bisect_right(offsets, within) - 1
-        data = self._chunk(term, i, chunks[i])
+        run = self._run
+        if run is None or run[0] != term or not run[1] <= i < run[1] + len(run[2]):
+            run = self._run = self._load_run(term, i)
+        data = memoryview(run[2][i - run[1]])
         skip = within - offsets[i]
         return data[skip:skip + n]
 

@@ -26,6 +26,7 @@ from ...models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, 
 from ..staging import SHA1_MAX_SECOND_PASS
 from .hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
 from .reader import open_reader
+from .rehash import hash_file
 from .shard import DedupXorb, InvalidShard, build_dedup_shard, parse_shard
 from .xorb import MAX_XORB_BYTES, ChunkInfo, XorbVerifier, decode_index, encode_index
 
@@ -101,7 +102,11 @@ class XetStore:
                 for block in iter(lambda: body.read(COPY_BUFFER), b""):
                     verifier.feed(block)
                     f.write(block)
-            info = verifier.finish()
+                info = verifier.finish()
+                # Durable before it is named, like staged LFS uploads: once the client is told the
+                # xorb is stored it will never send it again, and shards will reference it.
+                f.flush()
+                os.fsync(f.fileno())
             length = info.stored_bytes
             target = self._xorb_path(h)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -250,11 +255,8 @@ class XetStore:
         # as for staged uploads: it would double the verification time of every large upload.
         sha256 = hashlib.sha256()
         sha1 = hashlib.sha1(f"blob {size}\0".encode()) if size <= SHA1_MAX_SECOND_PASS else None
-        with self._reader(terms, size) as r:
-            for block in iter(lambda: r.read(COPY_BUFFER), b""):
-                sha256.update(block)
-                if sha1 is not None:
-                    sha1.update(block)
+        # On the client's critical path (it waits for the shard's answer): large reads, overlapped with hashing.
+        hash_file(terms, self.load_index, self.open_xorb, [sha256] if sha1 is None else [sha256, sha1])
         if sha256.hexdigest() != f.sha256:
             raise InvalidShard(f"sha256 mismatch for file {f.file_hash}: its bytes hash to {sha256.hexdigest()}, "
                                f"the shard says {f.sha256}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import BinaryIO
 
 import lz4.frame
@@ -88,6 +89,33 @@ def decompress_chunk(kind: int, payload: bytes, size: int) -> bytes:
     return data
 
 
+def chunk_run(chunks: Sequence[ChunkInfo], chunks_end: int, i: int, end: int, limit: int) -> tuple[int, int]:
+    """(j, end byte) of the run of whole chunks i..j-1 (j <= end) starting at chunk i that fits in
+    `limit` bytes of the xorb (at least one chunk): what one read should fetch."""
+    first = chunks[i].offset
+    j = i + 1
+    while j < end and (chunks[j + 1].offset if j + 1 < len(chunks) else chunks_end) - first <= limit:
+        j += 1
+    return j, chunks[j].offset if j < len(chunks) else chunks_end
+
+
+def unpack_chunks(view: memoryview, base: int, chunks: Sequence[ChunkInfo]) -> list[bytes | memoryview]:
+    """The uncompressed bytes of consecutive `chunks` read into `view` from xorb offset `base`: views
+    of `view` for chunks stored as is, new bytes for compressed ones. Headers are checked against the
+    index (the xorb was verified on upload; this catches a damaged file, not a forged one)."""
+    out: list[bytes | memoryview] = []
+    for c in chunks:
+        o = c.offset - base
+        compressed, kind, size = parse_chunk_header(bytes(view[o:o + CHUNK_HEADER_SIZE]))
+        if size != c.size:
+            raise InvalidXorb(f"Corrupted xorb chunk: header says {size} bytes, the index {c.size}")
+        payload = view[o + CHUNK_HEADER_SIZE:o + CHUNK_HEADER_SIZE + compressed]
+        if len(payload) != compressed:
+            raise InvalidXorb("Truncated xorb chunk")
+        out.append(decompress_chunk(kind, payload, size))
+    return out
+
+
 class XorbVerifier:
     """Verifies a xorb in one pass as its bytes arrive (`feed`), then checks the whole (`finish`).
 
@@ -111,27 +139,39 @@ class XorbVerifier:
         self._length += len(data)
         if self._length > self.limit:
             raise InvalidXorb("Xorb exceeds the 64 MiB limit")
-        self._tail = (self._tail + data)[-4:]
+        self._tail = (self._tail + bytes(data[-4:]))[-4:]
         if self._footer_start is not None:
             return
-        self._buf += data
-        off, buf = 0, self._buf
-        while len(buf) - off >= CHUNK_HEADER_SIZE:
-            if buf[off] != 0:
+        # Chunks are parsed, decompressed and hashed from views of the received block: only the
+        # incomplete chunk at its end is carried over (copied) to the next one.
+        if self._buf:
+            self._buf += data
+            src = self._buf
+        else:
+            src = data
+        view = memoryview(src)
+        off, n = 0, len(view)
+        while n - off >= CHUNK_HEADER_SIZE:
+            if view[off] != 0:
                 self._footer_start = self._pos + off
                 break
-            compressed, kind, size = parse_chunk_header(bytes(buf[off:off + CHUNK_HEADER_SIZE]))
-            if len(buf) - off - CHUNK_HEADER_SIZE < compressed:
+            compressed, kind, size = parse_chunk_header(view[off:off + CHUNK_HEADER_SIZE].tobytes())
+            if n - off - CHUNK_HEADER_SIZE < compressed:
                 break
             start = off + CHUNK_HEADER_SIZE
-            chunk = decompress_chunk(kind, bytes(buf[start:start + compressed]), size)
+            chunk = decompress_chunk(kind, view[start:start + compressed], size)
             self.chunks.append(ChunkInfo(chunk_hash(chunk), self._pos + off, size))
             off = start + compressed
         if self._footer_start is not None:
+            view.release()
             self._buf = bytearray()
-        else:
-            del buf[:off]
+        elif off or src is not self._buf:  # else: no chunk completed, the carried bytes stay as they are
+            rest = view[off:].tobytes()
+            view.release()
+            self._buf = bytearray(rest)
             self._pos += off
+        else:
+            view.release()
 
     def finish(self) -> XorbInfo:
         chunks_end = self._footer_start

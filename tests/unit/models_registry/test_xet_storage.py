@@ -262,3 +262,64 @@ def test_refused_xorb_leaves_nothing_behind(registry):
         reg.xet.put_xorb("not-a-hash", io.BytesIO(x.body))
     assert _count(reg, XetXorb) == 0 and _count(reg, XetChunk) == 0
     assert [p for p in (reg.settings.data_dir / "xet").rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("block", [100_000, 8 * 1024 * 1024])
+def test_shard_verification_rebuilds_files_across_blocks_xorbs_and_compressions(registry, repos, monkeypatch, block):
+    """The sha256 (and sha1) pass reads chunk runs in blocks, threaded when the file exceeds one block;
+    a file made of sub-ranges of several xorbs with every compression scheme must hash exactly."""
+    from models_registry.storage.xet import rehash
+
+    monkeypatch.setattr(rehash, "BLOCK", block)
+    reg, (_, a, _) = registry, repos
+    parts = [os.urandom(n) for n in (300000, 250000)]
+    x1 = Xorb.of(parts[0], size=30000, kinds=[0, 1, 2] * 4)
+    x2 = Xorb.of(parts[1], size=65536, kinds=[2, 0, 1, 0])
+    for x in (x1, x2):
+        reg.xet.put_xorb(x.hash, io.BytesIO(x.body))
+    terms = [(x1, 2, 7), (x2, 0, 4), (x1, 0, 2), (x1, 7, 10)]
+    data = b"".join(b"".join(x.chunks[s:e]) for x, s, e in terms)
+    files = reg.xet.register_shard(shard([(data, terms)], [x1, x2]), a.id)
+    oid = hashlib.sha256(data).hexdigest()
+    assert [(f.sha256, f.size) for f in files] == [(oid, len(data))]
+    with reg.db.session() as s:
+        assert s.get(LfsObject, oid).sha1 == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    with reg.blobs.open(oid) as f:
+        assert f.read() == data
+        for start, n in ((0, 1), (29999, 2), (150000, 300000), (len(data) - 5, 100)):
+            f.seek(start)
+            assert f.read(n) == data[start:start + n]
+
+
+def test_shard_refused_when_a_stored_xorb_was_damaged(registry, repos, monkeypatch):
+    from models_registry.storage.xet import rehash
+
+    monkeypatch.setattr(rehash, "BLOCK", 100_000)  # the threaded path: the error crosses threads
+    reg, (_, a, _) = registry, repos
+    data = os.urandom(400000)
+    x = Xorb.of(data)
+    reg.xet.put_xorb(x.hash, io.BytesIO(x.body))
+    path = reg.xet.xorb_path(x.hash)
+    path.write_bytes(path.read_bytes()[:300000])
+    with pytest.raises(BadRequest, match="Truncated xorb"):
+        reg.xet.register_shard(shard([(data, [(x, 0, len(x.chunks))])], [x]), a.id)
+    assert (_count(reg, XetFile), _count(reg, LfsObject), _count(reg, RepoLfsObject)) == (0, 0, 0)
+
+
+def test_xorb_verified_the_same_whatever_pieces_the_body_arrives_in():
+    from models_registry.storage.xet.xorb import XorbVerifier
+
+    for footer in (False, True):
+        x = Xorb.of(os.urandom(200000), size=30000, kinds=[0, 1, 2, 0, 1, 2, 0], footer=footer)
+        whole = parse_xorb(io.BytesIO(x.body), len(x.body), x.hash)
+        for step in (1, 7, 8, 9, 4096, 65537):
+            v = XorbVerifier(x.hash)
+            for i in range(0, len(x.body), step):
+                v.feed(x.body[i:i + step])
+            info = v.finish()
+            assert (info.chunks, info.chunks_end, info.stored_bytes) == (whole.chunks, whole.chunks_end,
+                                                                          whole.stored_bytes)
+        v = XorbVerifier(x.hash)
+        v.feed(x.body[:len(x.body) - (40 if footer else 5)])
+        with pytest.raises(InvalidXorb):
+            v.finish()
