@@ -116,6 +116,10 @@ class SearchService:
             self.rebuild(only_if_stale=True)
         except Exception:
             log.exception("search index rebuild failed")
+        try:  # fill this worker's per-segment caches (facets, sort orders) before the first user does
+            search(self.index, SearchRequest(facets=True, limit=1, viewer=None))
+        except Exception:
+            log.exception("search index warm-up failed")
         backoff = POLL_SECONDS
         while not self._stop.is_set():
             try:

@@ -25,6 +25,7 @@ from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
+from . import whoosh_fixes  # noqa: F401  (applied on import)
 from .documents import PUBLIC, DiscussionDoc, RepoDoc
 from .schema import MAX_CARD_CHARS, SCHEMA_VERSION, discussion_schema, repo_schema
 
@@ -44,7 +45,7 @@ def repo_fields(d: RepoDoc) -> dict:
     return {
         "key": str(d.pk), "pk": d.pk, "repo_type": d.repo_type, "repo_id": d.repo_id,
         "name": d.repo_id.replace("/", " "), "name_prefix": d.repo_id.replace("/", " "),
-        "author": d.namespace, "card": d.card_text[:MAX_CARD_CHARS],
+        "author": d.namespace, "card": d.card_text[:MAX_CARD_CHARS], "card_pairs": d.card_text[:MAX_CARD_CHARS],
         "tags": ",".join(t.replace(",", " ") for t in d.tags),
         "license": ",".join(d.licenses), "task": d.task or "", "library": d.library or "",
         "language": ",".join(d.languages), "region": ",".join(d.regions), "industry": ",".join(d.industries),
@@ -218,6 +219,21 @@ class SearchIndex:
         s = self._open(gen, name).searcher()
         cache[name] = (gen, s)
         return s
+
+    def bitmaps(self, searcher, name: str = REPOS):
+        """The bitmap view (search_index.bitmaps) of `searcher`, one this thread got from searcher().
+
+        One per thread and searcher (so rebuilt when searcher() reopens after a commit or a
+        generation swap); its segment caches are keyed by root, generation and segment, and shared."""
+        from .bitmaps import SearcherBitmaps
+
+        views = self._local.__dict__.setdefault("bitmaps", {})
+        got = views.get(name)
+        if got is None or got[0] is not searcher:
+            gen = self._local.searchers[name][0]
+            got = (searcher, SearcherBitmaps(searcher, f"{self.root}:{gen.name}:{name}"))
+            views[name] = got
+        return got[1]
 
     def doc_count(self, name: str = REPOS) -> int:
         return self.searcher(name).doc_count()

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh import columns
+from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
-from .analysis import name_analyzer, name_prefix_analyzer, text_analyzer
+from .analysis import name_analyzer, name_prefix_analyzer, pairs_analyzer, text_analyzer
 
 MAX_CARD_CHARS = 20_000
 # Bump whenever a schema changes: servers then rebuild the index from the database on start.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
+
+
+def _sort_key() -> COLUMN:
+    """A value used only to sort by: a column. NUMERIC would also index ~16 trie terms per value (for
+    range queries nothing here makes), a third of all postings, of the index and of indexing time."""
+    return COLUMN(columns.NumericColumn("q"))
 
 
 def repo_schema() -> Schema:
     return Schema(
         key=ID(unique=True),  # str(pk): whoosh only de-duplicates updates on text-typed unique fields
-        pk=NUMERIC(int, 64, stored=True, signed=False),
+        pk=STORED,
         repo_type=ID,
         repo_id=ID(stored=True),
         name=TEXT(analyzer=name_analyzer(), field_boost=4.0, phrase=False),
         name_prefix=TEXT(analyzer=name_prefix_analyzer(), field_boost=2.0, phrase=False),
         author=ID(stored=True, sortable=True),
         card=TEXT(analyzer=text_analyzer(), stored=True),
+        card_pairs=TEXT(analyzer=pairs_analyzer(), phrase=False),  # two-word phrases of card (bitmaps.py)
         tags=KEYWORD(commas=True, scorable=True, field_boost=2.0),
         license=KEYWORD(commas=True),
         task=ID(sortable=True),
@@ -28,11 +36,11 @@ def repo_schema() -> Schema:
         language=KEYWORD(commas=True),
         region=KEYWORD(commas=True),
         industry=KEYWORD(commas=True),
-        downloads=NUMERIC(int, 64, sortable=True),
-        likes=NUMERIC(int, 64, sortable=True),
-        trending=NUMERIC(int, 64, sortable=True),  # score x 1000 (float columns are broken in whoosh)
-        last_modified=NUMERIC(int, 64, sortable=True),
-        created_at=NUMERIC(int, 64, sortable=True),
+        downloads=_sort_key(),
+        likes=_sort_key(),
+        trending=_sort_key(),  # score x 1000 (float columns are broken in whoosh)
+        last_modified=_sort_key(),
+        created_at=_sort_key(),
         visible_to=KEYWORD(commas=True),
         gated=BOOLEAN,
     )
@@ -41,7 +49,7 @@ def repo_schema() -> Schema:
 def discussion_schema() -> Schema:
     return Schema(
         key=ID(unique=True),
-        pk=NUMERIC(int, 64, stored=True, signed=False),
+        pk=STORED,
         repo_pk=ID(stored=True),
         repo_id=ID(stored=True),
         num=STORED,
@@ -50,6 +58,6 @@ def discussion_schema() -> Schema:
         author=ID(stored=True),
         status=ID(stored=True),
         is_pr=BOOLEAN(stored=True),
-        created_at=NUMERIC(int, 64, sortable=True),
+        created_at=_sort_key(),
         visible_to=KEYWORD(commas=True),
     )
