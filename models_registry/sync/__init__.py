@@ -12,4 +12,5 @@ Layout (contract between the modules; see each module's docstring):
 - `progress.py` – the `Progress` protocol a sync step reports to (the CLI draws bars with it).
 - `mirrors.py`  – followed mirrors: database records, schedule, one sync per repository at a
                   time, history, trust records and alerts; wraps `pull_repository`.
+- `importing.py` – publishing a folder or a Hugging Face cache entry from this machine's disk.
 """
