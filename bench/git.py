@@ -67,6 +67,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from benchkit import table, tree_cpu  # noqa: E402
 
 from tests.support.gitutil import Git, file_sha256, remote_url  # noqa: E402
 from tests.support.live import LiveHub, start_hub  # noqa: E402
@@ -75,7 +76,6 @@ MiB = 1024 * 1024
 TARGET = 2.0
 REPO_ID = "bench/git-clone"
 LFS_NAME = "weights.bin"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 SKIP = {"GIT_LFS_SKIP_SMUDGE": "1"}
 WORDS = ("the model weights tokenizer layer attention head hidden size vocab embedding config train eval "
          "dataset batch learning rate warmup decay optimizer adam gradient checkpoint epoch loss accuracy "
@@ -88,39 +88,6 @@ EXTS = (".txt", ".json", ".py", ".md", ".yaml", ".cfg")
 
 # ---------------------------------------------------------------------------------------------
 # Process CPU accounting (server tree), as in bench/transfer.py
-
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        out.setdefault(ppid, []).append(int(entry))
-    return out
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of pid and its descendants, reaped children included (cutime, cstime)."""
-    kids = _children()
-    todo, total = [pid], 0.0
-    while todo:
-        p = todo.pop()
-        todo.extend(kids.get(p, []))
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-        if p != pid:  # workers reap their git subprocesses; the master's own count is theirs too
-            total += (int(fields[13]) + int(fields[14])) / CLK_TCK  # cutime, cstime
-    return total
-
 
 def children_cpu() -> float:
     t = os.times()
@@ -227,12 +194,12 @@ class Bench:
 
     def _timed(self, run: Run, key: str, *args: str, cwd: Path | None = None, env: dict | None = None) -> None:
         settle()
-        s0, c0 = tree_cpu(self.hub.proc.pid), children_cpu()
+        s0, c0 = tree_cpu(self.hub.proc.pid, reaped_children=True), children_cpu()
         t0 = time.perf_counter()
         self.git.run(*args, cwd=cwd, env=env, timeout=1800)
         run.t[key] = time.perf_counter() - t0
         run.client_cpu[key] = children_cpu() - c0
-        run.server_cpu[key] = tree_cpu(self.hub.proc.pid) - s0
+        run.server_cpu[key] = tree_cpu(self.hub.proc.pid, reaped_children=True) - s0
 
     def _check(self, key: str, dest: Path, materialized: bool) -> None:
         if self.git.head(dest) != self.head:
@@ -323,16 +290,6 @@ class Bench:
 
 # ---------------------------------------------------------------------------------------------
 # Report
-
-def table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = []
-    for n, r in enumerate(rows):
-        lines.append(" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-        if n == 0:
-            lines.append("-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
 
 def med(runs: list[Run], key: str, what: str = "t") -> float:
     return statistics.median(getattr(r, what)[key] for r in runs)

@@ -49,7 +49,6 @@ import cProfile
 import importlib.util
 import io
 import json
-import math
 import os
 import platform
 import pstats
@@ -67,6 +66,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from benchkit import cpu_of, pct, table, tree_pids  # noqa: E402
 
 import requests  # noqa: E402
 import yaml  # noqa: E402
@@ -415,61 +415,23 @@ def warm_up(url: str, real: list[str], workers: int, rng: random.Random) -> None
 # ---------------------------------------------------------------------------------------------
 # Server CPU
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out.setdefault(int(fields[1]), []).append(int(entry))
-    return out
-
-
-def tree_pids(pid: int) -> list[int]:
-    kids = _children()
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += kids.get(p, [])
-    return out
-
-
-def tree_cpu(pids: list[int]) -> float:
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except OSError:
-            pass
-    return total / TICK
-
 
 def cpu_pass(hub: LiveHub, real: list[str], per_kind: int, rng: random.Random) -> tuple[dict[str, float], float]:
     """Server CPU ms per request of each kind (idle rate subtracted), and the idle rate (CPU s/s)."""
     pids = tree_pids(hub.proc.pid)
-    c0, t0 = tree_cpu(pids), time.perf_counter()
+    c0, t0 = cpu_of(pids), time.perf_counter()
     time.sleep(3.0)
-    idle = (tree_cpu(pids) - c0) / (time.perf_counter() - t0)
+    idle = (cpu_of(pids) - c0) / (time.perf_counter() - t0)
     paths = Paths(rng, real)
     out = {}
     with requests.Session() as s:
         for kind in KINDS:
             items = [paths.path(kind) for _ in range(per_kind)]
-            c0, t0 = tree_cpu(pids), time.perf_counter()
+            c0, t0 = cpu_of(pids), time.perf_counter()
             for p in items:
                 s.get(hub.url + p, timeout=60).content
             el = time.perf_counter() - t0
-            out[kind] = max(0.0, (tree_cpu(pids) - c0 - idle * el)) / per_kind * 1000
+            out[kind] = max(0.0, (cpu_of(pids) - c0 - idle * el)) / per_kind * 1000
     return out, idle
 
 
@@ -526,25 +488,6 @@ def logging_quiet() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Report
-
-def pct(xs: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(xs)
-    if not s:
-        return float("nan")
-    k = max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))
-    return s[k]
-
-
-def table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = []
-    for n, r in enumerate(rows):
-        lines.append(" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-        if n == 0:
-            lines.append("-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
 
 def latency_table(res: Results, cpu: dict[str, float] | None = None) -> str:
     h95 = pct(res.ms["health"], 95)

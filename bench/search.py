@@ -51,6 +51,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from benchkit import pct, table, verdict  # noqa: E402
 
 import jieba  # noqa: E402
 import whoosh  # noqa: E402
@@ -544,15 +545,6 @@ def like_sql(q: Query) -> tuple[str, list]:
 # ---------------------------------------------------------------------------------------------
 # Measurement
 
-def pct(xs: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(xs)
-    if not s:
-        return float("nan")
-    k = max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))
-    return s[k]
-
-
 @dataclass
 class Timings:
     ms: list[float]
@@ -627,20 +619,6 @@ def dir_size(path: Path) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Report
-
-def table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = []
-    for n, r in enumerate(rows):
-        lines.append(" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-        if n == 0:
-            lines.append("-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
-
 
 def three(xs: list[float]) -> str:
     return f"{pct(xs, 50):.1f} / {pct(xs, 95):.1f} / {pct(xs, 99):.1f} ms"

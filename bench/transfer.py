@@ -47,6 +47,7 @@ from pathlib import Path  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from benchkit import make_random_file, table, tree_cpu, tree_pids, verdict  # noqa: E402
 
 import httpx2  # noqa: E402
 import huggingface_hub  # noqa: E402
@@ -62,7 +63,6 @@ DL_CHUNK = constants.DOWNLOAD_CHUNK_SIZE  # huggingface_hub's http_get chunk (10
 UPLOAD_TARGET = 0.5
 DOWNLOAD_TARGET = 0.8
 RSS_FLAT_TARGET = 1.10
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,16 +128,6 @@ hf_http.set_client_factory(RECORDER.factory)
 
 # ---------------------------------------------------------------------------------------------
 # Files, hashing, baselines
-
-def make_random_file(path: Path, size: int) -> None:
-    """Random bytes, written in 8 MiB chunks (never the whole file in memory)."""
-    left = size
-    with open(path, "wb") as f:
-        while left > 0:
-            n = min(8 * MiB, left)
-            f.write(os.urandom(n))
-            left -= n
-
 
 def mutate(path: Path) -> None:
     """A fresh variant: new random bytes at the start of the file, so its sha256 changes."""
@@ -208,29 +198,9 @@ def stop_proc(proc: subprocess.Popen | None) -> None:
 # ---------------------------------------------------------------------------------------------
 # Server memory
 
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        out.setdefault(ppid, []).append(int(entry))
-    return out
-
-
 def server_memory(pid: int) -> list[tuple[int, str, int, int]]:
     """(pid, role, VmHWM bytes, VmRSS bytes) for the server process and all its descendants."""
-    kids = _children()
-    todo, pids = [pid], []
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        todo.extend(kids.get(p, []))
+    pids = tree_pids(pid)
     rows = []
     for p in pids:
         fields = {}
@@ -259,22 +229,6 @@ def idle_memory(hub: LiveHub) -> list[tuple[int, str, int, int]]:
         last = total
         time.sleep(0.5)
     return rows
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by pid and its descendants (their dead threads included)."""
-    kids = _children()
-    todo, total = [pid], 0.0
-    while todo:
-        p = todo.pop()
-        todo.extend(kids.get(p, []))
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
-    return total
 
 
 def self_cpu() -> float:
@@ -482,20 +436,6 @@ def format_run(i: int, n: int, size: int, r: Run) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Report
-
-def table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = []
-    for n, r in enumerate(rows):
-        lines.append(" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-        if n == 0:
-            lines.append("-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
-
 
 def report(results: list[SizeResult], runs: int) -> str:
     rows = [["metric", "value", "baseline", "ratio", "target"]]

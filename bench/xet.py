@@ -40,6 +40,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
+from benchkit import make_random_file, table, tree_cpu, verdict  # noqa: E402
 
 from tests.support.live import LiveHub, start_hub  # noqa: E402
 
@@ -60,44 +61,12 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "cpu": time.process_time(
 """
 
 
-def make_random_file(path: Path, size: int) -> None:
-    left = size
-    with open(path, "wb") as f:
-        while left > 0:
-            n = min(8 * MiB, left)
-            f.write(os.urandom(n))
-            left -= n
-
-
 def modify_middle(path: Path, size: int, pct: float) -> int:
     n = max(1, int(size * pct / 100))
     with open(path, "r+b") as f:
         f.seek(size // 2 - n // 2)
         f.write(os.urandom(n))
     return n
-
-
-def server_cpu(hub: LiveHub) -> float:
-    """CPU seconds used so far by the server (gunicorn master and workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime+stime
-    family, total, grew = {hub.proc.pid}, 0, True
-    while grew:
-        grew = False
-        for pid, (ppid, _) in stats.items():
-            if ppid in family and pid not in family:
-                family.add(pid)
-                grew = True
-    for pid in family:
-        total += stats.get(pid, (0, 0))[1]
-    return total / ticks
 
 
 def upload(hub: LiveHub, token: str, repo_id: str, path: Path, home: Path, xet: bool) -> tuple[float, float, float]:
@@ -107,13 +76,13 @@ def upload(hub: LiveHub, token: str, repo_id: str, path: Path, home: Path, xet: 
     if not xet:
         env["HF_HUB_DISABLE_XET"] = "1"
     os.sync()
-    server0 = server_cpu(hub)
+    server0 = tree_cpu(hub.proc.pid)
     done = subprocess.run([sys.executable, "-c", UPLOAD, hub.url, token, repo_id, str(path), "1" if xet else "0"],
                           env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"upload ({'xet' if xet else 'lfs'}) failed:\n{done.stderr[-3000:]}")
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    return out["seconds"], out["cpu"], server_cpu(hub) - server0
+    return out["seconds"], out["cpu"], tree_cpu(hub.proc.pid) - server0
 
 
 def download(hub: LiveHub, token: str, repo_id: str, dest: Path, rng: str | None = None) -> float:
@@ -137,20 +106,6 @@ def download(hub: LiveHub, token: str, repo_id: str, dest: Path, rng: str | None
 def xorb_bytes(hub: LiveHub) -> int:
     root = hub.data_dir / "xet" / "xorbs"
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.suffix != ".idx")
-
-
-def table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = []
-    for n, r in enumerate(rows):
-        lines.append(" | ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
-        if n == 0:
-            lines.append("-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
 
 
 def main() -> int:
