@@ -27,13 +27,19 @@ from __future__ import annotations
 
 import heapq
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
+from whoosh.automata.fsa import find_all_matches
+from whoosh.automata.lev import levenshtein_automaton
 from whoosh.idsets import DocIdSet
 from whoosh.query import And, Every, FuzzyTerm, NullQuery, Or, Phrase, Query, Term, WrappingQuery
 from whoosh.reading import TermNotFound
+
+from .postings_table import MIN_DOCS, PostingsTable, decode
 
 MAX_TERM_CACHE_BYTES = 64 * 2**20  # per segment: ~5,000 terms at 100,000 documents
 MAX_POSTINGS_CACHE_BYTES = 64 * 2**20  # per segment: 16 bytes a posting
@@ -73,18 +79,9 @@ def _postings(reader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]
     m = _matcher(reader, field, btext)
     if m is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    ids: list[int] = []
-    weights: list[float] = []
     try:
-        while m.is_active():
-            if m._ids is None:
-                m._read_ids()
-            if m._weights is None:
-                m._read_weights()
-            ids.extend(m._ids[m._i:])
-            weights.extend(m._weights[m._i:])
-            m._next_block()
-    except AttributeError:
+        ids, weights = decode(m)
+    except AttributeError:  # not a W3LeafMatcher: an inlined list (a ListMatcher)
         m = _matcher(reader, field, btext)
         ids, weights = [], []
         while m.is_active():
@@ -127,6 +124,7 @@ class SegmentBitmaps:
 
     def __init__(self, n: int) -> None:
         self.n = n
+        self.table: PostingsTable | None = None  # set by _segment_caches once the writer made it
         self.lock = threading.Lock()
         self.terms: OrderedDict[tuple[str, bytes], int] = OrderedDict()
         self.bytes = 0
@@ -168,8 +166,9 @@ class SegmentBitmaps:
                     self.terms.popitem(last=False)
                     self.bytes -= (self.n >> 3) + 1
 
-    def postings(self, reader, field: str, btext: bytes):
-        """(local docnums, weights) of a term as numpy arrays (int64, float64), for ranking."""
+    def postings(self, reader, field: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(local docnums, weights) of a term as numpy arrays (int64, float64), for ranking: from
+        the segment's postings table when it has one, else decoded by whoosh."""
 
         key = (field, btext)
         with self.lock:
@@ -177,7 +176,10 @@ class SegmentBitmaps:
             if got is not None:
                 self.postings_lru.move_to_end(key)
                 return got
-        got = ids, weights = _postings(reader, field, btext)
+        got = self.table.lookup(reader._terms, field, btext) if self.table is not None else None
+        if got is None:
+            got = _postings(reader, field, btext)
+        got = ids, weights = got[0].astype(np.int64), got[1]
         size = 16 * len(ids) + 200
         with self.lock:
             if key not in self.postings_lru:
@@ -236,6 +238,16 @@ class SegmentBitmaps:
             self.columns[key] = got
         return got
 
+    def words(self, reader, field: str) -> list[str]:
+        """The field's terms as text, ascending (whoosh's term order): typo expansion walks them in
+        memory instead of through the term file."""
+        key = f"words:{field}"
+        got = self.columns.get(key)
+        if got is None:
+            from_bytes = reader.schema[field].from_bytes
+            got = self.columns[key] = [from_bytes(b) for b in reader.lexicon(field)]
+        return got
+
     def column(self, reader, field: str) -> list:
         got = self.columns.get(field)
         if got is None:
@@ -248,11 +260,13 @@ _segments: dict[tuple[str, str], SegmentBitmaps] = {}
 _segments_lock = threading.Lock()
 
 
-def _segment_caches(owner: str, readers: list) -> list[SegmentBitmaps]:
+def _segment_caches(owner: str, readers: list, folder: Path | None = None) -> list[SegmentBitmaps]:
     """The caches of these segment readers; `owner` names the index and generation
-    ("<root>:<generation>:<name>"). Caches of segments this index no longer has (merged away, or
-    of the generation a rebuild replaced) are forgotten here; searchers still using them keep
-    their own references until they are closed."""
+    ("<root>:<generation>:<name>"), `folder` is where its segment files are (for the postings
+    tables; a segment's table may appear after its first search, so it is looked for again).
+    Caches of segments this index no longer has (merged away, or of the generation a rebuild
+    replaced) are forgotten here; searchers still using them keep their own references until
+    they are closed."""
     keys = [(owner, r.segment().segment_id() if r.segment() is not None else "empty") for r in readers]
     index_of = owner.rsplit(":", 2)[0], owner.rsplit(":", 1)[-1]  # (root, name): any generation
     with _segments_lock:
@@ -261,6 +275,8 @@ def _segment_caches(owner: str, readers: list) -> list[SegmentBitmaps]:
             c = _segments.get(key)
             if c is None:
                 c = _segments[key] = SegmentBitmaps(r.doc_count_all())
+            if c.table is None and folder is not None and c.n >= MIN_DOCS and r.segment() is not None:
+                c.table = PostingsTable.open(folder, r.segment())
             out.append(c)
         for stale in [k for k in _segments
                       if k not in keys and (k[0].rsplit(":", 2)[0], k[0].rsplit(":", 1)[-1]) == index_of]:
@@ -287,13 +303,13 @@ class BitmapAllow(DocIdSet):
 class SearcherBitmaps:
     """One per searcher (so per thread and index state): leaves, live mask, memoized bitmaps."""
 
-    def __init__(self, searcher, key_prefix: str) -> None:
+    def __init__(self, searcher, key_prefix: str, folder: Path | None = None) -> None:
         self.searcher = searcher
         self.schema = searcher.schema
         self.n = searcher.doc_count_all()
         subs = searcher.leaf_searchers()
         readers = [sub.reader() for sub, _ in subs]
-        caches = _segment_caches(key_prefix, readers)
+        caches = _segment_caches(key_prefix, readers, folder)
         self.leaves = [(c, r, offset) for c, r, (_, offset) in zip(caches, readers, subs)]
         live = 0
         for c, r, offset in self.leaves:
@@ -325,17 +341,39 @@ class SearcherBitmaps:
         return bm
 
     def _fuzzy(self, q: FuzzyTerm) -> int:
+        return self._fuzzy_expansion(q)[0]
+
+    def fuzzy_size(self, q: FuzzyTerm, reader) -> int | None:
+        """What q.estimate_size(reader) returns (the sum of its words' document frequencies in
+        that segment) without walking the term file again; None for a reader it does not know."""
+        return self._fuzzy_expansion(q)[1].get(id(reader))
+
+    def _fuzzy_expansion(self, q: FuzzyTerm) -> tuple[int, dict[int, int]]:
+        """(matches, {id(segment reader): estimate_size}) of a FuzzyTerm. The words are those
+        whoosh's terms_within() finds — its Levenshtein automaton, walked over each segment's
+        term list — but the list is a cached sorted list searched by bisection, not the term file."""
         key = ("f", q.fieldname, q.text, q.maxdist, q.prefixlength)
-        bm = self._memo.get(key)
-        if bm is None:
+        got = self._memo.get(key)
+        if got is None:
             field = self.schema[q.fieldname]
-            bm = 0
+            spell = field.spelling_fieldname(q.fieldname)
+            dfa = levenshtein_automaton(q.text, q.maxdist, q.prefixlength).to_dfa()
+            bm, sizes = 0, {}
             for c, r, offset in self.leaves:
-                for word in r.terms_within(q.fieldname, q.text, q.maxdist, prefix=q.prefixlength):
-                    bm |= c.term(r, q.fieldname, field.to_bytes(word)) << offset
-            bm &= self.live
-            self._remember(key, bm)
-        return bm
+                words = c.words(r, spell)
+
+                def first_at_or_after(text: str, words=words) -> str | None:
+                    i = bisect_left(words, text)
+                    return words[i] if i < len(words) else None
+                size = 0
+                for word in find_all_matches(dfa, first_at_or_after):
+                    t = c.term(r, q.fieldname, field.to_bytes(word))
+                    bm |= t << offset
+                    size += t.bit_count()
+                sizes[id(r)] = size
+            got = (bm & self.live, sizes)
+            self._remember(key, got)
+        return got
 
     def eval(self, q: Query) -> int:
         """The documents matching `q` (live ones only)."""
@@ -399,23 +437,30 @@ class SearcherBitmaps:
                 names, local = c.facet_codes(r, field)
                 remap = [0] + [index.setdefault(v, len(index) + 1) for v in names[1:]]
                 codes += [remap[x] for x in local]
-            got = ([""] + sorted(index, key=index.get), np.array(codes, dtype=np.int64))
+            names = [""] + sorted(index, key=index.get)
+            ranks = np.empty(len(names), dtype=np.int64)  # each name's place in value order
+            ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+            got = (names, np.array(codes, dtype=np.int64), ranks)
             self._remember(key, got)
         return got
 
     def facet_counts(self, field: str, m: int, single_valued: bool) -> dict[str, int]:
-        """{value: number of matching documents with it}, without empty values."""
+        """{value: number of matching documents with it}, without empty values, most frequent
+        first, then by value."""
 
         if single_valued and sum(c.value_count(r, field) for c, r, _ in self.leaves) > MANY_VALUES:
-            names, codes = self._facet_codes(field)
+            names, codes, ranks = self._facet_codes(field)
             counts = np.bincount(codes[bits(m, self.n)], minlength=len(names))
-            return {names[i]: int(counts[i]) for i in np.flatnonzero(counts).tolist() if i}
+            counts[0] = 0  # no value
+            found = np.flatnonzero(counts)
+            found = found[np.lexsort((ranks[found], -counts[found]))].tolist()
+            return {names[i]: int(counts[i]) for i in found}
         out = {}
         for value, bm in self._facet_values(field):
             k = (m & bm).bit_count()
             if k and value:
                 out[value] = k
-        return out
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
     # ---- sorted pages -------------------------------------------------------------------
     def top_by_column(self, m: int, field: str, k: int, reverse: bool) -> list[int]:

@@ -25,6 +25,7 @@ from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import IndexWriter
 
+from . import postings_table
 from . import whoosh_fixes  # noqa: F401  (applied on import)
 from .documents import PUBLIC, DiscussionDoc, RepoDoc
 from .schema import MAX_CARD_CHARS, SCHEMA_VERSION, discussion_schema, repo_schema
@@ -170,6 +171,8 @@ class SearchIndex:
             raise
         w.commit()
         ix.close()
+        # A merge may have made a big segment: decode its postings once, here (see postings_table).
+        postings_table.write_missing(Path(ix.storage.folder), ix.indexname)
 
     def rebuild(self, repos: Iterable[RepoDoc], discussions: Iterable[DiscussionDoc],
                 progress: Callable[[int], None] | None = None) -> Path:
@@ -192,6 +195,7 @@ class SearchIndex:
                     raise
                 w.commit(optimize=True)
                 ix.close()
+                postings_table.write_missing(gen, name)
         except BaseException:
             shutil.rmtree(gen, ignore_errors=True)
             raise
@@ -231,7 +235,7 @@ class SearchIndex:
         got = views.get(name)
         if got is None or got[0] is not searcher:
             gen = self._local.searchers[name][0]
-            got = (searcher, SearcherBitmaps(searcher, f"{self.root}:{gen.name}:{name}"))
+            got = (searcher, SearcherBitmaps(searcher, f"{self.root}:{gen.name}:{name}", gen))
             views[name] = got
         return got[1]
 

@@ -31,8 +31,8 @@ from bisect import bisect_left
 from types import MethodType
 
 import numpy as np
-from whoosh.matching import ListMatcher, ReadTooFar
-from whoosh.query import And, ConstantScoreQuery, NullQuery, Or, Phrase, Query, Term
+from whoosh.matching import ListMatcher, NullMatcher, ReadTooFar
+from whoosh.query import And, ConstantScoreQuery, FuzzyTerm, NullQuery, Or, Phrase, Query, Term
 from whoosh.scoring import BM25F
 
 from .bitmaps import SearcherBitmaps, bits
@@ -58,9 +58,19 @@ class _CachedConstantScore(ConstantScoreQuery):
     walking the child's postings (same documents, same constant, same estimate_size, so whoosh
     builds the same matcher tree around it)."""
 
-    def __init__(self, child: Query, score: float, local_ids) -> None:
+    def __init__(self, child: Query, score: float, local_ids, bm: SearcherBitmaps) -> None:
         super().__init__(child, score)
         self._local_ids = local_ids  # segment reader -> sorted local docnums
+        self._bm = bm
+
+    def estimate_size(self, ixreader) -> int:
+        # A typo clause's size is the sum of its words' frequencies: whoosh would walk the term
+        # file once more to find the words; the bitmaps already know them.
+        if isinstance(self.child, FuzzyTerm):
+            got = self._bm.fuzzy_size(self.child, ixreader)
+            if got is not None:
+                return got
+        return super().estimate_size(ixreader)
 
     def matcher(self, searcher, context=None):
         if context is None or context.needs_current:
@@ -75,6 +85,45 @@ class _CachedConstantScore(ConstantScoreQuery):
         return m
 
 
+class _CandidateLeaf(ListMatcher):
+    """A Term's matcher for step 2: only the candidates of one segment that have the term, with
+    the term's score for each already computed in step 1 (exactly whoosh's, see _term_scores), so
+    scoring the candidates decodes no postings. One class for every such leaf, as whoosh's leaves
+    are all W3LeafMatcher: whoosh orders equal-weight branches of its matcher trees by whether
+    their matcher types are the same, so the trees (and the order of the additions) stay whoosh's."""
+
+    skip_to = _bisecting_skip_to
+
+    def __init__(self, ids: list[int], scores: list[float]) -> None:
+        super().__init__(ids, weights=scores)
+
+    def score(self) -> float:
+        return self._weights[self._i]
+
+    def weight(self) -> float:
+        return self._weights[self._i]
+
+
+class _CandidateTerm(Term):
+    """A Term (same field, text and estimate_size, so the same place in whoosh's trees) whose
+    matcher is a _CandidateLeaf; readers it does not know get whoosh's own matcher."""
+
+    def __init__(self, q: Term, leaf_of) -> None:
+        super().__init__(q.fieldname, q.text)
+        self._leaf_of = leaf_of  # reader -> (local ids, scores) of the candidates, or None
+
+    def matcher(self, searcher, context=None):
+        got = self._leaf_of(searcher.reader())
+        if got is None:
+            return super().matcher(searcher, context)
+        if got is _ABSENT:  # not in this segment's lexicon: whoosh's NullMatcher too
+            return NullMatcher()
+        return _CandidateLeaf(*got)
+
+
+_ABSENT = object()
+
+
 class Ranker:
     """Ranks for one searcher (and so one thread); built per search, cheap."""
 
@@ -86,6 +135,8 @@ class Ranker:
             raise _Unsupported("weighting")
         self.B, self.K1 = w.B, w.K1
         self.seg_starts = np.array([offset for _, _, offset in bm.leaves], dtype=np.int64)
+        # (field, text) -> (per-document scores, global; each segment's local docnums with the term)
+        self._terms: dict[tuple[str, object], tuple[np.ndarray, list[np.ndarray]]] = {}
 
     # ---- step 1: approximate scores --------------------------------------------------------
     def _leaves(self, q: Query, out: list[np.ndarray]) -> None:
@@ -105,6 +156,9 @@ class Ranker:
             raise _Unsupported(repr(q))
 
     def _term_scores(self, fieldname: str, text) -> np.ndarray:
+        got = self._terms.get((fieldname, text))
+        if got is not None:
+            return got[0]
         s, bm = self.s, self.bm
         field = s.schema[fieldname]
         btext = field.to_bytes(text)
@@ -115,8 +169,10 @@ class Ranker:
             idf = parent.idf(fieldname, btext)
             avgfl = parent.avg_field_length(fieldname) or 1
             B, K1 = self.B, self.K1
+        seg_ids = []
         for c, r, offset in bm.leaves:
             ids, weights = c.postings(r, fieldname, btext)
+            seg_ids.append(ids)
             if not len(ids):
                 continue
             if scorable:
@@ -126,15 +182,37 @@ class Ranker:
             else:
                 vals = weights
             out[ids + offset] = vals
+        self._terms[(fieldname, text)] = (out, seg_ids)
         return out
 
     # ---- step 2: exact scores --------------------------------------------------------------
-    def _exact_query(self, q: Query) -> Query:
+    def _exact_query(self, q: Query, candidates: list[np.ndarray]) -> Query:
         if isinstance(q, ConstantScoreQuery):
-            return _CachedConstantScore(q.child, q.score, self._local_ids_of(q.child))
+            return _CachedConstantScore(q.child, q.score, self._local_ids_of(q.child), self.bm)
         if type(q) in (And, Or):
-            return q.__class__([self._exact_query(x) for x in q.subqueries], boost=q.boost)
+            return q.__class__([self._exact_query(x, candidates) for x in q.subqueries], boost=q.boost)
+        if type(q) is Term and q.boost == 1.0 and not q.minquality and (q.fieldname, q.text) in self._terms:
+            return _CandidateTerm(q, self._candidate_leaves(q, candidates))
         return q
+
+    def _candidate_leaves(self, q: Term, candidates: list[np.ndarray]):
+        """reader -> (the candidates of its segment with term q, their scores) for _CandidateTerm."""
+        scores, seg_ids = self._terms[(q.fieldname, q.text)]
+        by_reader = {id(r): (i, offset) for i, (_c, r, offset) in enumerate(self.bm.leaves)}
+
+        def leaf_of(reader):
+            got = by_reader.get(id(reader))
+            if got is None:
+                return None
+            i, offset = got
+            ids = seg_ids[i]
+            if not len(ids):
+                return _ABSENT
+            cand = candidates[i]
+            at = np.minimum(np.searchsorted(ids, cand), len(ids) - 1)
+            local = cand[ids[at] == cand]
+            return local.tolist(), scores[local + offset].tolist()
+        return leaf_of
 
     def _local_ids_of(self, child: Query):
         bm = self.bm
@@ -151,12 +229,13 @@ class Ranker:
 
     def _exact(self, q: Query, docs: np.ndarray) -> dict[int, float]:
         """whoosh's score of each document of `docs` (global docnums) for q."""
-        qx = self._exact_query(q)
+        seg = np.searchsorted(self.seg_starts, docs, side="right") - 1
+        candidates = [np.sort(docs[seg == i] - offset) for i, (_sub, offset) in enumerate(self.bm.subsearchers)]
+        qx = self._exact_query(q, candidates)
         context = self.s.context()
         out: dict[int, float] = {}
-        seg = np.searchsorted(self.seg_starts, docs, side="right") - 1
         for i, (sub, offset) in enumerate(self.bm.subsearchers):
-            local = np.sort(docs[seg == i] - offset).tolist()
+            local = candidates[i].tolist()
             if not local:
                 continue
             m = qx.matcher(sub, context)

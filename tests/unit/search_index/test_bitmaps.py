@@ -11,12 +11,13 @@ from __future__ import annotations
 import random
 import threading
 
+import numpy as np
 import pytest
 from whoosh import collectors, sorting
 from whoosh import index as windex
 from whoosh.query import And, Every
 
-from search_index import RepoDoc, SearchIndex, bitmaps, ranking, whoosh_fixes
+from search_index import RepoDoc, SearchIndex, bitmaps, postings_table, ranking, whoosh_fixes
 from search_index.engine import REPOS
 from search_index.query import FACETS, MULTI_VALUED, SearchRequest, _filters, build_query, search
 
@@ -235,3 +236,103 @@ def test_block_skipping_lands_where_whoosh_does(corpus):
                     if a.is_active():
                         assert (a.id(), a.weight()) == (b.id(), b.weight())
     assert most_blocks > 1
+
+
+# ---- postings tables (search_index.postings_table) ----------------------------------------------
+
+def _segment_files(ix: SearchIndex, suffix: str) -> set[str]:
+    return {p.name for p in ix.generation().glob(f"{REPOS}_*{suffix}")}
+
+
+def _forget_caches(ix: SearchIndex) -> None:
+    """As a new process would start: no segment caches (so tables are looked for again)."""
+    for key in [k for k in bitmaps._segments if k[0].startswith(f"{ix.root}:")]:
+        del bitmaps._segments[key]
+    ix._local.__dict__.pop("bitmaps", None)  # this thread's views of its searchers
+
+
+@pytest.fixture(scope="module")
+def big_segment(tmp_path_factory):
+    """One segment over postings_table.MIN_DOCS (it gets a table), then a small one of changes."""
+    n = postings_table.MIN_DOCS + 300
+    return build(tmp_path_factory.mktemp("tables"), seed=21, n=n, commits=1)
+
+
+def test_a_big_segment_gets_a_table_and_a_small_one_none(big_segment):
+    ix, _ = big_segment
+    readers = [sub.reader() for sub, _ in ix.searcher(REPOS).leaf_searchers()]
+    big = [r for r in readers if r.doc_count_all() >= postings_table.MIN_DOCS]
+    small = [r for r in readers if r.doc_count_all() < postings_table.MIN_DOCS]
+    assert len(big) == 1 and small
+    assert _segment_files(ix, ".postings") == {big[0].segment().make_filename(".postings")}
+
+
+def test_table_lists_equal_whoosh_decoding(big_segment):
+    ix, _ = big_segment
+    r = next(sub.reader() for sub, _ in ix.searcher(REPOS).leaf_searchers()
+             if sub.reader().doc_count_all() >= postings_table.MIN_DOCS)
+    table = postings_table.PostingsTable.open(ix.generation(), r.segment())
+    out_of_line = 0
+    for (field, btext), info in r._terms.items():
+        got = table.lookup(r._terms, field, btext)
+        if info.is_inlined():
+            assert got is None
+            continue
+        out_of_line += 1
+        ids, weights = bitmaps._postings(r, field, btext)
+        assert got[0].tolist() == ids.tolist() and got[1].tolist() == weights.tolist(), (field, btext)
+        assert got[1].dtype == np.float64
+    assert out_of_line > 100
+    assert table.lookup(r._terms, "card", b"zzznotaword")[0].size == 0
+
+
+def test_search_with_tables_equals_whoosh(big_segment):
+    ix, _ = big_segment
+    _forget_caches(ix)
+    s = ix.searcher(REPOS)
+    assert any(c.table is not None for c, _r, _o in ix.bitmaps(s, REPOS).leaves)
+    assert check_against_whoosh(ix, combos=3) == len(QUERIES) * 3
+
+
+def test_facet_counts_come_most_frequent_first(big_segment):
+    ix, _ = big_segment
+    r = search(ix, SearchRequest(text="model", facets=True))
+    for name, counts in r.facets.items():
+        items = list(counts.items())
+        assert items == sorted(items, key=lambda kv: (-kv[1], kv[0])), name
+    assert len(r.facets["author"]) > MANY_FOR_TEST
+
+
+MANY_FOR_TEST = bitmaps.MANY_VALUES  # author has more values than this: counted through codes
+
+
+def test_merged_segment_gets_its_table_and_the_old_one_goes(tmp_path):
+    ix, docs = build(tmp_path, seed=23, n=postings_table.MIN_DOCS + 300, commits=1)  # 1170 left after a merge
+    old = _segment_files(ix, ".postings")
+    assert len(old) == 1
+    whoosh_ix = windex.open_dir(str(ix.generation()), indexname=REPOS)
+    whoosh_ix.optimize()  # a merge by whoosh alone: it deletes the old segment's files, table included
+    whoosh_ix.close()
+    assert _segment_files(ix, ".postings") == set()
+    check_against_whoosh(ix, combos=1)  # without a table: decoded by whoosh
+    stale = ix.generation() / f".{REPOS}_dead{postings_table.SUFFIX}.123.tmp"
+    stale.write_bytes(b"half a table")  # as a writer killed while writing one leaves it
+    rng = random.Random(4)
+    with ix.writer_lock():  # the next commit writes the merged segment's table
+        ix.apply(repos=[make_doc(rng, 99_999)])
+    new = _segment_files(ix, ".postings")
+    assert len(new) == 1 and new != old
+    assert not stale.exists()
+    check_against_whoosh(ix, combos=1)
+
+
+def test_a_damaged_table_is_ignored(tmp_path):
+    ix, docs = build(tmp_path, seed=25, n=postings_table.MIN_DOCS + 50, commits=1)
+    (table,) = ix.generation().glob(f"{REPOS}_*.postings")
+    want = search(ix, SearchRequest(text="model chat", facets=True, limit=50))
+    table.write_bytes(table.read_bytes()[:5000])  # truncated
+    _forget_caches(ix)
+    got = search(ix, SearchRequest(text="model chat", facets=True, limit=50))
+    assert all(c.table is None for c, _r, _o in ix.bitmaps(ix.searcher(REPOS), REPOS).leaves)
+    assert (got.total, [(h.pk, h.score) for h in got.hits], got.facets) == \
+        (want.total, [(h.pk, h.score) for h in want.hits], want.facets)
