@@ -17,7 +17,7 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "PUBLIC_URL": (None, str),  # the URL clients use, if not the Host header (behind a proxy)
     "SECRET_KEY": (None, str),
     "LFS_THRESHOLD": (10 * MB, int),
-    "REGULAR_UPLOAD_MAX": (50 * MB, int),
+    "REGULAR_UPLOAD_MAX": (10 * MB, int),
     "MAX_COMMIT_BYTES": (20 * 1024 * MB, int),
     "MAX_LFS_OBJECT_BYTES": (100 * 1024 * MB, int),
     "MAX_PUSH_BYTES": (5 * 1024 * MB, int),  # one git pack (large files travel through LFS)

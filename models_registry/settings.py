@@ -16,7 +16,7 @@ class RegistrySettings:
     # Files above this size (or binary, or matching .gitattributes LFS patterns) are stored as LFS.
     lfs_threshold: int = 10 * MB
     # preupload answers "regular" (inline base64 in the commit) up to this size, "lfs" above it.
-    regular_upload_max: int = 50 * MB
+    regular_upload_max: int = 10 * MB
     # Upper bound on one NDJSON commit request body.
     max_commit_bytes: int = 20 * 1024 * MB
     # Upper bound on one LFS object.

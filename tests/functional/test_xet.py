@@ -187,6 +187,34 @@ def test_upload_file_50mb_and_download_with_xet_on_and_off(xhub, tokens, tmp_pat
     assert (r.status_code, r.headers["Content-Length"], h.hexdigest()) == (200, str(len(data)), digest)
 
 
+def test_a_hub_with_default_settings_takes_files_over_10_mib_through_xet(tmp_path_factory, tmp_path):
+    """No setting changed: preupload sends files over 10 MiB to LFS mode, as the Hub does, so the
+    stock client uploads them through Xet; smaller ones go inline in the commit."""
+    hub = start_hub(tmp_path_factory.mktemp("xet-default-hub"), workers=1)
+    try:
+        (token,) = hub.users("default-user")
+        rid = "default-user/defaults"
+        hub.api(token).create_repo(rid)
+        folder = tmp_path / "model"
+        folder.mkdir()
+        big, small = os.urandom(11 * MiB), os.urandom(9 * MiB)
+        (folder / "big.bin").write_bytes(big)
+        (folder / "small.bin").write_bytes(small)
+        log_start = len(hub.log())
+        upload(hub, token, rid, tmp_path / "home", kind="folder", path=str(folder))
+        log = cas_log(hub, log_start)
+        assert "POST /xet-cas/v1/shards" in log and "info/lfs/objects" not in log
+        assert len(big) <= xorb_bytes(hub) < len(big) + len(small)  # only the big file went through Xet
+        sib = {s.rfilename: s for s in hub.api(token).model_info(rid, files_metadata=True).siblings}
+        # both are LFS files in git (over the 10 MiB threshold, or binary), whichever way they came
+        assert sib["big.bin"].lfs.sha256 == hashlib.sha256(big).hexdigest()
+        assert sib["small.bin"].lfs.sha256 == hashlib.sha256(small).hexdigest()
+        got = download(hub, token, rid, "big.bin", tmp_path / "cache", xet=False)
+        assert sha256_file(got) == hashlib.sha256(big).hexdigest()
+    finally:
+        hub.stop()
+
+
 def test_upload_safetensors_through_xet(xhub, tokens, tmp_path):
     rid = new_repo(xhub, tokens, "st")
     path = tmp_path / "model.safetensors"
