@@ -16,7 +16,8 @@ from typing import BinaryIO
 CHUNK = 1 << 20
 SAMPLE_BYTES = 8000  # git looks for a NUL byte in the first 8000 bytes to call a file binary
 # The git blob sha1 of a file's *content* only matters for files a client may send inline
-# (preupload compares it); beyond this size it is not computed when it would cost a second pass.
+# (preupload compares it); beyond this size it is not computed at all (in the same pass as the
+# sha256 it would still cost ~1 CPU-second per GiB of upload).
 SHA1_MAX_SECOND_PASS = 128 * 1024 * 1024
 
 
@@ -54,7 +55,8 @@ class StagingWriter:
         self._sha256 = hashlib.sha256()
         # With the size known up front, the git sha1 (whose header holds the size) is one pass too.
         self.expected_size = expected_size
-        self._sha1 = hashlib.sha1(b"blob %d\x00" % expected_size) if expected_size is not None else None
+        self._sha1 = (hashlib.sha1(b"blob %d\x00" % expected_size)
+                      if expected_size is not None and expected_size <= SHA1_MAX_SECOND_PASS else None)
         self.size = 0
         self.head = b""
         self.max_bytes = max_bytes

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from models_registry.errors import BadRequest, PayloadTooLarge, RevisionNotFound
-from models_registry.storage import BlobStore, GitStore, LocalBlobStore, StagedFile, Stager
+from models_registry.storage import BlobStore, GitStore, LocalBlobStore, StagedFile, Stager, staging
 from models_registry.storage.gitrepo import DIR_MODE, EXEC_MODE, FILE_MODE
 from models_registry.storage.lfs import DEFAULT_GITATTRIBUTES, MAX_POINTER_SIZE, LfsRules, Pointer, parse_pointer
 
@@ -366,6 +366,23 @@ def test_from_bytes_and_writer_in_pieces_agree(stager):
     finally:
         a.discard()
         b.discard()
+
+
+def test_git_sha1_only_up_to_the_inline_limit(stager, monkeypatch):
+    """The git blob sha1 is what preupload compares for inline uploads; big LFS uploads skip it,
+    whether their size was announced (an LFS PUT) or not (base64 in a commit)."""
+    monkeypatch.setattr(staging, "SHA1_MAX_SECOND_PASS", 1000)
+    small, big = os.urandom(1000), os.urandom(1001)
+    for data, size_known in ((small, True), (small, False), (big, True), (big, False)):
+        w = stager.writer(expected_size=len(data) if size_known else None)
+        w.write(data)
+        staged = w.finish()
+        try:
+            want = hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest() if data is small else None
+            assert staged.sha1 == want, (len(data), size_known)
+            assert staged.sha256 == hashlib.sha256(data).hexdigest()
+        finally:
+            staged.discard()
 
 
 def test_from_stream_reads_only_length_bytes(stager):
