@@ -67,7 +67,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
-from benchkit import table, tree_cpu  # noqa: E402
+from benchkit import make_random_file, table, tree_cpu  # noqa: E402
 
 from tests.support.gitutil import Git, file_sha256, remote_url  # noqa: E402
 from tests.support.live import LiveHub, start_hub  # noqa: E402
@@ -122,15 +122,6 @@ def small_files(n: int, seed: int = 1234) -> dict[str, bytes]:
     return files
 
 
-def write_random(path: Path, size: int) -> None:
-    left = size
-    with open(path, "wb") as f:
-        while left > 0:
-            n = min(8 * MiB, left)
-            f.write(os.urandom(n))
-            left -= n
-
-
 def find_bare_repo(hub: LiveHub, head: str) -> Path:
     """The server's bare repository whose refs/heads/main is `head` (<data>/repos/<key[:2]>/<key>.git)."""
     for cand in sorted((hub.data_dir / "repos").glob("*/*.git")):
@@ -156,7 +147,7 @@ def prepare(hub: LiveHub, git: Git, work: Path, n_small: int, lfs_mib: int) -> t
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     size = lfs_mib * MiB
-    write_random(src / LFS_NAME, size)
+    make_random_file(src / LFS_NAME, size)
     git.run("add", "-A", cwd=src, timeout=600)
     git.run("commit", "-q", "-m", f"{len(files)} small files and a {lfs_mib} MiB LFS file", cwd=src)
     t0 = time.perf_counter()

@@ -53,18 +53,24 @@ def _segmenter():
     return _jieba
 
 
+def _whole_value(t: Token, value: str, positions: bool, chars: bool, start_pos: int, start_char: int) -> Token:
+    """The single token of an untokenized value (tokenize=False: whoosh's spelling and
+    highlighting paths)."""
+    t.original = t.text = value
+    t.boost = 1.0
+    if positions:
+        t.pos = start_pos
+    if chars:
+        t.startchar, t.endchar = start_char, start_char + len(value)
+    return t
+
+
 class BilingualTokenizer(Tokenizer):
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True, start_pos=0,
                  start_char=0, tokenize=True, mode="", **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
-            t.original = t.text = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar, t.endchar = start_char, start_char + len(value)
-            yield t
+            yield _whole_value(t, value, positions, chars, start_pos, start_char)
             return
         pos = start_pos
         value = fold_width(value)
@@ -116,11 +122,7 @@ class WordPairsAnalyzer(Analyzer):
                  start_char=0, tokenize=True, mode="", **kwargs):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
-            t.original = t.text = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            yield t
+            yield _whole_value(t, value, positions, chars, start_pos, start_char)
             return
         prev: tuple[int, str] | None = None
         pos = start_pos

@@ -50,11 +50,6 @@ def file_line(path: str, data: bytes) -> bytes:
     return line("file", {"path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"})
 
 
-def post_commit(hub, token, rid: str, body: bytes, rev: str = "main"):
-    return hub.request("POST", f"/api/models/{rid}/commit/{rev}", token, data=body,
-                       headers={"Content-Type": "application/x-ndjson"})
-
-
 def commit_ids(hub, token, rid: str) -> list[str]:
     return [c.commit_id for c in hub.api(token).list_repo_commits(rid)]
 
@@ -132,9 +127,7 @@ def test_read_token_cannot_write(hub, tokens, repos, hf_cache):
     with pytest.raises(HfHubHTTPError) as exc:
         reader.upload_file(path_or_fileobj=b"nope\n", path_in_repo="nope.txt", repo_id=rid)
     assert exc.value.response.status_code == 403
-    with hub.request("POST", f"/api/models/{rid}/commit/main", tokens["read"],
-                     data=header() + file_line("nope.txt", b"nope\n"),
-                     headers={"Content-Type": "application/x-ndjson"}) as r:
+    with hub.commit_ndjson(tokens["read"], rid, header() + file_line("nope.txt", b"nope\n")) as r:
         assert_json_error(r, 403)
     for call in (lambda: reader.create_repo("by-read-token"),
                  lambda: reader.create_branch(rid, branch="nope"),
@@ -161,9 +154,9 @@ def test_other_user_cannot_write(hub, tokens, repos):
     with pytest.raises(HfHubHTTPError) as exc:
         hub.api(tokens["other"]).upload_file(path_or_fileobj=b"x\n", path_in_repo="x.txt", repo_id=rid)
     assert exc.value.response.status_code == 403
-    with post_commit(hub, tokens["other"], rid, header() + file_line("x.txt", b"x\n")) as r:
+    with hub.commit_ndjson(tokens["other"], rid, header() + file_line("x.txt", b"x\n")) as r:
         assert_json_error(r, 403)
-    with post_commit(hub, None, rid, header() + file_line("x.txt", b"x\n")) as r:
+    with hub.commit_ndjson(None, rid, header() + file_line("x.txt", b"x\n")) as r:
         assert_json_error(r, 401)
     assert commit_ids(hub, tokens["owner"], rid) == before
 
@@ -199,13 +192,13 @@ def test_path_traversal_refused_and_nothing_written(hub, tokens, repos):
     before = commit_ids(hub, tokens["owner"], rid)
     files_before = sorted(owner.list_repo_files(rid))
     for bad in BAD_PATHS:
-        with post_commit(hub, tokens["owner"], rid, header() + file_line(bad, b"evil\n")) as r:
+        with hub.commit_ndjson(tokens["owner"], rid, header() + file_line(bad, b"evil\n")) as r:
             assert_json_error(r, 400)
         # also hidden behind a valid operation, and as deletions
         body = header() + file_line("fine.txt", b"fine\n") + file_line(bad, b"evil\n")
-        with post_commit(hub, tokens["owner"], rid, body) as r:
+        with hub.commit_ndjson(tokens["owner"], rid, body) as r:
             assert_json_error(r, 400)
-        with post_commit(hub, tokens["owner"], rid, header() + line("deletedFile", {"path": bad})) as r:
+        with hub.commit_ndjson(tokens["owner"], rid, header() + line("deletedFile", {"path": bad})) as r:
             assert r.status_code == 400, (bad, r.status_code, r.text)
     assert commit_ids(hub, tokens["owner"], rid) == before
     assert sorted(owner.list_repo_files(rid)) == files_before
@@ -230,7 +223,7 @@ def test_malformed_ndjson_is_400(hub, tokens, repos):
         "path not string": header() + line("deletedFile", {"path": 7}),
     }
     for what, body in bodies.items():
-        with post_commit(hub, tokens["owner"], rid, body) as r:
+        with hub.commit_ndjson(tokens["owner"], rid, body) as r:
             assert r.status_code == 400, (what, r.status_code, r.text)
             assert r.json()["error"], what
     assert commit_ids(hub, tokens["owner"], rid) == before
@@ -242,11 +235,11 @@ def test_commit_with_never_uploaded_lfs_oid_is_400(hub, tokens, repos):
     data = os.urandom(1000)
     oid = hashlib.sha256(data).hexdigest()
     body = header() + line("lfsFile", {"path": "w.bin", "algo": "sha256", "oid": oid, "size": len(data)})
-    with post_commit(hub, tokens["owner"], rid, body) as r:
+    with hub.commit_ndjson(tokens["owner"], rid, body) as r:
         assert_json_error(r, 400)
     for bad_oid in ("not-a-sha256", "0" * 63, "../../etc/passwd"):
         body = header() + line("lfsFile", {"path": "w.bin", "algo": "sha256", "oid": bad_oid, "size": 5})
-        with post_commit(hub, tokens["owner"], rid, body) as r:
+        with hub.commit_ndjson(tokens["owner"], rid, body) as r:
             assert_json_error(r, 400)
     assert commit_ids(hub, tokens["owner"], rid) == before
     assert not hub.api(tokens["owner"]).file_exists(rid, "w.bin")
@@ -255,7 +248,7 @@ def test_commit_with_never_uploaded_lfs_oid_is_400(hub, tokens, repos):
 def test_deleting_a_missing_file_is_404_entry_not_found(hub, tokens, repos):
     rid = repos["public"]
     before = commit_ids(hub, tokens["owner"], rid)
-    with post_commit(hub, tokens["owner"], rid, header() + line("deletedFile", {"path": "missing.txt"})) as r:
+    with hub.commit_ndjson(tokens["owner"], rid, header() + line("deletedFile", {"path": "missing.txt"})) as r:
         msg = assert_json_error(r, 404)
         assert r.headers["X-Error-Code"] == "EntryNotFound"
         assert "A file with this name doesn't exist" in msg

@@ -51,11 +51,6 @@ def ndjson(*lines: tuple[str, dict]) -> bytes:
     return b"".join(json.dumps({"key": k, "value": v}).encode() + b"\n" for k, v in lines)
 
 
-def post_commit(lfs_hub, token, rid: str, body: bytes):
-    return lfs_hub.request("POST", f"/api/models/{rid}/commit/main", token, data=body,
-                           headers={"Content-Type": "application/x-ndjson"})
-
-
 def lfs_commit_body(path: str, oid: str, size: int) -> bytes:
     return ndjson(("header", {"summary": f"add {path}", "description": ""}),
                   ("lfsFile", {"path": path, "algo": "sha256", "oid": oid, "size": size}))
@@ -167,7 +162,7 @@ def test_lfs_put_with_wrong_bytes_is_refused_and_not_stored(lfs_hub, token, hf_c
     assert "upload" in batch(lfs_hub, token, rid, [(oid, len(data))])[0]["actions"]
     with verify(lfs_hub, token, verify_href, oid, len(data)) as r:
         assert r.status_code == 404
-    with post_commit(lfs_hub, token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
+    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
         assert r.status_code == 400, r.text
         assert r.json()["error"]
     assert commit_ids(lfs_hub, token, rid) == before
@@ -178,7 +173,7 @@ def test_lfs_put_with_wrong_bytes_is_refused_and_not_stored(lfs_hub, token, hf_c
     with verify(lfs_hub, token, verify_href, oid, len(data)) as r:
         assert r.status_code == 200
     assert "actions" not in batch(lfs_hub, token, rid, [(oid, len(data))])[0]
-    with post_commit(lfs_hub, token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
+    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
         assert r.status_code == 200, r.text
     path = hf_hub_download(rid, "w.bin", endpoint=lfs_hub.url, token=token, cache_dir=hf_cache)
     with open(path, "rb") as f:
@@ -203,7 +198,7 @@ def test_lfs_put_with_forged_href_is_403(lfs_hub, token):
     # nothing got stored: both objects are still wanted, and commits cannot reference them
     for obj in batch(lfs_hub, token, rid, [(sha256(a), len(a)), (sha256(b), len(b))]):
         assert "upload" in obj["actions"]
-    with post_commit(lfs_hub, token, rid, lfs_commit_body("b.bin", sha256(b), len(b))) as r:
+    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("b.bin", sha256(b), len(b))) as r:
         assert r.status_code == 400
     # the genuine href works
     with put(href_a, a) as r:
@@ -220,7 +215,7 @@ def test_oversized_commit_body_is_413_and_nothing_written(lfs_hub, token):
     body = ndjson(("header", {"summary": "too big", "description": ""}),
                   ("file", {"path": "big.txt", "content": base64.b64encode(big).decode(), "encoding": "base64"}))
     assert len(body) > 5_000_000
-    with post_commit(lfs_hub, token, rid, body) as r:
+    with lfs_hub.commit_ndjson(token, rid, body) as r:
         assert r.status_code == 413, (r.status_code, r.text[:500])
         assert r.headers["Content-Type"].startswith("application/json")
         assert r.json()["error"]
@@ -230,6 +225,6 @@ def test_oversized_commit_body_is_413_and_nothing_written(lfs_hub, token):
     small = ndjson(("header", {"summary": "small", "description": ""}),
                    ("file", {"path": "small.txt", "content": base64.b64encode(b"ok\n").decode(),
                              "encoding": "base64"}))
-    with post_commit(lfs_hub, token, rid, small) as r:
+    with lfs_hub.commit_ndjson(token, rid, small) as r:
         assert r.status_code == 200, r.text
     assert sorted(api.list_repo_files(rid)) == [".gitattributes", "small.txt"]

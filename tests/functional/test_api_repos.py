@@ -12,6 +12,8 @@ import pytest
 from huggingface_hub import CommitOperationAdd, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
+from tests.support.waiting import eventually
+
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 
 
@@ -29,20 +31,6 @@ def _accounts(hub):
     # one subprocess for every account of this module (each `modelhub` CLI run costs about a second)
     hub.users("repos-alice", "repos-orgowner", "repos-orgreader", "repos-outsider", "repos-info",
               "list-many", "list-sort", "list-priv")
-
-
-def eventually(fn, expected, timeout: float = 10.0):
-    """fn() once it equals `expected`, or its last value after `timeout` seconds.
-
-    Text search goes through an index that the server feeds asynchronously (a change becomes
-    searchable shortly after its commit), so search results are polled for a moment.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got == expected or time.monotonic() > deadline:
-            return got
-        time.sleep(0.2)
 
 
 def main_head(api, repo_id: str) -> str:

@@ -3,10 +3,11 @@ visibility and pagination (the test server's page size is 7)."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 from huggingface_hub import CommitOperationAdd
+
+from tests.support.waiting import eventually
 
 AUTHOR = "lst-author"
 
@@ -149,22 +150,12 @@ def search_ids(api, **kwargs) -> list[str]:
     return sorted(ids(api.list_models(author=AUTHOR, **kwargs)))
 
 
-def eventually(fn, expected, timeout: float = 15.0):
-    """The search index follows the database a moment later: poll until it agrees (bounded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got == expected or time.monotonic() > deadline:
-            return got
-        time.sleep(0.2)
-
-
 def test_search(catalog):
     _, _, api = catalog
     bert = ["alpha-bert", "beta-bert", "theta-bert"]
     by_downloads = ["beta-bert", "theta-bert", "alpha-bert"]
     assert eventually(lambda: ids(api.list_models(author=AUTHOR, search="bert", sort="downloads")),
-                      by_downloads) == by_downloads
+                      by_downloads, timeout=15.0) == by_downloads
     assert search_ids(api, search="bert") == bert
     assert search_ids(api, search="BERT") == bert
     assert search_ids(api, search="bert", filter="fr") == ["beta-bert", "theta-bert"]
@@ -176,7 +167,7 @@ def test_search(catalog):
 
 def test_search_respects_gated(catalog):
     _, _, api = catalog
-    assert eventually(lambda: search_ids(api, search="delta"), ["delta-gpt"]) == ["delta-gpt"]
+    assert eventually(lambda: search_ids(api, search="delta"), ["delta-gpt"], timeout=15.0) == ["delta-gpt"]
     assert search_ids(api, search="delta", gated=True) == ["delta-gpt"]
     assert search_ids(api, search="delta", gated=False) == []
     assert search_ids(api, search="bert", gated=True) == []
@@ -185,7 +176,7 @@ def test_search_respects_gated(catalog):
 
 def test_search_hides_private_repos_from_others(hub, catalog):
     owner, _, other = catalog
-    assert eventually(lambda: search_ids(owner, search="kappa"), ["kappa-private"]) == ["kappa-private"]
+    assert eventually(lambda: search_ids(owner, search="kappa"), ["kappa-private"], timeout=15.0) == ["kappa-private"]
     assert search_ids(other, search="kappa") == []
     assert search_ids(hub.api(None), search="kappa") == []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import struct
 
@@ -11,16 +10,6 @@ import pytest
 from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 from safetensors.numpy import save, save_file
-
-
-def raw_commit(hub, token: str, repo_id: str, files: dict[str, bytes], summary: str = "raw commit"):
-    lines = [{"key": "header", "value": {"summary": summary, "description": ""}}]
-    for path, data in files.items():
-        lines.append({"key": "file", "value": {"content": base64.b64encode(data).decode(), "path": path,
-                                               "encoding": "base64"}})
-    body = "\n".join(json.dumps(x) for x in lines).encode()
-    return hub.request("POST", f"/api/models/{repo_id}/commit/main", token, data=body,
-                       headers={"Content-Type": "application/x-ndjson"})
 
 
 def new_repo(hub, name: str):
@@ -131,7 +120,7 @@ def test_malformed_safetensors_is_refused(hub, kind, make, fragment):
     assert f"{path}: not a valid safetensors file" in str(exc.value)
     assert fragment in str(exc.value)
 
-    r = raw_commit(hub, token, repo_id, {"config.json": b"{}", path: make()})
+    r = hub.raw_commit(token, repo_id, {"config.json": b"{}", path: make()})
     assert r.status_code == 400
     assert r.json()["error"].startswith(f"{path}: not a valid safetensors file (")
     assert fragment in r.headers["X-Error-Message"]

@@ -7,7 +7,6 @@ checks again (a raw NDJSON commit bypasses the first check), naming the README l
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
@@ -16,16 +15,6 @@ import pytest
 from huggingface_hub import CommitOperationAdd
 
 SAFETY_BOUND_S = 10  # hostile input must be refused without expanding it: a generous bound, not a speed target
-
-
-def raw_commit(hub, token: str, repo_id: str, files: dict[str, bytes], summary: str = "raw commit"):
-    lines = [{"key": "header", "value": {"summary": summary, "description": ""}}]
-    for path, data in files.items():
-        lines.append({"key": "file", "value": {"content": base64.b64encode(data).decode(), "path": path,
-                                               "encoding": "base64"}})
-    body = "\n".join(json.dumps(x) for x in lines).encode()
-    return hub.request("POST", f"/api/models/{repo_id}/commit/main", token, data=body,
-                       headers={"Content-Type": "application/x-ndjson"})
 
 
 def new_repo(hub, name: str) -> tuple[str, str, object]:
@@ -112,7 +101,7 @@ def test_validate_yaml_endpoint(hub):
 def test_raw_commit_wrong_type_names_line_and_field(hub):
     token, repo_id, api = new_repo(hub, "raw-wrong-type")
     head = api.model_info(repo_id).sha
-    r = raw_commit(hub, token, repo_id, {"README.md": b"---\nlicense: mit\ntags: {a: 1}\n---\n# x\n",
+    r = hub.raw_commit(token, repo_id, {"README.md": b"---\nlicense: mit\ntags: {a: 1}\n---\n# x\n",
                                          "config.json": b"{}"})
     assert r.status_code == 400
     msg = r.json()["error"]
@@ -125,7 +114,7 @@ def test_raw_commit_wrong_type_names_line_and_field(hub):
 def test_raw_commit_broken_yaml_names_the_line(hub):
     token, repo_id, api = new_repo(hub, "raw-broken")
     head = api.model_info(repo_id).sha
-    r = raw_commit(hub, token, repo_id, {"README.md": b"---\nlicense: mit\n\nfoo: bar: baz\n---\n"})
+    r = hub.raw_commit(token, repo_id, {"README.md": b"---\nlicense: mit\n\nfoo: bar: baz\n---\n"})
     assert r.status_code == 400
     assert "line 4: invalid YAML: mapping values are not allowed here" in r.json()["error"]
     assert_nothing_committed(api, repo_id, head)
@@ -134,11 +123,11 @@ def test_raw_commit_broken_yaml_names_the_line(hub):
 def test_raw_commit_license_other_without_name(hub):
     token, repo_id, api = new_repo(hub, "raw-other")
     head = api.model_info(repo_id).sha
-    r = raw_commit(hub, token, repo_id, {"README.md": b"---\nlicense: other\nlicense_link: LICENSE\n---\n"})
+    r = hub.raw_commit(token, repo_id, {"README.md": b"---\nlicense: other\nlicense_link: LICENSE\n---\n"})
     assert r.status_code == 400
     assert "line 2, field 'license': 'other' requires 'license_name' and 'license_link'" in r.json()["error"]
     assert_nothing_committed(api, repo_id, head)
-    r = raw_commit(hub, token, repo_id, {"README.md": b"---\nlicense: other\nlicense_name: acme-research\n"
+    r = hub.raw_commit(token, repo_id, {"README.md": b"---\nlicense: other\nlicense_name: acme-research\n"
                                                       b"license_link: LICENSE\n---\n"})
     assert r.status_code == 200, r.text
     assert r.json()["warnings"] == []
@@ -149,7 +138,7 @@ def test_raw_commit_license_other_without_name(hub):
 def test_raw_commit_with_warnings_is_accepted(hub):
     token, repo_id, api = new_repo(hub, "raw-warnings")
     card = b"---\nlicense: frob-1.0\nlanguage:\n- en\n- xx\npipeline_tag: flying\n---\n"
-    r = raw_commit(hub, token, repo_id, {"README.md": card})
+    r = hub.raw_commit(token, repo_id, {"README.md": card})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["success"] is True
@@ -171,7 +160,7 @@ def test_raw_commit_with_warnings_is_accepted(hub):
 
 def test_readme_outside_the_root_is_not_a_card(hub):
     token, repo_id, api = new_repo(hub, "nested-readme")
-    r = raw_commit(hub, token, repo_id, {"docs/README.md": b"---\ntags: {a: 1}\n---\n"})
+    r = hub.raw_commit(token, repo_id, {"docs/README.md": b"---\ntags: {a: 1}\n---\n"})
     assert r.status_code == 200, r.text
     assert api.model_info(repo_id).card_data is None
 
@@ -196,7 +185,7 @@ def test_yaml_bombs_are_refused_quickly(hub, name, front_matter, expected):
     assert expected in r.json()["errors"][0]["message"]
 
     start = time.monotonic()
-    r = raw_commit(hub, token, repo_id, {"README.md": card})
+    r = hub.raw_commit(token, repo_id, {"README.md": card})
     assert time.monotonic() - start < SAFETY_BOUND_S
     assert r.status_code == 400
     assert expected in r.json()["error"]
@@ -212,7 +201,7 @@ def test_readme_over_one_mib_is_refused(hub):
     head = api.model_info(repo_id).sha
     card = b"---\nlicense: mit\n---\n" + b"x" * (1024 * 1024)
     start = time.monotonic()
-    r = raw_commit(hub, token, repo_id, {"README.md": card})
+    r = hub.raw_commit(token, repo_id, {"README.md": card})
     assert time.monotonic() - start < SAFETY_BOUND_S
     assert r.status_code == 400
     assert r.json()["error"] == "README.md is larger than 1024 KiB"
@@ -224,7 +213,7 @@ def test_readme_over_one_mib_is_refused(hub):
 
     # Just under the limit is a card like any other
     ok = b"---\nlicense: mit\n---\n" + b"x" * (1024 * 1024 - 100)
-    r = raw_commit(hub, token, repo_id, {"README.md": ok})
+    r = hub.raw_commit(token, repo_id, {"README.md": ok})
     assert r.status_code == 200, r.text
     assert api.model_info(repo_id).card_data.license == "mit"
 
@@ -254,7 +243,7 @@ def test_license_file_that_disagrees_with_the_card_does_not_block_the_commit(hub
 def test_refused_card_among_other_files_refuses_them_all(hub):
     token, repo_id, api = new_repo(hub, "all-or-nothing")
     head = api.model_info(repo_id).sha
-    r = raw_commit(hub, token, repo_id, {"config.json": b"{}", "model.bin": b"\0" * 64,
+    r = hub.raw_commit(token, repo_id, {"config.json": b"{}", "model.bin": b"\0" * 64,
                                          "README.md": b"---\nlibrary_name: [a]\n---\n"})
     assert r.status_code == 400
     assert "line 2, field 'library_name': must be a string" in r.json()["error"]
@@ -277,7 +266,7 @@ def test_yaml_types_without_a_json_form_do_not_break_the_commit(hub, name, line)
     token, repo_id, api = new_repo(hub, f"yaml-{name}")
     head = api.model_info(repo_id).sha
     card = f"---\nlicense: mit\n{line}\n---\n# x\n".encode()
-    r = raw_commit(hub, token, repo_id, {"README.md": card})
+    r = hub.raw_commit(token, repo_id, {"README.md": card})
     assert r.status_code in (200, 400), f"{r.status_code} {r.text}"
     info = api.model_info(repo_id)
     if r.status_code == 400:
@@ -292,7 +281,7 @@ def test_yaml_types_without_a_json_form_do_not_break_the_commit(hub, name, line)
 
 def test_repo_info_is_strict_json_whatever_the_card_says(hub):
     token, repo_id, api = new_repo(hub, "yaml-nan")
-    r = raw_commit(hub, token, repo_id, {"README.md": b"---\nlicense: mit\nscore: .nan\nbest: .inf\n---\n"})
+    r = hub.raw_commit(token, repo_id, {"README.md": b"---\nlicense: mit\nscore: .nan\nbest: .inf\n---\n"})
     assert r.status_code in (200, 400), r.text
     body = hub.get(f"/api/models/{repo_id}").text
 

@@ -27,16 +27,9 @@ WEIGHTS = save({"w": np.arange(64, dtype=np.float32).reshape(8, 8)})
 USERS = ["gate-owner", "gate-req", "gate-third", "gate-granted", "gate-auto", "gate-outsider"]
 
 
-def make_users(hub, *specs):
-    """Tokens for several users; one subprocess when the fixture offers `users()`."""
-    if hasattr(hub, "users"):
-        return hub.users(*specs)
-    return [hub.user(s) if isinstance(s, str) else hub.user(s[0], role=s[1]) for s in specs]
-
-
 @pytest.fixture(scope="module")
 def people(hub) -> dict[str, str]:
-    tokens = make_users(hub, *USERS, ("gate-owner", "read"))
+    tokens = hub.users(*USERS, ("gate-owner", "read"))
     out = dict(zip(USERS, tokens))
     out["gate-owner:read"] = tokens[-1]
     return out

@@ -14,18 +14,11 @@ CONFIG = b'{"model_type": "bert", "hidden_size": 8}'
 CROWD = [f"likes-crowd{i}" for i in range(9)]
 
 
-def make_users(hub, *specs):
-    """Tokens for several users; one subprocess when the fixture offers `users()`."""
-    if hasattr(hub, "users"):
-        return hub.users(*specs)
-    return [hub.user(s) if isinstance(s, str) else hub.user(s[0], role=s[1]) for s in specs]
-
-
 @pytest.fixture(scope="module")
 def people(hub) -> dict[str, str]:
     """Every user of this module, created in one go (each `modelhub` subprocess costs seconds)."""
     names = ["dl-owner", "likes-owner", "likes-fan", *CROWD]
-    return dict(zip(names, make_users(hub, *names)))
+    return dict(zip(names, hub.users(*names)))
 
 
 def weights(seed: int) -> bytes:

@@ -7,13 +7,13 @@ other modules create on the shared server do not change the results.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.support.corpus import by_id, readme
+from tests.support.waiting import poll
 
 TAG = "ftscorpus"
 SUBSET = [
@@ -30,7 +30,6 @@ OWNER = {"Qwen": "ftsalpha", "meta-llama": "ftsalpha", "THUDM": "ftsalpha", "she
          "med-ai": "ftsgamma", "fin-ai": "ftsgamma", "gov-ai": "ftsgamma", "data-tools": "ftsgamma",
          "web-sec": "ftsgamma"}
 FANS = ["ftsfan1", "ftsfan2", "ftsfan3"]
-DEADLINE = 10.0
 
 
 def hub_id(corpus_id: str) -> str:
@@ -51,16 +50,6 @@ def api_search(hub, token=None, **params) -> dict:
 
 def hit_ids(body: dict) -> list[str]:
     return [h["id"] for h in body["hits"]]
-
-
-def poll(fn, ok, timeout: float = DEADLINE):
-    """fn() once ok(value), or its last value at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if ok(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

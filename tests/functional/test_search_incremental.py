@@ -6,17 +6,10 @@ import time
 
 import pytest
 
+from tests.support.waiting import poll
+
 DEADLINE = 10.0
 USER = "incruser"
-
-
-def poll(fn, ok, timeout: float = DEADLINE):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if ok(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def found(hub, q: str) -> list[str]:

@@ -12,22 +12,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 
 import pytest
 
-DEADLINE = 10.0
+from tests.support.waiting import poll
+
 OWNER, OTHER, MEMBER, ORG = "visowner", "visother", "vismember", "visorg"
-
-
-def poll(fn, ok, timeout: float = DEADLINE):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if ok(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 @contextmanager

@@ -18,20 +18,11 @@ import pytest
 import requests
 
 from tests.support.live import LiveHub, start_hub
+from tests.support.waiting import poll
 
 THREADS, PER_THREAD = 8, 5
 WRITERS = [f"writer{i}" for i in range(THREADS)]
-DEADLINE = 10.0
 BAD_LOG_LINES = ("Traceback", "search index update failed", "LockError", "database is locked")
-
-
-def poll(fn, ok, timeout: float = DEADLINE):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if ok(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def search(hub: LiveHub, q: str, **params) -> dict:

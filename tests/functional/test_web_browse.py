@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import struct
-import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,6 +19,7 @@ from playwright.sync_api import expect
 
 import hub as hub_package
 from tests.support.browser import PHONE_VIEWPORT, browser, new_page, page, password_of, sign_in  # noqa: F401
+from tests.support.waiting import poll
 
 pytest_plugins = ["tests.support.browser"]  # the failure screenshots' report hook
 
@@ -88,15 +88,6 @@ def png(width: int = 64, height: int = 32) -> bytes:
             + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
 
 
-def poll(fn, ok, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if ok(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def world(hub):
     """Users and models for the whole module, created once; waits until the search index has them."""
@@ -124,7 +115,7 @@ def world(hub):
         word = [h["id"] for h in hub.get("/api/search", params={"q": WORD}).json()["hits"]]
         return tagged, paged, CARD in quick, word
 
-    state = poll(indexed, lambda s: s == (2, PAGER_REPOS, True, [CARD]))
+    state = poll(indexed, lambda s: s == (2, PAGER_REPOS, True, [CARD]), timeout=15.0)
     assert state == (2, PAGER_REPOS, True, [CARD]), f"search index did not catch up: {state}"
     return hub
 

@@ -378,8 +378,7 @@ def test_bad_shards_and_foreign_or_expired_tokens_reference_nothing(xhub, tokens
                                                        "size": len(data)}}) + "\n")
 
     def try_commit(repo_id: str):
-        return xhub.request("POST", f"/api/models/{repo_id}/commit/main", tokens["user"], data=commit,
-                            headers={"Content-Type": "application/x-ndjson"})
+        return xhub.commit_ndjson(tokens["user"], repo_id, commit)
 
     # a commit naming an oid no upload produced
     assert_error(try_commit(rid), 400, digest)

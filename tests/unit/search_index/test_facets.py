@@ -9,17 +9,9 @@ import pytest
 
 from search_index import RepoDoc, SearchIndex
 from search_index.query import SearchRequest, quick, search
-from tests.support.corpus import CORPUS, repo_docs
+from tests.support.corpus import CORPUS
 
 PUBLIC = [e for e in CORPUS if not e.private]
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory) -> SearchIndex:
-    ix = SearchIndex(tmp_path_factory.mktemp("search"))
-    with ix.writer_lock():
-        ix.apply(repos=repo_docs())
-    return ix
 
 
 def run(index, **kw):

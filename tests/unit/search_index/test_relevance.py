@@ -6,17 +6,9 @@ import pytest
 
 from search_index import RepoDoc, SearchIndex
 from search_index.query import SearchRequest, search
-from tests.support.corpus import CORPUS, repo_docs
+from tests.support.corpus import CORPUS
 
 PUBLIC_IDS = {e.repo_id for e in CORPUS if not e.private}
-
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory) -> SearchIndex:
-    ix = SearchIndex(tmp_path_factory.mktemp("search"))
-    with ix.writer_lock():
-        ix.apply(repos=repo_docs())
-    return ix
 
 
 def ids(index: SearchIndex, text: str, **kw) -> list[str]:
