@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -158,10 +159,18 @@ def index_rebuild(ctx: click.Context) -> None:
     app = _app(ctx.obj.get("data_dir"))
     search = app.extensions["modelhub_search"]
     total = len(search.feed.all_repo_ids())
+    started = time.monotonic()
+    phases: list[str] = []
+
+    def phase(text: str) -> None:  # the steps after the documents, which the bar cannot count
+        prefix = "" if phases else "\n"  # off the bar's line
+        phases.append(text)
+        click.echo(f"{prefix}{text} ... ({time.monotonic() - started:.0f} s so far)", err=True)
+
     with click.progressbar(length=total, label="indexing repositories", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
-        n = search.rebuild(progress=bar.update)
-    click.echo(f"indexed {n} repositories", err=True)
+        n = search.rebuild(progress=bar.update, phase=phase)
+    click.echo(f"indexed {n} repositories in {time.monotonic() - started:.0f} s", err=True)
 
 
 @index.command("update")

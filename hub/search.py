@@ -130,7 +130,8 @@ class SearchService:
                 backoff = min(backoff * 2, 10.0)
             self._stop.wait(backoff)
 
-    def rebuild(self, progress: Callable[[int], None] | None = None, only_if_stale: bool = False) -> int:
+    def rebuild(self, progress: Callable[[int], None] | None = None, only_if_stale: bool = False,
+                phase: Callable[[str], None] | None = None) -> int:
         """Re-index every repository into a fresh generation while search serves the old one.
 
         only_if_stale: just when the live index was built with an older schema (checked under the
@@ -156,7 +157,7 @@ class SearchService:
                     if found is not None:
                         yield self.discussion_doc(*found)
 
-            self.index.rebuild(docs(), discussion_docs(), progress)
+            self.index.rebuild(docs(), discussion_docs(), progress, phase)
             # Everything queued before the rebuild read the database is in it already.
             self.feed.ack(queued)
             self._drain_locked()

@@ -175,9 +175,12 @@ class SearchIndex:
         postings_table.write_missing(Path(ix.storage.folder), ix.indexname)
 
     def rebuild(self, repos: Iterable[RepoDoc], discussions: Iterable[DiscussionDoc],
-                progress: Callable[[int], None] | None = None) -> Path:
+                progress: Callable[[int], None] | None = None,
+                phase: Callable[[str], None] | None = None) -> Path:
         """Index everything into a new generation, then swap it in; search keeps serving the old one.
 
+        `progress(n)` counts documents added; `phase(text)` announces the steps after them, which
+        take minutes at 100,000 repositories and count nothing (whoosh's merge, the postings tables).
         The caller holds writer_lock() throughout, so incremental updates wait (queued, not lost)
         and are applied to the new generation once it is live."""
         gen = self._new_generation()
@@ -193,8 +196,12 @@ class SearchIndex:
                 except BaseException:
                     w.cancel()
                     raise
+                if phase:
+                    phase(f"{name}: writing the index (merging its segments into one)")
                 w.commit(optimize=True)
                 ix.close()
+                if phase:
+                    phase(f"{name}: decoding posting lists (search_index/postings_table.py)")
                 postings_table.write_missing(gen, name)
         except BaseException:
             shutil.rmtree(gen, ignore_errors=True)

@@ -204,6 +204,8 @@ def test_rebuild_while_searching_and_writing(whub, batch, tokens):
         for t in threads:
             t.join(timeout=60)
     assert "indexing repositories" in done.stderr
+    # the steps after the documents, which the bar cannot count, are announced
+    assert "repos: writing the index" in done.stderr and "repos: decoding posting lists" in done.stderr
     m = re.search(r"indexed (\d+) repositories", done.stderr)
     assert m, done.stderr
     assert repos_before <= int(m.group(1)) <= repos_before + len(written)
