@@ -25,9 +25,16 @@ WRITERS = [f"writer{i}" for i in range(THREADS)]
 BAD_LOG_LINES = ("Traceback", "search index update failed", "LockError", "database is locked")
 
 
+def server_errors(hub: LiveHub) -> str:
+    """The server log's last traceback, if any (for the failure message of a 500)."""
+    log = hub.log()
+    at = log.rfind("Traceback")
+    return log[max(0, at - 300):at + 4000] if at >= 0 else "(no traceback in the server log)"
+
+
 def search(hub: LiveHub, q: str, **params) -> dict:
     r = hub.get("/api/search", params={"q": q, "limit": 100, **params})
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200, (r.text, server_errors(hub))
     return r.json()
 
 
@@ -214,7 +221,7 @@ def test_rebuild_while_searching_and_writing(whub, batch, tokens):
     assert errors == []
     assert len(seen) >= 5, "the query loop barely ran during the rebuild"
     bad = [(s, t) for s, t, got in seen if s != 200 or t != len(words) or got != expected]
-    assert bad == [], bad[:5]
+    assert bad == [], (bad[:5], server_errors(whub))
     after = {q: search(whub, q) for q in queries}
     for q in queries:
         assert after[q]["total"] == before[q]["total"], q

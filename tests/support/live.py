@@ -155,7 +155,7 @@ def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = Non
         full_env["MODELHUB_DATABASE_URL"] = db_url
     full_env.update(env or {})
     log_path = data_dir / "server.log"
-    with open(log_path, "wb") as log:  # the child keeps its own descriptor
+    with open(log_path, "ab") as log:  # the child keeps its own descriptor; a restart appends
         proc = subprocess.Popen(
             [sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
              "--workers", str(workers)],
