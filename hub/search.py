@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from search_index.query import SearchRequest, SearchResult, quick, search, searc
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 BATCH = 500
+# How long one holder of the writer lock keeps draining: under a steady stream of changes the queue
+# never empties, and a drain that waited for it to would keep the lock from a rebuild forever.
+DRAIN_SLICE_SECONDS = 2.0
 
 
 class SearchService:
@@ -78,7 +82,10 @@ class SearchService:
             return self._drain_locked()
 
     def _drain_locked(self) -> int:
+        """Apply queued changes, batch after batch, until none is left or DRAIN_SLICE_SECONDS have
+        passed (the lock is then let go; what is left is applied by the next drain)."""
         done = 0
+        deadline = time.monotonic() + DRAIN_SLICE_SECONDS
         while (pending := self.feed.pending(BATCH)) is not None:
             docs, gone = [], []
             for pk in pending.repos:
@@ -98,6 +105,8 @@ class SearchService:
                              deleted_discussions_of_repos=gone)
             self.feed.ack(pending.ids)
             done += len(pending.repos) + len(pending.discussions)
+            if time.monotonic() >= deadline:  # at least one batch a drain, however slow
+                break
         return done
 
     def start(self) -> None:
