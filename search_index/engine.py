@@ -17,6 +17,7 @@ import fcntl
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from .documents import PUBLIC, DiscussionDoc, RepoDoc
 from .schema import MAX_CARD_CHARS, SCHEMA_VERSION, discussion_schema, repo_schema
 
 REPOS, DISCUSSIONS = "repos", "discussions"
+OPEN_RETRIES = 10
 
 
 def _epoch(ts: dt.datetime | None) -> int:
@@ -132,7 +134,18 @@ class SearchIndex:
             os.close(fd)
 
     def _open(self, gen: Path, name: str):
-        return windex.open_dir(str(gen), indexname=name)
+        # whoosh reads the newest table of contents when it opens an index; a commit in another
+        # process may delete that file just then (it keeps only the newest). whoosh retries that
+        # race when it opens a reader but not here, so a search could fail with a 500 while
+        # another worker committed. Retried the same way: a few times, a moment apart.
+        for attempt in range(OPEN_RETRIES):
+            try:
+                return windex.open_dir(str(gen), indexname=name)
+            except OSError:
+                if attempt == OPEN_RETRIES - 1 or not gen.exists():
+                    raise
+                time.sleep(0.02)
+        raise AssertionError("unreachable")
 
     def apply(self, repos: Iterable[RepoDoc] = (), deleted_repos: Iterable[int] = (),
               discussions: Iterable[DiscussionDoc] = (), deleted_discussions: Iterable[int] = (),

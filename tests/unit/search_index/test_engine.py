@@ -267,3 +267,25 @@ def test_concurrent_writers_through_the_lock_lose_nothing(tmp_path):
     ix = SearchIndex(root)
     assert len(ids(ix, "lockword")) == 60
     assert all(ids(ix, f"uniq{k * 100 + j}") == [f"ns/repo-{k * 100 + j}"] for k in range(6) for j in range(10))
+
+
+def test_opening_the_index_retries_a_table_of_contents_deleted_under_it(tmp_path, monkeypatch):
+    """A commit in another process deletes the table of contents whoosh is about to read: whoosh
+    then raises FileNotFoundError from open_dir (it retries only when opening a reader)."""
+    from whoosh import index as windex
+
+    from search_index import engine
+
+    ix = SearchIndex(tmp_path / "s")
+    real = windex.open_dir
+    calls = []
+
+    def racing_open_dir(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise FileNotFoundError("_repos_7.toc")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine.windex, "open_dir", racing_open_dir)
+    assert ix.searcher(engine.REPOS).doc_count() == 0
+    assert len(calls) == 3
