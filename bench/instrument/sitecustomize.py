@@ -8,8 +8,16 @@ line per large staged upload to the server log:
 
     BENCH-INSTR size=N total=... read=... sha256=... write=... fsync=... finish-rest=... | thread CPU ...
 
-`finish-rest` is StagingWriter.finish without the fsync, i.e. the second (git sha1) pass. Wall
-times are distorted by other processes; the thread-CPU figures are not.
+`finish-rest` is StagingWriter.finish without the fsync, i.e. the second (git sha1) pass. Uploads
+over staging.DIRECT_MIN take the O_DIRECT pipeline instead (models_registry.storage.direct_writer):
+their bytes are received straight into its buffers (so `read`, `sha256` and `write` above stay
+near zero) and the line ends with
+
+    | direct: copy+wait=... of which wait=... close=... hash(wall/cpu)=... write(wall/cpu)=...
+
+the receiving thread's time in DirectWriter.write (copying, waiting for a free buffer), close()
+(the last buffers), and the hash and write threads' wall and CPU time. Wall times are distorted
+by other processes; the thread-CPU figures are not.
 """
 
 from __future__ import annotations
@@ -95,7 +103,54 @@ if os.environ.get("MODELHUB_BENCH_INSTRUMENT") == "1":
                 print(f"BENCH-INSTR size={length} total={time.perf_counter() - w:.2f} "
                       + " ".join(f"{p}={wall[p]:.2f}" for p in _PHASES)
                       + f" | thread CPU total={time.thread_time() - c:.2f} "
-                      + " ".join(f"{p}={cpu[p]:.2f}" for p in _PHASES), file=sys.stderr, flush=True)
+                      + " ".join(f"{p}={cpu[p]:.2f}" for p in _PHASES)
+                      + getattr(_local, "direct", ""), file=sys.stderr, flush=True)
+                _local.direct = ""
+
+    import models_registry.storage.direct_writer as _dw
+
+    def _timed_loop(name):
+        orig = getattr(_dw.DirectWriter, name)
+
+        def loop(self):
+            w, c = time.perf_counter(), time.thread_time()
+            try:
+                return orig(self)
+            finally:
+                self.__dict__.setdefault("_instr", {})[name] = (time.perf_counter() - w, time.thread_time() - c)
+        setattr(_dw.DirectWriter, name, loop)
+
+    _timed_loop("_hash_loop")
+    _timed_loop("_write_loop")
+    _orig_submit, _orig_close, _orig_dwrite = _dw.DirectWriter._submit, _dw.DirectWriter.close, _dw.DirectWriter.write
+
+    def _submit(self, last=False):
+        w = time.perf_counter()
+        try:
+            return _orig_submit(self, last)
+        finally:
+            self.__dict__["_wait"] = self.__dict__.get("_wait", 0.0) + time.perf_counter() - w
+
+    def _dwrite(self, data):
+        w = time.perf_counter()
+        try:
+            return _orig_dwrite(self, data)
+        finally:
+            self.__dict__["_dw"] = self.__dict__.get("_dw", 0.0) + time.perf_counter() - w
+
+    def _close(self):
+        w = time.perf_counter()
+        try:
+            return _orig_close(self)
+        finally:
+            i = self.__dict__.get("_instr", {})
+            _local.direct = (f" | direct: copy+wait={self.__dict__.get('_dw', 0.0):.2f} of which wait={self.__dict__.get('_wait', 0.0):.2f}"
+                             f" close={time.perf_counter() - w:.2f}"
+                             + "".join(f" {k[1:-5]}(wall/cpu)={v[0]:.2f}/{v[1]:.2f}" for k, v in i.items()))
+
+    _dw.DirectWriter._submit = _submit
+    _dw.DirectWriter.write = _dwrite
+    _dw.DirectWriter.close = _close
 
     _st.Stager.writer = _writer
     _st.StagingWriter.finish = _finish

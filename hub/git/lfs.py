@@ -16,6 +16,7 @@ from models_registry.views import RepoView
 
 from .. import auth
 from ..api.common import base_url, drain_body, json_body, repo_type_of, send_blob
+from ..request_body import body_stream
 from ..services import registry
 
 bp = Blueprint("lfs", __name__)
@@ -123,7 +124,8 @@ def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
             raise BadRequest(f"Content-Length {length} does not match the announced size {expected}")
         if expected > reg.settings.max_lfs_object_bytes:
             raise PayloadTooLarge("Object too large")
-        staged = reg.stager.from_stream(request.stream, max_bytes=expected, length=length)
+        staged = reg.stager.from_stream(body_stream(request.environ, request.stream), max_bytes=expected,
+                                         length=length)
         reg.commits.store_lfs_object(repo, staged, oid, expected)
     except Exception:
         drain_body()

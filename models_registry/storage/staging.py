@@ -13,12 +13,17 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import BinaryIO
 
+from .direct_writer import DirectWriter
+
 CHUNK = 1 << 20
 SAMPLE_BYTES = 8000  # git looks for a NUL byte in the first 8000 bytes to call a file binary
 # The git blob sha1 of a file's *content* only matters for files a client may send inline
 # (preupload compares it); beyond this size it is not computed at all (in the same pass as the
 # sha256 it would still cost ~1 CPU-second per GiB of upload).
 SHA1_MAX_SECOND_PASS = 128 * 1024 * 1024
+# Uploads announced at least this large are hashed and written by other threads, with O_DIRECT
+# (see direct_writer); below it two threads and 32 MiB of buffers are not worth their set-up.
+DIRECT_MIN = 16 * 1024 * 1024
 
 
 @dataclass
@@ -60,24 +65,55 @@ class StagingWriter:
         self.size = 0
         self.head = b""
         self.max_bytes = max_bytes
+        self._direct: DirectWriter | None = None
+        if expected_size is not None and expected_size >= DIRECT_MIN:
+            self._direct = DirectWriter(self._file.fileno(), [h for h in (self._sha256, self._sha1) if h])
 
     def write(self, data: bytes) -> None:
         if not data:
             return
-        self.size += len(data)
-        if self.max_bytes is not None and self.size > self.max_bytes:
-            from ..errors import PayloadTooLarge
-
-            self.abort()
-            raise PayloadTooLarge(f"File larger than the limit of {self.max_bytes} bytes")
+        self._count(len(data))
         if len(self.head) < SAMPLE_BYTES:
             self.head += data[: SAMPLE_BYTES - len(self.head)]
+        if self._direct is not None:
+            self._direct.write(data)
+            return
         self._sha256.update(data)
         if self._sha1 is not None:
             self._sha1.update(data)
         self._file.write(data)
 
+    @property
+    def takes_readinto(self) -> bool:
+        """Whether fill_from() may be used: the bytes can then be received into our own buffers."""
+        return self._direct is not None
+
+    def fill_from(self, readinto: Callable[[memoryview], int], limit: int) -> None:
+        """Receive up to `limit` bytes by calling `readinto` on our buffers, until it returns 0.
+        Only once the head sample is complete (write() the first SAMPLE_BYTES)."""
+        assert self._direct is not None and len(self.head) >= SAMPLE_BYTES
+        while limit > 0:
+            n = self._direct.readinto_from(readinto, limit)
+            if n == 0:
+                return
+            self._count(n)
+            limit -= n
+
+    def _count(self, n: int) -> None:
+        self.size += n
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            from ..errors import PayloadTooLarge
+
+            self.abort()
+            raise PayloadTooLarge(f"File larger than the limit of {self.max_bytes} bytes")
+
     def finish(self) -> StagedFile:
+        if self._direct is not None:
+            try:
+                self._direct.close()
+            except BaseException:
+                self.abort()
+                raise
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -97,6 +133,8 @@ class StagingWriter:
 
     def abort(self) -> None:
         try:
+            if self._direct is not None:
+                self._direct.abort()
             self._file.close()
         finally:
             try:
@@ -119,8 +157,14 @@ class Stager:
         w = self.writer(max_bytes, expected_size=length)
         try:
             remaining = length
+            into = w.takes_readinto and remaining is not None and hasattr(stream, "readinto")
             while True:
+                if into and len(w.head) >= SAMPLE_BYTES:
+                    w.fill_from(stream.readinto, remaining)  # type: ignore[arg-type]
+                    break
                 n = CHUNK if remaining is None else min(CHUNK, remaining)
+                if into:  # the head sample first, as bytes
+                    n = min(n, SAMPLE_BYTES - len(w.head))
                 if n == 0:
                     break
                 chunk = stream.read(n)

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from huggingface_hub import hf_hub_download
 
+from models_registry.storage import staging
 from tests.support.live import start_hub
+from tests.support.waiting import poll
 
 LFS_JSON = "application/vnd.git-lfs+json"
 USER = "lfs-user"
@@ -202,6 +207,63 @@ def test_lfs_put_with_forged_href_is_403(lfs_hub, token):
         assert r.status_code == 400
     # the genuine href works
     with put(href_a, a) as r:
+        assert r.status_code == 200
+
+
+# ---- (c2) large objects: received straight into the staging buffers (past gunicorn's body reader) --
+
+LARGE = staging.DIRECT_MIN + 3 * 1024 * 1024 + 123  # takes the O_DIRECT path; not a multiple of anything
+
+
+def raw_put(conn: http.client.HTTPConnection, href: str, data: bytes) -> tuple[int, bytes]:
+    conn.request("PUT", urlsplit(href).path + "?" + urlsplit(href).query, body=data,
+                 headers={"Content-Type": "application/octet-stream"})
+    r = conn.getresponse()
+    return r.status, r.read()
+
+
+def test_large_put_is_checked_stored_and_the_connection_stays_usable(lfs_hub, token, hf_cache):
+    rid = new_repo(lfs_hub, token, "large")
+    data = os.urandom(LARGE)
+    oid = sha256(data)
+    obj = batch(lfs_hub, token, rid, [(oid, len(data))])[0]
+    href = obj["actions"]["upload"]["href"]
+    conn = http.client.HTTPConnection(urlsplit(lfs_hub.url).hostname, urlsplit(lfs_hub.url).port, timeout=60)
+    try:
+        status, body = raw_put(conn, href, os.urandom(LARGE))  # right size, wrong bytes
+        assert status == 400 and b"sha256 mismatch" in body
+        sock = conn.sock
+        status, body = raw_put(conn, href, data)
+        assert status == 200, body
+        # gunicorn knows where the body ended: the same connection serves the next request
+        conn.request("GET", "/api/health")
+        r = conn.getresponse()
+        assert r.status == 200 and json.loads(r.read())
+        assert conn.sock is sock and sock is not None
+    finally:
+        conn.close()
+    with verify(lfs_hub, token, obj["actions"]["verify"]["href"], oid, len(data)) as r:
+        assert r.status_code == 200
+    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("large.bin", oid, len(data))) as r:
+        assert r.status_code == 200, r.text
+    path = hf_hub_download(rid, "large.bin", endpoint=lfs_hub.url, token=token, cache_dir=hf_cache)
+    assert os.path.getsize(path) == len(data)
+    with open(path, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == oid
+
+
+def test_a_client_gone_midway_through_a_large_put_leaves_nothing(lfs_hub, token):
+    rid = new_repo(lfs_hub, token, "large-gone")
+    data = os.urandom(LARGE)
+    oid = sha256(data)
+    href = urlsplit(batch(lfs_hub, token, rid, [(oid, len(data))])[0]["actions"]["upload"]["href"])
+    with socket.create_connection((href.hostname, href.port), timeout=30) as s:
+        s.sendall(f"PUT {href.path}?{href.query} HTTP/1.1\r\nHost: {href.netloc}\r\n"
+                  f"Content-Length: {len(data)}\r\n\r\n".encode() + data[:len(data) // 3])
+    staging_dir = lfs_hub.data_dir / "tmp"
+    poll(lambda: sorted(p.name for p in staging_dir.iterdir() if p.name.startswith("stage-")), lambda left: not left)
+    assert "upload" in batch(lfs_hub, token, rid, [(oid, len(data))])[0]["actions"]  # not stored
+    with lfs_hub.request("GET", "/api/health", token) as r:
         assert r.status_code == 200
 
 
