@@ -138,14 +138,14 @@ class SearchIndex:
         # process may delete that file just then (it keeps only the newest). whoosh retries that
         # race when it opens a reader but not here, so a search could fail with a 500 while
         # another worker committed. Retried the same way: a few times, a moment apart.
-        for attempt in range(OPEN_RETRIES):
+        for _ in range(OPEN_RETRIES - 1):
             try:
                 return windex.open_dir(str(gen), indexname=name)
             except OSError:
-                if attempt == OPEN_RETRIES - 1 or not gen.exists():
+                if not gen.exists():
                     raise
                 time.sleep(0.02)
-        raise AssertionError("unreachable")
+        return windex.open_dir(str(gen), indexname=name)
 
     def apply(self, repos: Iterable[RepoDoc] = (), deleted_repos: Iterable[int] = (),
               discussions: Iterable[DiscussionDoc] = (), deleted_discussions: Iterable[int] = (),
