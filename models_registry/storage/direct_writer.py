@@ -24,8 +24,11 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-BLOCK = 8 * 1024 * 1024  # one buffer; a multiple of every device's logical block size
-BUFFERS = 4  # being filled, being hashed, being written, one spare
+# One buffer: a multiple of every device's logical block size, and small enough that the hash
+# thread reads it from the CPU's cache right after the kernel wrote it there (8 MiB buffers were
+# hashed at ~1.2 GB/s here, 2 MiB ones at ~1.7).
+BLOCK = 2 * 1024 * 1024
+BUFFERS = 8  # 16 MiB per upload in flight: the device and the hash thread may each lag a few behind
 ALIGN = 4096  # O_DIRECT wants offsets, lengths and addresses aligned to the logical block size
 
 
