@@ -15,6 +15,8 @@ LFS path: preupload "lfs" -> LFS batch -> PUT -> verify -> commit), then per run
   * baseline: the same bytes from a static sendfile server (bench/static_server.py), and, for
     information, from `python -m http.server`, read with httpx2 streaming in 10 MiB chunks
     (huggingface_hub's DOWNLOAD_CHUNK_SIZE) into a file;
+  * for information, the hub's resolve URL read by that same httpx2 code: server against server,
+    without huggingface_hub's client in the comparison;
   * each download is timed the second time in a row (see warm_up).
 
 Server memory: the sum of VmHWM (peak RSS) of the gunicorn master and its workers, after the runs,
@@ -145,10 +147,10 @@ def sha256_file(path: Path) -> tuple[str, float]:
     return h.hexdigest(), time.perf_counter() - t0
 
 
-def stream_download(client: httpx2.Client, url: str, dest: Path) -> float:
+def stream_download(client: httpx2.Client, url: str, dest: Path, headers: dict[str, str] | None = None) -> float:
     """GET url streaming into dest with huggingface_hub's chunk size; seconds taken."""
     t0 = time.perf_counter()
-    with client.stream("GET", url) as r:
+    with client.stream("GET", url, headers=headers, follow_redirects=True) as r:
         r.raise_for_status()
         with open(dest, "wb") as f:
             for chunk in r.iter_bytes(chunk_size=DL_CHUNK):
@@ -278,6 +280,7 @@ class Run:
     static_dl_server_cpu: float = 0.0
     hub_dl_client_cpu: float = 0.0
     static_dl_client_cpu: float = 0.0
+    hub_stream_dl_s: float = 0.0  # the hub's resolve URL read by the static download's own code
 
 
 @dataclass
@@ -414,13 +417,23 @@ def bench_size(size_mib: int, args: argparse.Namespace, root: Path) -> SizeResul
                 dl["http_server_s"] = stream_download(client, f"{http_server_url}/{FILENAME}", dest)
                 dest.unlink()
 
+            def hub_stream_dl() -> None:
+                dest = work / "static.out"
+                url = f"{hub.url}/{repo_id}/resolve/main/{FILENAME}"
+                fetch = lambda: stream_download(client, url, dest, {"Authorization": f"Bearer {token}"})  # noqa: E731
+                warm_up(fetch, dest)
+                settle()
+                dl["hub_stream_s"] = fetch()
+                dest.unlink()
+
             # Alternate the order from run to run, so that drift in machine load favours neither side.
-            for step in ((hub_dl, static_dl, http_server_dl) if i % 2 == 0 else (static_dl, http_server_dl, hub_dl)):
+            steps = (hub_dl, static_dl, http_server_dl, hub_stream_dl)
+            for step in (steps if i % 2 == 0 else steps[::-1]):
                 step()
 
             run = Run(sha_s, u1 - u0, up_phases, dl["s"], dl["phases"], dl["static_s"], dl["http_server_s"],
                       sha_cpu, up_client_cpu, up_server_cpu, dl["cpu"], dl["static_cpu"], dl["client_cpu"],
-                      dl["static_client_cpu"])
+                      dl["static_client_cpu"], dl["hub_stream_s"])
             result.runs.append(run)
             print(format_run(i + 1, args.runs, size, run), flush=True)
             if args.instrument:
@@ -450,6 +463,7 @@ def format_run(i: int, n: int, size: int, r: Run) -> str:
             f" | hub download {r.hub_dl_s:.2f}s {mb / r.hub_dl_s:.0f} MiB/s [{dl}]"
             f" | static {r.static_dl_s:.2f}s {mb / r.static_dl_s:.0f} MiB/s"
             f" | http.server {r.http_server_dl_s:.2f}s {mb / r.http_server_dl_s:.0f} MiB/s"
+            f" | hub by the static's code {r.hub_stream_dl_s:.2f}s {mb / r.hub_stream_dl_s:.0f} MiB/s"
             f" | CPU s: sha256 {r.sha256_cpu:.2f}, upload client {r.upload_client_cpu:.2f} server"
             f" {r.upload_server_cpu:.2f}, download server {r.hub_dl_server_cpu:.2f} (client"
             f" {r.hub_dl_client_cpu:.2f}) static {r.static_dl_server_cpu:.2f} (client {r.static_dl_client_cpu:.2f})")
@@ -473,6 +487,9 @@ def report(results: list[SizeResult], runs: int) -> str:
                      f"{dl / st:.3f}", f">= {DOWNLOAD_TARGET} {verdict(dl / st >= DOWNLOAD_TARGET)}"])
         rows.append([f"download {mb} MiB vs http.server", f"{dl:.0f} MiB/s", f"python -m http.server {hs:.0f} MiB/s",
                      f"{dl / hs:.2f}", "(info)"])
+        hsd = res.mibps("hub_stream_dl_s")
+        rows.append([f"  hub read by the static's code ({mb} MiB)", f"{hsd:.0f} MiB/s", f"static sendfile {st:.0f} MiB/s",
+                     f"{hsd / st:.2f}", "(info: server vs server)"])
         up_cpu, sha_cpu = res.cpu_per_gib("upload_server_cpu"), res.cpu_per_gib("sha256_cpu")
         rows.append([f"server CPU per GiB uploaded ({mb} MiB)", f"{up_cpu:.2f} s", f"client sha256 {sha_cpu:.2f} s",
                      f"{up_cpu / sha_cpu:.2f}", "(info)"])
