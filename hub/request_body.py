@@ -7,8 +7,8 @@ kernel). It serves the bytes gunicorn has already read ahead first, and keeps gu
 the body's unread length in step, so that gunicorn knows where the next request on the
 connection starts (and marks the body failed, closing the connection, if the client goes away).
 
-Anything that is not gunicorn's plain Content-Length body (chunked uploads, another server, the
-test client) gets the WSGI stream unchanged.
+Anything that is not gunicorn's plain Content-Length body on a plain socket (chunked uploads,
+TLS, another server, the test client) gets the WSGI stream unchanged.
 """
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ import socket
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-try:
-    from gunicorn.http.body import Body, LengthReader
-    from gunicorn.http.unreader import SocketUnreader
-except ImportError:  # pragma: no cover - gunicorn is a dependency; the module still imports without it
-    Body = LengthReader = SocketUnreader = None  # type: ignore[assignment,misc]
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import SocketUnreader
 
 
 class SocketBody(io.RawIOBase):
@@ -64,8 +61,8 @@ class SocketBody(io.RawIOBase):
 def body_stream(environ: Mapping[str, Any], fallback: BinaryIO) -> BinaryIO:
     """A stream with `readinto` straight from the socket when gunicorn allows it, else `fallback`."""
     body, sock = environ.get("wsgi.input"), environ.get("gunicorn.socket")
-    if (Body is None or type(body) is not Body or type(body.reader) is not LengthReader
-            or type(body.reader.unreader) is not SocketUnreader or not isinstance(sock, socket.socket)
+    if (type(body) is not Body or type(body.reader) is not LengthReader
+            or type(body.reader.unreader) is not SocketUnreader or type(sock) is not socket.socket  # not TLS
             or body.buf.tell() or not hasattr(body.reader.unreader, "take_buffered")):
         return fallback
     return SocketBody(body, sock)  # type: ignore[return-value]

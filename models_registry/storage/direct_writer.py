@@ -6,7 +6,7 @@ fresh page-cache pages are dear (virtual machines that hand memory back to their
 such page in again: 1.5-2.5 CPU-seconds per GiB were measured, against 0.6 for the sha256), it
 evicts pages other readers want, and the fsync that makes the object durable then waits for all
 of it. With O_DIRECT the device reads the bytes straight from our buffers (~0.05 CPU-s per GiB),
-and receiving, hashing and writing each have a thread, one buffer apart, so an upload goes at
+and receiving, hashing and writing each have a thread, a few buffers apart, so an upload goes at
 the speed of the slowest of the three steps, not of their sum.
 
 Filesystems that refuse O_DIRECT (tmpfs on older kernels, some FUSE ones) get ordinary writes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
 import threading
 
 import pytest
@@ -84,7 +85,7 @@ def test_read_works_too(pair):
     assert stream.read(4) == b"abcd" and stream.read() == b"ef"
 
 
-@pytest.mark.parametrize("case", ["not gunicorn", "chunked", "already read from", "no socket"])
+@pytest.mark.parametrize("case", ["not gunicorn", "chunked", "already read from", "no socket", "TLS"])
 def test_anything_else_gets_the_fallback(pair, case):
     server, client = pair
     fallback = io.BytesIO(b"fallback")
@@ -98,6 +99,13 @@ def test_anything_else_gets_the_fallback(pair, case):
         assert body.read(2) == b"ab"
         # what Body keeps when its reader handed it more than was asked for
         body.buf.write(b"x")
+    elif case == "TLS":  # SSLSocket.recv_into takes no flags, and the bytes are not the body's
+        environ["gunicorn.socket"] = ssl.create_default_context().wrap_socket(
+            socket.socket(), server_hostname="x", do_handshake_on_connect=False)
     else:
         del environ["gunicorn.socket"]
-    assert body_stream(environ, fallback) is fallback
+    try:
+        assert body_stream(environ, fallback) is fallback
+    finally:
+        if case == "TLS":
+            environ["gunicorn.socket"].close()
