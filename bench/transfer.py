@@ -420,7 +420,10 @@ def bench_size(size_mib: int, args: argparse.Namespace, root: Path) -> SizeResul
             def hub_stream_dl() -> None:
                 dest = work / "static.out"
                 url = f"{hub.url}/{repo_id}/resolve/main/{FILENAME}"
-                fetch = lambda: stream_download(client, url, dest, {"Authorization": f"Bearer {token}"})  # noqa: E731
+
+                def fetch() -> float:
+                    return stream_download(client, url, dest, {"Authorization": f"Bearer {token}"})
+
                 warm_up(fetch, dest)
                 settle()
                 dl["hub_stream_s"] = fetch()

@@ -160,11 +160,12 @@ def index_rebuild(ctx: click.Context) -> None:
     search = app.extensions["modelhub_search"]
     total = len(search.feed.all_repo_ids())
     started = time.monotonic()
-    phases: list[str] = []
+    on_bar_line = True
 
     def phase(text: str) -> None:  # the steps after the documents, which the bar cannot count
-        prefix = "" if phases else "\n"  # off the bar's line
-        phases.append(text)
+        nonlocal on_bar_line
+        prefix = "\n" if on_bar_line else ""
+        on_bar_line = False
         click.echo(f"{prefix}{text} ... ({time.monotonic() - started:.0f} s so far)", err=True)
 
     with click.progressbar(length=total, label="indexing repositories", file=sys.stderr,

@@ -89,9 +89,16 @@ class StagingWriter:
         return self._direct is not None
 
     def fill_from(self, readinto: Callable[[memoryview], int], limit: int) -> None:
-        """Receive up to `limit` bytes by calling `readinto` on our buffers, until it returns 0.
-        Only once the head sample is complete (write() the first SAMPLE_BYTES)."""
-        assert self._direct is not None and len(self.head) >= SAMPLE_BYTES
+        """Receive up to `limit` bytes by calling `readinto` (io's protocol) until it returns 0:
+        the head sample into a small buffer of its own, the rest straight into our buffers."""
+        assert self._direct is not None
+        while limit > 0 and len(self.head) < SAMPLE_BYTES:
+            sample = bytearray(min(limit, SAMPLE_BYTES - len(self.head)))
+            n = readinto(memoryview(sample)) or 0
+            if n == 0:
+                return
+            self.write(sample[:n])
+            limit -= n
         while limit > 0:
             n = self._direct.readinto_from(readinto, limit)
             if n == 0:
@@ -156,23 +163,14 @@ class Stager:
     def from_stream(self, stream: BinaryIO, max_bytes: int | None = None, length: int | None = None) -> StagedFile:
         w = self.writer(max_bytes, expected_size=length)
         try:
-            remaining = length
-            into = w.takes_readinto and remaining is not None and hasattr(stream, "readinto")
-            while True:
-                if into and len(w.head) >= SAMPLE_BYTES:
-                    w.fill_from(stream.readinto, remaining)  # type: ignore[arg-type]
-                    break
-                n = CHUNK if remaining is None else min(CHUNK, remaining)
-                if into:  # the head sample first, as bytes
-                    n = min(n, SAMPLE_BYTES - len(w.head))
-                if n == 0:
-                    break
-                chunk = stream.read(n)
-                if not chunk:
-                    break
-                w.write(chunk)
-                if remaining is not None:
-                    remaining -= len(chunk)
+            if w.takes_readinto and length is not None and hasattr(stream, "readinto"):
+                w.fill_from(stream.readinto, length)  # type: ignore[arg-type]
+            else:
+                remaining = length
+                while (n := CHUNK if remaining is None else min(CHUNK, remaining)) and (chunk := stream.read(n)):
+                    w.write(chunk)
+                    if remaining is not None:
+                        remaining -= len(chunk)
         except BaseException:
             w.abort()
             raise
