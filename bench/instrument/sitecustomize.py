@@ -13,10 +13,11 @@ over staging.DIRECT_MIN take the O_DIRECT pipeline instead (models_registry.stor
 their bytes are received straight into its buffers (so `read`, `sha256` and `write` above stay
 near zero) and the line ends with
 
-    | direct: copy+wait=... of which wait=... close=... hash(wall/cpu)=... write(wall/cpu)=...
+    | direct: copy+wait=... of which hash+wait=... (hash cpu ...) close=... write(wall/cpu)=...
 
-the receiving thread's time in DirectWriter.write (copying, waiting for a free buffer), close()
-(the last buffers), and the hash and write threads' wall and CPU time. Wall times are distorted
+the receiving thread's time in DirectWriter.write and _submit (copying; hashing each full buffer
+and waiting for a free one; the CPU time of the latter, i.e. the hashing), close() (the last
+buffers), and the write thread's wall and CPU time. Wall times are distorted
 by other processes; the thread-CPU figures are not.
 """
 
@@ -120,16 +121,16 @@ if os.environ.get("MODELHUB_BENCH_INSTRUMENT") == "1":
                 self.__dict__.setdefault("_instr", {})[name] = (time.perf_counter() - w, time.thread_time() - c)
         setattr(_dw.DirectWriter, name, loop)
 
-    _timed_loop("_hash_loop")
     _timed_loop("_write_loop")
     _orig_submit, _orig_close, _orig_dwrite = _dw.DirectWriter._submit, _dw.DirectWriter.close, _dw.DirectWriter.write
 
     def _submit(self, last=False):
-        w = time.perf_counter()
+        w, c = time.perf_counter(), time.thread_time()
         try:
             return _orig_submit(self, last)
         finally:
             self.__dict__["_wait"] = self.__dict__.get("_wait", 0.0) + time.perf_counter() - w
+            self.__dict__["_hcpu"] = self.__dict__.get("_hcpu", 0.0) + time.thread_time() - c
 
     def _dwrite(self, data):
         w = time.perf_counter()
@@ -144,7 +145,8 @@ if os.environ.get("MODELHUB_BENCH_INSTRUMENT") == "1":
             return _orig_close(self)
         finally:
             i = self.__dict__.get("_instr", {})
-            _local.direct = (f" | direct: copy+wait={self.__dict__.get('_dw', 0.0):.2f} of which wait={self.__dict__.get('_wait', 0.0):.2f}"
+            _local.direct = (f" | direct: copy+wait={self.__dict__.get('_dw', 0.0):.2f} of which hash+wait={self.__dict__.get('_wait', 0.0):.2f}"
+                             f" (hash cpu {self.__dict__.get('_hcpu', 0.0):.2f})"
                              f" close={time.perf_counter() - w:.2f}"
                              + "".join(f" {k[1:-5]}(wall/cpu)={v[0]:.2f}/{v[1]:.2f}" for k, v in i.items()))
 

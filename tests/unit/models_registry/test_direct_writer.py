@@ -1,4 +1,4 @@
-"""Large staging files: the O_DIRECT pipeline (hash thread, write thread) and the Stager's use of it."""
+"""Large staging files: the O_DIRECT pipeline (hashed by the caller, written by a thread) and the Stager's use of it."""
 
 from __future__ import annotations
 
@@ -115,12 +115,12 @@ class Exploding:
         raise ValueError("hash failed")
 
 
-def test_a_worker_error_reaches_the_caller_and_stops_the_threads(tmp_path, small_blocks, no_leftover_threads):
+def test_a_hash_error_reaches_the_caller_and_stops_the_thread(tmp_path, small_blocks, no_leftover_threads):
     fd = open_fd(tmp_path / "f")
     try:
         w = DirectWriter(fd, [Exploding()])
         with pytest.raises(ValueError, match="hash failed"):
-            for _ in range(100):  # the error shows on a later write, or at close()
+            for _ in range(100):  # the first full block is hashed at once
                 w.write(b"y" * SMALL_BLOCK)
             w.close()
         w.abort()
