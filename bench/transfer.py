@@ -17,6 +17,10 @@ LFS path: preupload "lfs" -> LFS batch -> PUT -> verify -> commit), then per run
     (huggingface_hub's DOWNLOAD_CHUNK_SIZE) into a file;
   * for information, the hub's resolve URL read by that same httpx2 code: server against server,
     without huggingface_hub's client in the comparison;
+  * for information, huggingface_hub's own single-part LFS PUT of the file (tqdm_stream_file +
+    http_backoff, as in huggingface_hub.lfs) to bench/bare_receiver.py, which only receives and
+    sha256-hashes the body: the fastest PUT any verifying server can answer on this machine, and
+    so the bound of the upload ratio here;
   * each download is timed the second time in a row (see warm_up).
 
 Server memory: the sum of VmHWM (peak RSS) of the gunicorn master and its workers, after the runs,
@@ -56,6 +60,7 @@ import httpx2  # noqa: E402
 import huggingface_hub  # noqa: E402
 from huggingface_hub import HfApi, constants, hf_hub_download  # noqa: E402
 from huggingface_hub.utils import _http as hf_http  # noqa: E402
+from huggingface_hub.utils import http_backoff, tqdm_stream_file  # noqa: E402
 
 from tests.support.live import LiveHub, free_port, start_hub  # noqa: E402
 
@@ -162,21 +167,35 @@ def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"static server exited early with {proc.returncode}")
+            raise RuntimeError(f"bench server exited early with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"static server on port {port} did not start")
+    raise RuntimeError(f"bench server on port {port} did not start")
 
 
-def start_sendfile_server(directory: Path) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("static_server.py")), str(directory)],
+def start_bench_server(script: str, *args: str) -> tuple[subprocess.Popen, str]:
+    """Start one of bench/'s baseline servers (they print their port first)."""
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name(script)), *args],
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
     port = int(proc.stdout.readline().strip())
     _wait_port(port, proc)
     return proc, f"http://127.0.0.1:{port}"
+
+
+def bare_put(url: str, source: Path, digest: str) -> float:
+    """huggingface_hub's single-part LFS PUT (huggingface_hub.lfs._upload_single_part) of `source`
+    to bench/bare_receiver.py; seconds taken. The receiver answers the sha256 it computed."""
+    t0 = time.perf_counter()
+    with tqdm_stream_file(source) as f:
+        response = http_backoff("PUT", url, data=f)
+    took = time.perf_counter() - t0
+    response.raise_for_status()
+    if response.text != digest:
+        raise RuntimeError(f"the bare receiver hashed {response.text!r}, expected {digest}")
+    return took
 
 
 def start_http_server(directory: Path) -> tuple[subprocess.Popen, str]:
@@ -281,6 +300,7 @@ class Run:
     hub_dl_client_cpu: float = 0.0
     static_dl_client_cpu: float = 0.0
     hub_stream_dl_s: float = 0.0  # the hub's resolve URL read by the static download's own code
+    bare_put_s: float = 0.0  # the client's PUT to bench/bare_receiver.py
 
 
 @dataclass
@@ -335,7 +355,7 @@ def bench_size(size_mib: int, args: argparse.Namespace, root: Path) -> SizeResul
     make_random_file(source, size)
     result = SizeResult(size)
     hub: LiveHub | None = None
-    static = http_server = None
+    static = http_server = bare = None
     try:
         env = {"MODELHUB_REGULAR_UPLOAD_MAX": str(1 * MiB)}
         if args.instrument:
@@ -353,7 +373,8 @@ def bench_size(size_mib: int, args: argparse.Namespace, root: Path) -> SizeResul
         time.sleep(3)
         idle_rate = (tree_cpu(hub.proc.pid) - c0) / (time.perf_counter() - t0)  # heartbeats and the like
         print(f"   idle server CPU: {idle_rate * 1000:.0f} ms/s (subtracted from the CPU figures below)", flush=True)
-        static, static_url = start_sendfile_server(src)
+        static, static_url = start_bench_server("static_server.py", str(src))
+        bare, bare_url = start_bench_server("bare_receiver.py")
         http_server, http_server_url = start_http_server(src)
         client = httpx2.Client(timeout=None)
         for i in range(args.runs):
@@ -372,6 +393,8 @@ def bench_size(size_mib: int, args: argparse.Namespace, root: Path) -> SizeResul
             up_client_cpu = self_cpu() - c0
             up_server_cpu = tree_cpu(hub.proc.pid) - s0 - idle_rate * (u1 - u0)
             up_phases = _upload_phases(u0, u1)
+            settle()
+            bare_s = bare_put(f"{bare_url}/{FILENAME}", source, digest)
 
             dl: dict = {}
 
@@ -436,7 +459,7 @@ def bench_size(size_mib: int, args: argparse.Namespace, root: Path) -> SizeResul
 
             run = Run(sha_s, u1 - u0, up_phases, dl["s"], dl["phases"], dl["static_s"], dl["http_server_s"],
                       sha_cpu, up_client_cpu, up_server_cpu, dl["cpu"], dl["static_cpu"], dl["client_cpu"],
-                      dl["static_client_cpu"], dl["hub_stream_s"])
+                      dl["static_client_cpu"], dl["hub_stream_s"], bare_s)
             result.runs.append(run)
             print(format_run(i + 1, args.runs, size, run), flush=True)
             if args.instrument:
@@ -451,6 +474,7 @@ def bench_size(size_mib: int, args: argparse.Namespace, root: Path) -> SizeResul
     finally:
         stop_proc(static)
         stop_proc(http_server)
+        stop_proc(bare)
         if hub is not None:
             hub.stop()
     shutil.rmtree(work, ignore_errors=True)
@@ -467,6 +491,7 @@ def format_run(i: int, n: int, size: int, r: Run) -> str:
             f" | static {r.static_dl_s:.2f}s {mb / r.static_dl_s:.0f} MiB/s"
             f" | http.server {r.http_server_dl_s:.2f}s {mb / r.http_server_dl_s:.0f} MiB/s"
             f" | hub by the static's code {r.hub_stream_dl_s:.2f}s {mb / r.hub_stream_dl_s:.0f} MiB/s"
+            f" | PUT to the bare receiver {r.bare_put_s:.2f}s"
             f" | CPU s: sha256 {r.sha256_cpu:.2f}, upload client {r.upload_client_cpu:.2f} server"
             f" {r.upload_server_cpu:.2f}, download server {r.hub_dl_server_cpu:.2f} (client"
             f" {r.hub_dl_client_cpu:.2f}) static {r.static_dl_server_cpu:.2f} (client {r.static_dl_client_cpu:.2f})")
@@ -486,8 +511,18 @@ def report(results: list[SizeResult], runs: int) -> str:
                      f"{up / sha:.3f}", f">= {UPLOAD_TARGET} {verdict(up / sha >= UPLOAD_TARGET)}"])
         rows.append([f"  of which the PUT alone ({mb} MiB)", f"{put:.0f} MiB/s", f"client sha256 {sha:.0f} MiB/s",
                      f"{put / sha:.2f}", "(info)"])
+        bare = res.mibps("bare_put_s")
+        rows.append([f"  the same PUT to a bare receiver ({mb} MiB)", f"{bare:.0f} MiB/s",
+                     f"client sha256 {sha:.0f} MiB/s", f"{bare / sha:.2f}", "(info: recv + sha256, stores nothing)"])
+        bound = statistics.median(res.size / MiB / (r.upload_s - r.upload_phases["put"] + r.bare_put_s)
+                                  for r in res.runs)
+        rows.append([f"  upload with the bare receiver's PUT ({mb} MiB)", f"{bound:.0f} MiB/s",
+                     f"client sha256 {sha:.0f} MiB/s", f"{bound / sha:.3f}", "(info: the bound here)"])
         rows.append([f"download {mb} MiB (median of {runs})", f"{dl:.0f} MiB/s", f"static sendfile {st:.0f} MiB/s",
                      f"{dl / st:.3f}", f">= {DOWNLOAD_TARGET} {verdict(dl / st >= DOWNLOAD_TARGET)}"])
+        paired = statistics.median(r.static_dl_s / r.hub_dl_s for r in res.runs)
+        rows.append([f"  download {mb} MiB, run by run", "", "the static download next to it",
+                     f"{paired:.2f}", "(info: median of the per-run ratios)"])
         rows.append([f"download {mb} MiB vs http.server", f"{dl:.0f} MiB/s", f"python -m http.server {hs:.0f} MiB/s",
                      f"{dl / hs:.2f}", "(info)"])
         hsd = res.mibps("hub_stream_dl_s")
