@@ -86,6 +86,7 @@ def _git_command(service: str, repo_path: Path, advertise: bool) -> list[str]:
         "-c", f"core.hooksPath={hooks_dir()}",
         "-c", "uploadpack.allowFilter=true",
         "-c", "core.logAllRefUpdates=false",
+        "-c", "core.fsyncObjectFiles=true",  # as GitRepo's own writes: no ref names an unflushed object
     ]
     cmd = ["git", *cfg, SERVICES[service], "--stateless-rpc"]
     if advertise:

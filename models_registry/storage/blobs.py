@@ -2,17 +2,18 @@
 
 Layout (local): ``<root>/<oid[:2]>/<oid[2:4]>/<oid>``, as git-lfs and the Hub lay them out. An
 object appears under its final name only once complete and verified (rename from staging), so a
-reader never sees a partial object.
+reader never sees a partial object, and the name is flushed to disk (storage/durable.py) before
+any commit can reference it.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from ..errors import BadRequest
+from .durable import publish
 from .staging import StagedFile
 
 OID_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -65,8 +66,7 @@ class LocalBlobStore:
         if target.exists():
             staged.discard()
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, target)
+        publish(staged.path, target)
 
     def open(self, oid: str) -> BinaryIO:
         return open(self._path(oid), "rb")

@@ -71,6 +71,10 @@ class GitRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._repo = Repo(str(path))
+        # git's lock-file protocol flushes ref files, but loose objects only with this on (dulwich's
+        # and git's default is off): without it a power cut could leave a ref naming an object
+        # that never reached the disk. Pushes get the same through hub/git/smart_http.py.
+        self._repo.object_store.fsync_object_files = True
 
     def close(self) -> None:
         self._repo.close()

@@ -229,6 +229,7 @@ def _hash_in_place(path: Path, size: int, progress: Callable[[int], None] | None
             read += len(chunk)
             if progress:
                 progress(len(chunk))
+        os.fsync(f.fileno())  # the linked inode's bytes may still be only in the page cache
     if read != size:
         raise OSError(f"{path} changed size while it was being read")
     return StagedFile(path, size, sha256.hexdigest(), sha1.hexdigest(), head)

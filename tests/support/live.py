@@ -146,7 +146,9 @@ class LiveHub:
                 self.proc.wait()
 
 
-def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = None) -> LiveHub:
+def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = None,
+              wrapper: list[str] | None = None) -> LiveHub:
+    """A `modelhub serve` on a free port; `wrapper` prefixes the command (strace, for instance)."""
     port = free_port()
     full_env = dict(os.environ)
     full_env.update({"MODELHUB_DATA_DIR": str(data_dir)})
@@ -157,7 +159,7 @@ def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = Non
     log_path = data_dir / "server.log"
     with open(log_path, "ab") as log:  # the child keeps its own descriptor; a restart appends
         proc = subprocess.Popen(
-            [sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
+            [*(wrapper or []), sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
              "--workers", str(workers)],
             env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ...db import Database
 from ...errors import BadRequest, NotFound
 from ...models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
+from ..durable import publish, write_file
 from ..staging import SHA1_MAX_SECOND_PASS
 from .hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
 from .reader import open_reader
@@ -109,11 +110,10 @@ class XetStore:
                 os.fsync(f.fileno())
             length = info.stored_bytes
             target = self._xorb_path(h)
-            target.parent.mkdir(parents=True, exist_ok=True)
             index_tmp = Path(tmp + ".idx")
-            index_tmp.write_bytes(encode_index(info))
-            os.replace(index_tmp, target.with_suffix(".idx"))  # the index first: a readable xorb has one
-            os.replace(tmp, target)
+            write_file(index_tmp, encode_index(info))
+            publish(index_tmp, target.with_suffix(".idx"))  # the index first: a readable xorb has one
+            publish(tmp, target)
             tmp = None
         finally:
             if tmp is not None:
