@@ -73,6 +73,27 @@ def test_the_file_is_written_with_o_direct_where_the_filesystem_allows(tmp_path,
     assert (tmp_path / "f").read_bytes() == b"x" * 3 * ALIGN
 
 
+
+def test_an_o_direct_write_the_kernel_refuses_is_done_again_without_it(tmp_path, no_leftover_threads):
+    """Some filesystems accept O_DIRECT at open and refuse the I/O itself (EINVAL): the writer then
+    turns O_DIRECT off and writes through the page cache. A buffer that is not aligned makes this
+    kernel answer EINVAL the same way."""
+    try:
+        os.close(os.open(tmp_path / "probe", os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600))
+    except OSError:
+        pytest.skip("this filesystem refuses O_DIRECT at open already")
+    data = os.urandom(ALIGN + 1)
+    fd = open_fd(tmp_path / "f")
+    try:
+        w = DirectWriter(fd, [])
+        assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT
+        w._write_all(memoryview(data)[1:])  # bytes objects are not page-aligned: EINVAL, then again
+        assert not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT
+        w.abort()
+    finally:
+        os.close(fd)
+    assert (tmp_path / "f").read_bytes() == data[1:]
+
 def test_real_block_size_several_blocks(tmp_path, no_leftover_threads):
     data = os.urandom(3 * direct_writer.BLOCK + 777)
     fd = open_fd(tmp_path / "f")
