@@ -36,9 +36,21 @@ class Call:
     args: list[str]
 
 
+UNFINISHED = re.compile(r"^(\d+)\s+(.*) <unfinished \.\.\.>$")
+RESUMED = re.compile(r"^(\d+)\s+<\.\.\. \w+ resumed>(.*)$")
+
+
 def calls(log: Path) -> list[Call]:
+    """The calls that succeeded, in the order they returned. A call interrupted in the log by
+    another thread's (`<unfinished ...>`, then `<... name resumed>`) is joined again."""
     out = []
+    pending: dict[str, str] = {}
     for line in log.read_text(errors="replace").splitlines():
+        if m := UNFINISHED.match(line):
+            pending[m.group(1)] = m.group(2)
+            continue
+        if (m := RESUMED.match(line)) and m.group(1) in pending:
+            line = f"{m.group(1)} {pending.pop(m.group(1))}{m.group(2)}"
         m = LINE.match(line)
         if m:
             args = [a.strip().strip('"') for a in re.split(r',\s*(?=(?:[^"]*"[^"]*")*[^"]*$)', m.group(3))]
