@@ -260,3 +260,38 @@ def test_from_file_over_the_threshold(stager, tmp_path, direct_from_100k, no_lef
         assert staged.sha1 == hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
     finally:
         staged.discard()
+
+
+def drain_pool() -> list:
+    out = []
+    while True:
+        try:
+            out.append(direct_writer._pool.get_nowait())
+        except Exception:  # queue.Empty
+            return out
+
+
+def test_buffers_are_reused_and_an_earlier_uploads_bytes_never_reach_the_padding(tmp_path, no_leftover_threads):
+    drain_pool()
+    first = open_fd(tmp_path / "first")
+    try:
+        w = DirectWriter(first, [])
+        used_by_first = {id(b) for b in w._buffers}
+        w.write(b"A" * (3 * direct_writer.BLOCK))  # every buffer of the first writer full of "A"s ...
+        w.close()
+    finally:
+        os.close(first)
+    second = open_fd(tmp_path / "second")
+    try:
+        w = DirectWriter(second, [])
+        assert {id(b) for b in w._buffers} & used_by_first  # ... and handed to the second
+        w.write(b"B" * 10)
+        w.close()
+        with pytest.raises(ValueError):
+            w.write(b"C")  # its buffers belong to the pool now
+    finally:
+        os.close(second)
+    assert (tmp_path / "second").read_bytes() == b"B" * 10
+    # what went to the device with the ten bytes: the rest of that aligned block, all zeros
+    written = [b for b in drain_pool() if b[:10] == b"B" * 10]
+    assert len(written) == 1 and written[0][10:ALIGN] == bytes(ALIGN - 10)
