@@ -21,8 +21,8 @@ SAMPLE_BYTES = 8000  # git looks for a NUL byte in the first 8000 bytes to call 
 # (preupload compares it); beyond this size it is not computed at all (in the same pass as the
 # sha256 it would still cost ~1 CPU-second per GiB of upload).
 SHA1_MAX_SECOND_PASS = 128 * 1024 * 1024
-# Uploads announced at least this large are hashed and written by other threads, with O_DIRECT
-# (see direct_writer); below it two threads and 16 MiB of buffers are not worth their set-up.
+# Uploads announced at least this large are written by another thread, with O_DIRECT (see
+# direct_writer); below it a thread and 16 MiB of buffers are not worth their set-up.
 DIRECT_MIN = 16 * 1024 * 1024
 
 
