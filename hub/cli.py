@@ -53,7 +53,11 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str | None, worker
         os.environ["MODELHUB_DATA_DIR"] = data_dir
     # Migrate once in the master, before any worker starts.
     app = _app(data_dir)
-    app.extensions["modelhub"].close()
+    reg = app.extensions["modelhub"]
+    removed = reg.sweep_uploads()
+    if removed:
+        click.echo(f"removed {removed} unfinished upload file(s) left by stopped processes", err=True)
+    reg.close()
     click.echo(f"ModelHub on http://{host}:{port} (data in {app.config['DATA_DIR']}, {workers} workers)", err=True)
     run(lambda: _app(data_dir, AUTO_MIGRATE=False, SEARCH_WORKER=True), host, port, workers, threads)
 

@@ -21,17 +21,18 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "MAX_COMMIT_BYTES": (20 * 1024 * MB, int),
     "MAX_LFS_OBJECT_BYTES": (100 * 1024 * MB, int),
     "MAX_PUSH_BYTES": (5 * 1024 * MB, int),  # one git pack (large files travel through LFS)
+    "STALE_UPLOAD_HOURS": (6.0, float),  # `serve` removes partial uploads untouched this long
     "PAGE_SIZE": (100, int),  # listings (models, commits); trees use TREE_PAGE_SIZE
     "TREE_PAGE_SIZE": (1000, int),
     "AUTO_MIGRATE": (True, bool),
     # git smart HTTP (clone/fetch/push). 0 makes those routes answer 404, as on a hub that serves
     # only the HF HTTP API (the LFS batch API and /resolve keep working); `sync pull` then falls back.
     "GIT_HTTP": (True, bool),
-    "SEARCH_WORKER": (True, bool),
+    "SEARCH_WORKER": (True, bool),  # run the (single, lock-elected) search index writer in this process
     "POSTS_PER_MINUTE": (10, int),  # comments per user (429 beyond)
     "POSTS_PER_HOUR": (120, int),
     "HOLD_FIRST_POSTS": (False, bool),  # new accounts' first comments wait for a moderator
-    "NEW_ACCOUNT_HOURS": (24, int),  # run the (single, lock-elected) search index writer in this process
+    "NEW_ACCOUNT_HOURS": (24, int),
     # On-demand mirroring (models_registry/sync/mirrors.py): a missing repository whose id matches
     # MIRROR_ALLOW (comma-separated fnmatch patterns, e.g. "Qwen/*,THUDM/*") is pulled from
     # MIRROR_UPSTREAM on its first request; nothing else is ever fetched. Requests wait up to
@@ -64,6 +65,7 @@ def registry_settings(cfg: dict[str, Any]) -> RegistrySettings:
         Path(cfg["DATA_DIR"]), cfg["DATABASE_URL"], cfg["STORAGE_URL"],
         lfs_threshold=cfg["LFS_THRESHOLD"], regular_upload_max=cfg["REGULAR_UPLOAD_MAX"],
         max_commit_bytes=cfg["MAX_COMMIT_BYTES"], max_lfs_object_bytes=cfg["MAX_LFS_OBJECT_BYTES"],
+        stale_upload_hours=cfg["STALE_UPLOAD_HOURS"],
     )
 
 

@@ -35,5 +35,12 @@ class Registry:
         self.mirrors = Mirrors(self)
         self.repos.write_guards.append(self.mirrors.check_writable)  # mirrors are read-only
 
+    def sweep_uploads(self) -> int:
+        """Remove what stopped processes left of unfinished uploads (LFS staging files, xorbs
+        being received); `modelhub serve` calls it at start. Interrupted `sync pull` downloads
+        are kept: the next pull resumes them."""
+        max_age = self.settings.stale_upload_hours * 3600
+        return self.stager.sweep(max_age) + self.xet.sweep(max_age)
+
     def close(self) -> None:
         self.db.dispose()

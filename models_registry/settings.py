@@ -21,10 +21,12 @@ class RegistrySettings:
     max_commit_bytes: int = 20 * 1024 * MB
     # Upper bound on one LFS object.
     max_lfs_object_bytes: int = 100 * 1024 * MB
+    # Partial upload files untouched this long are a stopped process's leftovers (Registry.sweep_uploads).
+    stale_upload_hours: float = 6
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, database_url: str | None = None, storage_url: str | None = None,
-                     **kw: int) -> RegistrySettings:
+                     **kw: float) -> RegistrySettings:
         data_dir = Path(data_dir).resolve()
         return cls(
             data_dir=data_dir,

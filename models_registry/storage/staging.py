@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -157,6 +158,10 @@ class Stager:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
 
+    def sweep(self, max_age: float, now: float | None = None) -> int:
+        """Delete staging files a stopped process left behind (see remove_stale)."""
+        return remove_stale(self.directory, "stage-*", max_age, now)
+
     def writer(self, max_bytes: int | None = None, expected_size: int | None = None) -> StagingWriter:
         return StagingWriter(self.directory, max_bytes, expected_size)
 
@@ -214,6 +219,25 @@ class Stager:
         w = self.writer()
         w.write(data)
         return w.finish()
+
+
+def remove_stale(folder: Path, pattern: str, max_age: float, now: float | None = None) -> int:
+    """Delete the files matching `pattern` directly in `folder` whose inode has not changed for
+    `max_age` seconds; returns how many. Why: a process killed in the middle of an upload (or a
+    power cut) leaves its partial file behind, up to the size of a model, and nothing else ever
+    removes it. The inode's ctime, not mtime: every write and the hard link of
+    Stager.from_file(link=True) update it, so a file that is still being filled never looks old."""
+    now = time.time() if now is None else now
+    removed = 0
+    for path in folder.glob(pattern):
+        try:
+            st = path.lstat()
+            if now - st.st_ctime >= max_age and not path.is_dir():
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # its writer finished (renamed it) meanwhile
+            continue
+    return removed
 
 
 def _hash_in_place(path: Path, size: int, progress: Callable[[int], None] | None) -> StagedFile:

@@ -24,7 +24,7 @@ from ...db import Database
 from ...errors import BadRequest, NotFound
 from ...models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
 from ..durable import publish, write_file
-from ..staging import SHA1_MAX_SECOND_PASS
+from ..staging import SHA1_MAX_SECOND_PASS, remove_stale
 from .hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
 from .reader import open_reader
 from .rehash import hash_file
@@ -54,6 +54,10 @@ class XetStore:
         self.xorb_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._index_cache: dict[str, tuple[list[ChunkInfo], int]] = {}
+
+    def sweep(self, max_age: float, now: float | None = None) -> int:
+        """Delete xorbs a stopped process left half-received (staging.remove_stale)."""
+        return remove_stale(self.tmp_dir, "xorb-*", max_age, now)
 
     # ---- xorbs ---------------------------------------------------------------------------------
     def _xorb_path(self, h: str) -> Path:

@@ -618,3 +618,37 @@ def test_broken_gitattributes_does_not_disable_the_other_rules():
     assert rules.wants_lfs("a.txt", 11, False)
     assert rules.wants_lfs("a.txt", 1, True)
     assert not rules.wants_lfs("a.txt", 1, False)
+
+
+def test_sweep_removes_only_staging_files_untouched_for_max_age(tmp_path):
+    stager = Stager(tmp_path / "tmp")
+    left = stager.writer()
+    left.write(b"half an upload")  # a writer whose process died: never finished, never aborted
+    stale = next((tmp_path / "tmp").glob("stage-*"))
+    (tmp_path / "tmp" / "sync-partial").mkdir()
+    resumable = tmp_path / "tmp" / "sync-partial" / "x.part"
+    resumable.write_bytes(b"kept for resuming")
+    other = tmp_path / "tmp" / "notes.txt"
+    other.write_bytes(b"not ours")
+
+    assert stager.sweep(max_age=3600) == 0  # just written: in use as far as anyone can tell
+    assert stale.exists()
+    assert stager.sweep(max_age=3600, now=stale.lstat().st_ctime + 3601) == 1
+    assert not stale.exists()
+    assert resumable.exists() and other.exists()
+    left.abort()  # its own clean-up does not trip over the missing file
+
+
+def test_sweep_goes_by_the_inode_change_time_not_the_modification_time(tmp_path):
+    """A hard-linked staging file (Stager.from_file(link=True) of a Hugging Face cache blob) keeps
+    its source's old mtime while it is being hashed; the link itself changed the inode just now."""
+    stager = Stager(tmp_path / "tmp")
+    source = tmp_path / "cache-blob"
+    source.write_bytes(b"weights")
+    two_days_ago = source.stat().st_mtime - 2 * 86400
+    os.utime(source, (two_days_ago, two_days_ago))
+    linked = tmp_path / "tmp" / "stage-linked"
+    os.link(source, linked)
+    assert linked.stat().st_mtime == two_days_ago
+    assert stager.sweep(max_age=3600) == 0
+    assert linked.exists()
