@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlencode
 
 from flask import Response, current_app, request, send_file
@@ -115,9 +115,12 @@ def json_body() -> dict[str, Any]:
 DRAIN_LIMIT = 256 * 1024 * 1024
 
 
-def drain_body() -> None:
-    """Consume (a bounded amount of) an unread request body before answering with an error."""
-    stream = request.stream
+def drain_body(stream: BinaryIO | None = None) -> None:
+    """Consume (a bounded amount of) an unread request body before answering with an error.
+
+    `stream`: the one the body was being read from, when not request.stream. A request_body stream
+    holds the bytes gunicorn had read ahead: only it can hand them out, so only it can drain."""
+    stream = request.stream if stream is None else stream
     left = DRAIN_LIMIT
     try:
         while left > 0:

@@ -21,6 +21,7 @@ from models_registry.views import RepoView
 
 from .. import auth
 from ..errors import error_response
+from ..request_body import body_stream
 from ..services import registry
 from .common import base_url, drain_body, repo_type_of
 
@@ -120,10 +121,11 @@ def upload_xorb(prefix: str, xorb_hash: str):
     if prefix != "default":
         drain_body()
         raise BadRequest(f"Unknown xorb prefix {prefix!r} (expected 'default')")
+    body = body_stream(request.environ, request.stream)
     try:
-        inserted = registry().xet.put_xorb(xorb_hash, request.stream)
+        inserted = registry().xet.put_xorb(xorb_hash, body, length=request.content_length)
     except RegistryError:
-        drain_body()  # so that the client reads our answer instead of a reset connection
+        drain_body(body)  # so that the client reads our answer instead of a reset connection
         raise
     return jsonify({"was_inserted": inserted})
 

@@ -7,6 +7,8 @@ the PUT; the signature names the repository, the object and the operation.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -114,6 +116,7 @@ def _check_token(expected_op: str, oid: str) -> dict:
 
 
 def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
+    body: BinaryIO = request.stream
     try:
         data = _check_token("upload", oid)
         reg = registry()
@@ -124,11 +127,11 @@ def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
             raise BadRequest(f"Content-Length {length} does not match the announced size {expected}")
         if expected > reg.settings.max_lfs_object_bytes:
             raise PayloadTooLarge("Object too large")
-        staged = reg.stager.from_stream(body_stream(request.environ, request.stream), max_bytes=expected,
-                                         length=length)
+        body = body_stream(request.environ, request.stream)
+        staged = reg.stager.from_stream(body, max_bytes=expected, length=length)
         reg.commits.store_lfs_object(repo, staged, oid, expected)
     except Exception:
-        drain_body()
+        drain_body(body)
         raise
     return Response(status=200)
 

@@ -72,7 +72,7 @@ class DirectWriter:
     def __init__(self, fd: int, hashes: Iterable[Hash]) -> None:
         self._fd = fd
         self._hashes = list(hashes)
-        self._direct = _set_direct(fd, True)
+        self._direct = set_direct(fd, True)
         self._free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
         self._full: queue.SimpleQueue[tuple[mmap.mmap, int] | None] = queue.SimpleQueue()
         self._buffers = [_take_buffer() for _ in range(BUFFERS)]
@@ -176,7 +176,7 @@ class DirectWriter:
                 # Some filesystems accept O_DIRECT at open time and refuse the I/O itself.
                 if exc.errno != errno.EINVAL or not self._direct:
                     raise
-                self._direct = _set_direct(self._fd, False)
+                self._direct = set_direct(self._fd, False)
                 continue
             view = view[n:]
 
@@ -185,7 +185,7 @@ class _Aborted(Exception):
     pass
 
 
-def _set_direct(fd: int, on: bool) -> bool:
+def set_direct(fd: int, on: bool) -> bool:
     """Turn O_DIRECT on or off for `fd`; returns whether it is on."""
     flags = fcntl.fcntl(fd, fcntl.F_GETFL)
     try:

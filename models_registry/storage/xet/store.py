@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from ...db import Database
 from ...errors import BadRequest, NotFound
 from ...models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
+from ..direct_writer import DirectWriter
 from ..durable import publish, write_file
 from ..staging import SHA1_MAX_SECOND_PASS, remove_stale
 from .hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
@@ -90,8 +91,10 @@ class XetStore:
             self._index_cache[h] = cached
         return cached
 
-    def put_xorb(self, h: str, body: BinaryIO, limit: int = MAX_XORB_BYTES + 1024 * 1024) -> bool:
-        """Verify and store a xorb read from `body`; False if it was already stored."""
+    def put_xorb(self, h: str, body: BinaryIO, limit: int = MAX_XORB_BYTES + 1024 * 1024,
+                 length: int | None = None) -> bool:
+        """Verify and store a xorb read from `body` (`length` bytes, when the request said so); False
+        if it was already stored."""
         try:
             str_to_hash(h)
         except ValueError as e:
@@ -103,15 +106,29 @@ class XetStore:
         fd, tmp = tempfile.mkstemp(prefix="xorb-", dir=self.tmp_dir)
         try:
             verifier = XorbVerifier(h, limit)  # verified as it arrives: one pass, no re-read
-            with os.fdopen(fd, "wb") as f:
-                for block in iter(lambda: body.read(COPY_BUFFER), b""):
-                    verifier.feed(block)
-                    f.write(block)
+            try:
+                # Around the page cache, as large LFS uploads (direct_writer): filling fresh page-cache
+                # pages was ~40% of the server's time in a Xet upload here. The verifier sees each
+                # 2 MiB block as the writer's hashes do.
+                writer = DirectWriter(fd, [verifier])
+                try:
+                    if length is not None and hasattr(body, "readinto"):  # straight into its buffers
+                        left = min(length, limit + 1)  # one byte over the limit is enough to refuse it
+                        while left > 0 and (n := writer.readinto_from(body.readinto, left)):
+                            left -= n
+                    else:
+                        for block in iter(lambda: body.read(COPY_BUFFER), b""):
+                            writer.write(block)
+                    writer.close()
+                except BaseException:
+                    writer.abort()
+                    raise
                 info = verifier.finish()
                 # Durable before it is named, like staged LFS uploads: once the client is told the
                 # xorb is stored it will never send it again, and shards will reference it.
-                f.flush()
-                os.fsync(f.fileno())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             length = info.stored_bytes
             target = self._xorb_path(h)
             index_tmp = Path(tmp + ".idx")

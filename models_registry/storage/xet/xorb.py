@@ -135,7 +135,7 @@ class XorbVerifier:
         self._footer_start: int | None = None
         self._tail = b""  # the last 4 bytes seen
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         self._length += len(data)
         if self._length > self.limit:
             raise InvalidXorb("Xorb exceeds the 64 MiB limit")
@@ -172,6 +172,8 @@ class XorbVerifier:
             self._pos += off
         else:
             view.release()
+
+    update = feed  # a verifier is fed like a hash (direct_writer.DirectWriter's `hashes`)
 
     def finish(self) -> XorbInfo:
         chunks_end = self._footer_start
