@@ -123,7 +123,7 @@ def upload_xorb(prefix: str, xorb_hash: str):
         raise BadRequest(f"Unknown xorb prefix {prefix!r} (expected 'default')")
     body = body_stream(request.environ, request.stream)
     try:
-        inserted = registry().xet.put_xorb(xorb_hash, body, length=request.content_length)
+        inserted = registry().xet.put_xorb(xorb_hash, body, body_length=request.content_length)
     except RegistryError:
         drain_body(body)  # so that the client reads our answer instead of a reset connection
         raise

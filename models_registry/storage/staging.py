@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -232,7 +233,7 @@ def remove_stale(folder: Path, pattern: str, max_age: float, now: float | None =
     for path in folder.glob(pattern):
         try:
             st = path.lstat()
-            if now - st.st_ctime >= max_age and not path.is_dir():
+            if stat.S_ISREG(st.st_mode) and now - st.st_ctime >= max_age:
                 path.unlink()
                 removed += 1
         except FileNotFoundError:  # its writer finished (renamed it) meanwhile

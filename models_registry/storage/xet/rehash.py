@@ -62,6 +62,7 @@ class _Xorb:
         got = os.preadv(self.f.fileno(), [memoryview(buf)[:length]], first)
         return memoryview(buf)[:got]
 
+
 Terms = Sequence[Sequence[Any]]  # [xorb, chunk_start, chunk_end, unpacked_bytes]
 
 

@@ -92,9 +92,9 @@ class XetStore:
         return cached
 
     def put_xorb(self, h: str, body: BinaryIO, limit: int = MAX_XORB_BYTES + 1024 * 1024,
-                 length: int | None = None) -> bool:
-        """Verify and store a xorb read from `body` (`length` bytes, when the request said so); False
-        if it was already stored."""
+                 body_length: int | None = None) -> bool:
+        """Verify and store a xorb read from `body` (`body_length` bytes, when the request said so);
+        False if it was already stored."""
         try:
             str_to_hash(h)
         except ValueError as e:
@@ -112,8 +112,8 @@ class XetStore:
                 # 2 MiB block as the writer's hashes do.
                 writer = DirectWriter(fd, [verifier])
                 try:
-                    if length is not None and hasattr(body, "readinto"):  # straight into its buffers
-                        left = min(length, limit + 1)  # one byte over the limit is enough to refuse it
+                    if body_length is not None and hasattr(body, "readinto"):  # straight into its buffers
+                        left = min(body_length, limit + 1)  # one byte over the limit is enough to refuse it
                         while left > 0 and (n := writer.readinto_from(body.readinto, left)):
                             left -= n
                     else:

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import io
 import os
+import queue
 import threading
 
 import pytest
@@ -267,7 +268,7 @@ def drain_pool() -> list:
     while True:
         try:
             out.append(direct_writer._pool.get_nowait())
-        except Exception:  # queue.Empty
+        except queue.Empty:
             return out
 
 
