@@ -19,6 +19,18 @@ import pytest  # noqa: E402
 from tests.support.live import LiveHub, start_hub  # noqa: E402
 
 
+MAX_TEST_PROCESSES = 4
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto` (setup.cfg): one test process per CPU, at most MAX_TEST_PROCESSES.
+
+    Why a cap: every process starts its own servers (two gunicorn workers each), git and browsers;
+    beyond a few, more processes mostly add contention, not speed.
+    """
+    return max(1, min(MAX_TEST_PROCESSES, len(os.sched_getaffinity(0))))
+
+
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory) -> LiveHub:
     """One multi-worker server for the whole session (small page sizes, to exercise pagination)."""

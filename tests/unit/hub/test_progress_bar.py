@@ -13,7 +13,8 @@ class Tty(io.StringIO):
         return True
 
 
-def test_terminal_bar_shows_share_amount_rate_and_eta_then_the_total_time():
+def test_terminal_bar_shows_share_amount_rate_and_eta_then_the_total_time(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")  # the bar is cut to the terminal's width: pin one
     out = Tty()
     p = CliProgress(out)
     p.begin("weights/model.bin", 4 * 1024 * 1024)
