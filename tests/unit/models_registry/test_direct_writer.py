@@ -74,7 +74,6 @@ def test_the_file_is_written_with_o_direct_where_the_filesystem_allows(tmp_path,
     assert (tmp_path / "f").read_bytes() == b"x" * 3 * ALIGN
 
 
-
 def test_an_o_direct_write_the_kernel_refuses_is_done_again_without_it(tmp_path, no_leftover_threads):
     """Some filesystems accept O_DIRECT at open and refuse the I/O itself (EINVAL): the writer then
     turns O_DIRECT off and writes through the page cache. A buffer that is not aligned makes this
@@ -94,6 +93,7 @@ def test_an_o_direct_write_the_kernel_refuses_is_done_again_without_it(tmp_path,
     finally:
         os.close(fd)
     assert (tmp_path / "f").read_bytes() == data[1:]
+
 
 def test_real_block_size_several_blocks(tmp_path, no_leftover_threads):
     data = os.urandom(3 * direct_writer.BLOCK + 777)

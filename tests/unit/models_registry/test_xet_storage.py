@@ -264,7 +264,6 @@ def test_refused_xorb_leaves_nothing_behind(registry):
     assert [p for p in (reg.settings.data_dir / "xet").rglob("*") if p.is_file()] == []
 
 
-
 def test_xorb_of_known_length_is_received_into_the_writers_buffers(registry):
     reg = registry
     x = Xorb.of(os.urandom(3 * 1024 * 1024 + 12345), kinds=[0, 1, 2] * 17)
@@ -295,6 +294,7 @@ def test_xorb_of_known_length_over_the_limit_or_short_is_refused(registry):
         reg.xet.put_xorb(x.hash, io.BytesIO(x.body[:200_000]), body_length=len(x.body))
     assert _count(reg, XetXorb) == 0
     assert [p for p in (reg.settings.data_dir / "xet").rglob("*") if p.is_file()] == []
+
 
 @pytest.mark.parametrize("block", [100_000, 8 * 1024 * 1024])
 def test_shard_verification_rebuilds_files_across_blocks_xorbs_and_compressions(registry, repos, monkeypatch, block):
