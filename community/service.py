@@ -282,7 +282,7 @@ class Community:
                 try:
                     s.commit()
                 except BaseException:
-                    with self.registry.git.open(repo.storage_key) as git:
+                    with self.registry.git.writing(repo.storage_key) as git:
                         git.delete_ref(f"refs/pr/{num}")
                     raise
         return view
@@ -294,11 +294,11 @@ class Community:
             s.execute(delete(Notification).where(Notification.discussion_id == d.id))
             s.delete(d)
             search_feed.touch(s, "discussion", d.id)
-        with self.registry.git.open(repo.storage_key) as git:
+        with self.registry.git.writing(repo.storage_key) as git:
             git.delete_ref(f"refs/pr/{num}")
 
     def _create_pr_ref(self, repo: RepoView, num: int, target: str) -> None:
-        with self.registry.git.open(repo.storage_key) as git:
+        with self.registry.git.writing(repo.storage_key) as git:
             head = git.ref_sha(f"refs/heads/{target}")
             if head is None:
                 raise NotFound(f"Target branch {target!r} does not exist")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,12 +55,41 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str | None, worker
     # Migrate once in the master, before any worker starts.
     app = _app(data_dir)
     reg = app.extensions["modelhub"]
-    removed = reg.sweep_uploads()
-    if removed:
-        click.echo(f"removed {removed} unfinished upload file(s) left by stopped processes", err=True)
+    _report_uploads_removed(reg.sweep_uploads())
     reg.close()
+    # Git lock files a killed process left: every writer recovers the ones it meets, so this tidies
+    # up in the background (it visits every repository) while the workers start.
+    subprocess.Popen([sys.executable, "-m", "hub", "sweep", "--skip-uploads", "--quiet"], stdin=subprocess.DEVNULL)
     click.echo(f"ModelHub on http://{host}:{port} (data in {app.config['DATA_DIR']}, {workers} workers)", err=True)
     run(lambda: _app(data_dir, AUTO_MIGRATE=False, SEARCH_WORKER=True), host, port, workers, threads)
+
+
+def _report_uploads_removed(removed: int) -> None:
+    if removed:
+        click.echo(f"removed {removed} unfinished upload file(s) left by stopped processes", err=True)
+
+
+@cli.command()
+@click.option("--skip-uploads", is_flag=True, help="Leave unfinished uploads (serve removes them itself).")
+@click.option("--quiet", is_flag=True, help="No progress bar; say only what was removed.")
+@click.pass_context
+def sweep(ctx: click.Context, skip_uploads: bool, quiet: bool) -> None:
+    """Remove what killed processes left behind: git lock files in repositories nobody is writing
+    now and unfinished uploads of processes that are gone, and refresh the metadata of repositories
+    whose branch moved just before a crash. `serve` runs it as it starts."""
+    reg = _registry(ctx)
+    if not skip_uploads:
+        _report_uploads_removed(reg.sweep_uploads())
+    total = sum(1 for _ in reg.git.keys())
+    with click.progressbar(length=total, label="checking repositories", file=sys.stderr, show_pos=True,
+                           hidden=quiet) as bar:
+        removed, seen = reg.git.sweep_locks(progress=bar.update)
+        fixed = reg.commits.reconcile_heads()
+    if removed or not quiet:
+        click.echo(f"removed {removed} git lock file(s) left by stopped writers in {seen} repositories", err=True)
+    if fixed or not quiet:
+        click.echo(f"refreshed {fixed} repositories whose recorded head lagged their branch", err=True)
+    reg.close()
 
 
 @cli.group()

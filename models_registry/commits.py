@@ -9,6 +9,7 @@ modified, card metadata). A crash before the ref update leaves the branch untouc
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
@@ -17,7 +18,6 @@ from . import cards, licenses, names
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound
-from .locks import LockDir
 from .models import GitBlobInfo, LfsObject, RepoLfsObject, Repository, RepoTag, SafetensorsFile, utcnow
 from .permissions import Principal
 from .repos import Repos, _author_line
@@ -69,12 +69,11 @@ class CommitResult:
 
 class Commits:
     def __init__(self, settings: RegistrySettings, db: Database, git: GitStore, blobs: BlobStore,
-                 locks: LockDir, repos: Repos) -> None:
+                 repos: Repos) -> None:
         self.settings = settings
         self.db = db
         self.git = git
         self.blobs = blobs
-        self.locks = locks
         self.repos = repos
         # Called as listener(repo, ref, old_sha, new_sha) after every ref a commit, merge or push moved.
         self.listeners: list = []
@@ -96,7 +95,7 @@ class Commits:
                 raise BadRequest(f"Invalid parentCommit {parent_commit!r}")
             for op in operations:
                 names.validate_path(op.path.rstrip("/") if isinstance(op, DeletePath) and op.folder else op.path)
-            with self.locks.hold(repo.storage_key), self.git.open(repo.storage_key) as git:
+            with self.git.writing(repo.storage_key) as git:
                 ref = git.branch_ref(revision)
                 if ref is None:
                     if not git.refs() and revision == repo.default_branch:
@@ -283,6 +282,36 @@ class Commits:
             s.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
             insert_ignore(s, RepoTag, [{"repo_id": row.id, "tag": t[:255]} for t in dict.fromkeys(tags)])
 
+    def reconcile_heads(self, progress: Callable[[int], None] | None = None) -> int:
+        """Refresh the metadata of every repository whose recorded head is not its default branch's
+        (a process killed after moving the ref, before telling the database); returns how many.
+        Run by the start-up sweep; cheap for the others (one ref read each)."""
+        fixed = 0
+        last = 0
+        while True:
+            with self.db.session() as s:
+                rows = s.scalars(select(Repository).where(Repository.id > last).order_by(Repository.id)
+                                 .limit(500)).all()
+                views = [RepoView.of(r) for r in rows]
+            if not views:
+                return fixed
+            for repo in views:
+                last = repo.id
+                ref = f"refs/heads/{repo.default_branch}"
+                if self.git.exists(repo.storage_key):
+                    with self.git.open(repo.storage_key) as git:
+                        lagging = git.ref_sha(ref) not in (None, repo.head_sha)
+                    if lagging:
+                        with self.git.writing(repo.storage_key) as git:  # no commit moves it meanwhile
+                            head = git.ref_sha(ref)
+                            if head is not None:
+                                log.warning("%s: recorded head %s, branch at %s: refreshing", repo.repo_id,
+                                            repo.head_sha, head)
+                                self.refresh_metadata(git, repo, ref, head)
+                                fixed += 1
+                if progress:
+                    progress(1)
+
     def _after_ref_moved(self, git, repo: RepoView, ref: str, new: str, old: str | None = None) -> None:
         """Derived data after the commit is final. A failure here must not turn the commit into an
         error: the client would retry it (and commit twice); the next commit refreshes again.
@@ -305,7 +334,7 @@ class Commits:
         from .merging import files_of, merge_base, three_way
 
         self.repos.check_writable(repo)
-        with self.locks.hold(repo.storage_key), self.git.open(repo.storage_key) as git:
+        with self.git.writing(repo.storage_key) as git:
             target_ref = f"refs/heads/{target_branch}"
             ours = git.ref_sha(target_ref)
             theirs = git.ref_sha(source_ref)

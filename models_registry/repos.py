@@ -275,7 +275,7 @@ class Repos:
     def create_branch(self, principal: Principal, repo: RepoView, branch: str, starting_point: str | None) -> str:
         names.validate_branch_name(branch)
         self.check_writable(repo)
-        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+        with self.git.writing(repo.storage_key) as git:
             target = git.resolve(starting_point or repo.default_branch)
             if not git.set_ref(f"refs/heads/{branch}", target, None):
                 raise Conflict(f"Reference already exists: refs/heads/{branch}")
@@ -286,7 +286,7 @@ class Repos:
         if branch == repo.default_branch:
             raise Forbidden(f"Cannot delete the default branch {branch!r}")
         self.check_writable(repo)
-        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+        with self.git.writing(repo.storage_key) as git:
             ref = f"refs/heads/{branch}"
             if git.ref_sha(ref) is None:
                 raise RevisionNotFound(f"Branch {branch!r} not found")
@@ -296,7 +296,7 @@ class Repos:
     def create_tag(self, principal: Principal, repo: RepoView, tag: str, revision: str, message: str | None) -> str:
         names.validate_tag_name(tag)
         self.check_writable(repo)
-        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+        with self.git.writing(repo.storage_key) as git:
             target = git.resolve(revision)
             ref = f"refs/tags/{tag}"
             if git.ref_sha(ref) is not None:
@@ -309,7 +309,7 @@ class Repos:
 
     def delete_tag(self, principal: Principal, repo: RepoView, tag: str) -> None:
         self.check_writable(repo)
-        with self.locks.hold(repo.storage_key), self.open_git(repo) as git:
+        with self.git.writing(repo.storage_key) as git:
             ref = f"refs/tags/{tag}"
             if git.ref_sha(ref) is None:
                 raise RevisionNotFound(f"Tag {tag!r} not found")

@@ -87,6 +87,10 @@ def _git_command(service: str, repo_path: Path, advertise: bool) -> list[str]:
         "-c", "uploadpack.allowFilter=true",
         "-c", "core.logAllRefUpdates=false",
         "-c", "core.fsyncObjectFiles=true",  # as GitRepo's own writes: no ref names an unflushed object
+        # A push's automatic gc runs to its end inside the push, under the repository lock (detached,
+        # it would pack refs beside other writers, whose lock recovery would take its locks for a
+        # dead writer's: models_registry/storage/gitrepo.py).
+        "-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false",
     ]
     cmd = ["git", *cfg, SERVICES[service], "--stateless-rpc"]
     if advertise:
@@ -219,9 +223,9 @@ def receive_pack(kind: str | None, ns: str, name: str) -> Response:
            "can_write": can_write(principal, repo.namespace),
            "open_prs": community().pushable_pr_refs(principal, repo)}
     path = reg.git.path_for(repo.storage_key)
-    with reg.locks.hold(repo.storage_key):
-        with reg.git.open(repo.storage_key) as git:
-            before = git.refs()
+    with reg.git.writing(repo.storage_key) as writer:
+        before = writer.refs()
+        writer.recover_ref_locks()  # git refuses a ref whose .lock a killed writer left
         proc = subprocess.Popen(_git_command("git-receive-pack", path, advertise=False),
                                 env=_env({CONTEXT_ENV: json.dumps(ctx)}),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -3,32 +3,54 @@
 Writes are atomic the way git's are: objects first (each written to a temporary file and renamed),
 then one compare-and-swap of the ref. A crash at any point leaves the ref where it was; at worst
 some unreachable objects remain for `git gc`.
+
+A writer killed mid-write also leaves git's lock files behind (`refs/heads/main.lock`,
+`objects/ab/<sha>.lock`): git and dulwich refuse to touch a file whose `.lock` exists, so without
+recovery that ref, or that object, could never be written again. Every write goes through
+`GitStore.writing`, which holds the repository's lock: a ref lock file met there belongs to a dead
+writer and is removed. An object's lock file may belong to a live `sync pull`, which writes objects
+without that lock (`GitStore.incoming`): the object is written beside it instead (content-addressed
+names make that safe). `GitStore.sweep_locks`, run as `serve` starts, removes what is left.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from dulwich.errors import NotTreeError
+from dulwich.file import FileLocked
 from dulwich.object_store import tree_lookup_path
 from dulwich.objects import Blob, Commit, Tag, Tree
 from dulwich.repo import Repo
 
 from ..errors import BadRequest, RevisionNotFound
+from ..locks import LockDir
 from ..names import FULL_SHA_RE, PR_REF_RE
+from .durable import publish, write_file
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FILE_MODE = 0o100644
 EXEC_MODE = 0o100755
 LINK_MODE = 0o120000
 DIR_MODE = 0o040000
 SUBMODULE_MODE = 0o160000
+# Refs written without the repository lock: `sync pull` fetches into refs/mirror-incoming/<run>/
+# under GitStore.incoming only (a fetch can take minutes).
+INCOMING_REFS = "refs/mirror-incoming"
+# The lock files git and dulwich take outside refs/ and objects/ (always under the repository lock).
+TOP_LEVEL_LOCKS = ("HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock", "index.lock")
 
 
 @dataclass(frozen=True)
@@ -66,10 +88,17 @@ class CommitData:
 
 
 class GitRepo:
-    """One bare repository. Cheap to create; holds no locks."""
+    """One bare repository. Cheap to create; holds no locks.
 
-    def __init__(self, path: Path) -> None:
+    `writer` is for `GitStore.writing` only: the caller holds the repository lock, so a ref's lock
+    file met while writing belongs to a dead writer and is recovered (see the module docstring);
+    `pulls_idle` then tells whether no `sync pull` runs, which makes object lock files stale too."""
+
+    def __init__(self, path: Path, writer: bool = False,
+                 pulls_idle: Callable[[], AbstractContextManager[bool]] | None = None) -> None:
         self.path = path
+        self._writer = writer
+        self._pulls_idle = pulls_idle
         self._repo = Repo(str(path))
         # git's lock-file protocol flushes ref files, but loose objects only with this on (dulwich's
         # and git's default is off): without it a power cut could leave a ref naming an object
@@ -147,11 +176,33 @@ class GitRepo:
     def set_ref(self, ref: str, new: str, old: str | None) -> bool:
         """Compare-and-swap: moves `ref` to `new` only if it still points at `old` (None: must not exist)."""
         if old is None:
-            return bool(self._repo.refs.add_if_new(ref.encode(), new.encode()))
-        return bool(self._repo.refs.set_if_equals(ref.encode(), old.encode(), new.encode()))
+            return bool(self._recovering(lambda: self._repo.refs.add_if_new(ref.encode(), new.encode())))
+        return bool(self._recovering(lambda: self._repo.refs.set_if_equals(ref.encode(), old.encode(),
+                                                                            new.encode())))
 
     def delete_ref(self, ref: str, old: str | None = None) -> bool:
-        return bool(self._repo.refs.remove_if_equals(ref.encode(), old.encode() if old else None))
+        return bool(self._recovering(lambda: self._repo.refs.remove_if_equals(ref.encode(),
+                                                                               old.encode() if old else None)))
+
+    def _recovering(self, write: Callable[[], T]) -> T:
+        """Run a ref write; as a writer under the repository lock, remove the lock file a dead
+        writer left on the way (a ref move may meet two: the ref's own and packed-refs')."""
+        for _ in range(3):
+            try:
+                return write()
+            except FileLocked as e:
+                lock = Path(os.fsdecode(e.lockfilename))
+                if not self._writer or not _owned_by_repo_lock(self.path, lock):
+                    raise
+                log.warning("removing %s, left by a writer that died", lock)
+                lock.unlink(missing_ok=True)
+        return write()
+
+    def recover_ref_locks(self) -> int:
+        """Remove every ref lock file a dead writer left (for git itself, which cannot recover them:
+        receive-pack, fetch). Only as a writer, under the repository lock."""
+        assert self._writer, "recover_ref_locks needs the repository lock (GitStore.writing)"
+        return _remove_locks(self.path, everything=False)
 
     def create_annotated_tag(self, name: str, target: str, message: str, tagger: str) -> str:
         tag = Tag()
@@ -161,7 +212,7 @@ class GitRepo:
         tag.tagger = tagger.encode()
         tag.tag_time = int(time.time())
         tag.tag_timezone = 0
-        self._repo.object_store.add_object(tag)
+        self._add_object(tag)
         return tag.id.decode()
 
     # ---- objects ----------------------------------------------------------------------------
@@ -214,8 +265,31 @@ class GitRepo:
 
     def add_blob(self, data: bytes) -> str:
         blob = Blob.from_string(data)
-        self._repo.object_store.add_object(blob)
+        self._add_object(blob)
         return blob.id.decode()
+
+    def _add_object(self, obj: Blob | Tree | Commit | Tag) -> None:
+        store = self._repo.object_store
+        try:
+            store.add_object(obj)
+        except FileLocked as e:
+            # A writer that died (or, for a `sync pull`, one still running) holds this object's lock
+            # file. The object's name is its content's hash: writing it beside the lock and renaming
+            # it into place gives the same file whoever finishes first.
+            sha = obj.id.decode()
+            final = Path(os.fsdecode(store.path)) / sha[:2] / sha[2:]
+            tmp = final.with_name(f"tmp_obj_{uuid.uuid4().hex}")
+            write_file(tmp, obj.as_legacy_object(compression_level=store.loose_compression_level))
+            try:
+                publish(tmp, final)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            if self._writer and self._pulls_idle is not None:
+                with self._pulls_idle() as idle:
+                    if idle:  # then nobody else writes objects here: the lock file is a dead writer's
+                        log.warning("removing %s, left by a writer that died", os.fsdecode(e.lockfilename))
+                        Path(os.fsdecode(e.lockfilename)).unlink(missing_ok=True)
 
     def write_tree(self, files: dict[str, tuple[int, str]]) -> str:
         """Build (and store) the tree for a flat {path: (mode, sha)} map; returns the root tree sha."""
@@ -240,7 +314,7 @@ class GitRepo:
                 tree.add(name.encode(), DIR_MODE, self._store_tree(value))
             else:
                 tree.add(name.encode(), value[0], value[1].encode())
-        self._repo.object_store.add_object(tree)
+        self._add_object(tree)
         return tree.id
 
     def make_commit(self, tree: str, parents: list[str], author: str, message: str) -> str:
@@ -252,7 +326,7 @@ class GitRepo:
         c.author_timezone = c.commit_timezone = 0
         c.encoding = b"UTF-8"
         c.message = message.encode()
-        self._repo.object_store.add_object(c)
+        self._add_object(c)
         return c.id.decode()
 
     def history(self, sha: str) -> Iterator[CommitData]:
@@ -270,11 +344,51 @@ class GitRepo:
 
 
 class GitStore:
-    """Where bare repositories live: ``<root>/<key[:2]>/<key>.git``."""
+    """Where bare repositories live: ``<root>/<key[:2]>/<key>.git``; `locks` serializes the writers of
+    each one (named by its key)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, locks: LockDir | None = None) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self.locks = locks if locks is not None else LockDir(root / ".locks")
+
+    @contextmanager
+    def writing(self, key: str) -> Iterator[GitRepo]:
+        """The one way to write to a repository: under its lock, as a writer that recovers what a
+        killed one left (see the module docstring). The few top-level lock files are checked at
+        once (a commit never meets packed-refs.lock, which would wait there for the next deletion)."""
+        idle = lambda: self.locks.try_hold(f"{key}-incoming")  # noqa: E731
+        with self.locks.hold(key), GitRepo(self.path_for(key), writer=True, pulls_idle=idle) as git:
+            _remove_locks(git.path, everything=False, refs=False)
+            yield git
+
+    @contextmanager
+    def incoming(self, key: str) -> Iterator[GitRepo]:
+        """For a `sync pull`, which adds objects and refs/incoming/ refs for minutes before it moves
+        any visible ref (under `writing`): its own lock, so that a sweep knows their lock files live."""
+        with self.locks.hold(f"{key}-incoming"), GitRepo(self.path_for(key)) as git:
+            yield git
+
+    def keys(self) -> Iterator[str]:
+        """The storage keys of every repository on disk."""
+        for folder in sorted(self.root.iterdir()):
+            if len(folder.name) == 2 and folder.is_dir():
+                for path in sorted(folder.glob("*.git")):
+                    yield path.name[:-len(".git")]
+
+    def sweep_locks(self, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Remove the git lock files that killed writers left in every repository; returns (files
+        removed, repositories looked at). A repository being written is skipped (its writer recovers
+        what it meets); one being pulled into keeps the lock files the pull may own."""
+        removed = seen = 0
+        for key in self.keys():
+            with self.locks.try_hold(key) as held, self.locks.try_hold(f"{key}-incoming") as quiet:
+                if held:
+                    removed += _remove_locks(self.path_for(key), everything=quiet)
+            seen += 1
+            if progress:
+                progress(1)
+        return removed, seen
 
     def path_for(self, key: str) -> Path:
         if not key.isalnum():
@@ -305,3 +419,32 @@ class GitStore:
         target = trash / f"{key}-{uuid.uuid4().hex}"
         os.replace(path, target)
         shutil.rmtree(target, ignore_errors=True)
+
+
+def _owned_by_repo_lock(repo: Path, lock: Path) -> bool:
+    """Whether `lock` guards a file that is only ever written under the repository lock."""
+    try:
+        rel = Path(os.path.abspath(lock)).relative_to(os.path.abspath(repo)).as_posix()
+    except ValueError:
+        return False
+    if rel in TOP_LEVEL_LOCKS:
+        return True
+    return rel.startswith("refs/") and not rel.startswith(INCOMING_REFS + "/")
+
+
+def _remove_locks(repo: Path, everything: bool, refs: bool = True) -> int:
+    """Remove lock files of a repository whose lock is held: those guarding files written only under
+    it (`refs`: those under refs/ too, a walk); with `everything` (no pull running either) the
+    others too, objects' included."""
+    candidates = [repo / name for name in TOP_LEVEL_LOCKS]
+    folders = ("refs", "objects") if everything else ("refs",) if refs else ()
+    for folder in folders:
+        for dirpath, _dirs, filenames in os.walk(repo / folder):
+            candidates.extend(Path(dirpath) / f for f in filenames if f.endswith(".lock"))
+    removed = 0
+    for lock in candidates:
+        if (everything or _owned_by_repo_lock(repo, lock)) and lock.is_file():
+            log.warning("removing %s, left by a writer that died", lock)
+            lock.unlink(missing_ok=True)
+            removed += 1
+    return removed

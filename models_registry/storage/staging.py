@@ -15,6 +15,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import BinaryIO
 
+from . import scratch_owner
 from .direct_writer import DirectWriter
 
 CHUNK = 1 << 20
@@ -56,7 +57,7 @@ class StagingWriter:
     """File-like sink: write() chunks, then finish() once the size is known."""
 
     def __init__(self, directory: Path, max_bytes: int | None = None, expected_size: int | None = None) -> None:
-        fd, name = tempfile.mkstemp(dir=directory, prefix="stage-")
+        fd, name = tempfile.mkstemp(dir=directory, prefix=scratch_owner.prefix("stage"))
         self._file = os.fdopen(fd, "wb")
         self.path = Path(name)
         self._sha256 = hashlib.sha256()
@@ -192,7 +193,7 @@ class Stager:
         cache's blobs) and only when asked. Across filesystems it falls back to copying."""
         size = source.stat().st_size
         if link:
-            path = Path(tempfile.mkstemp(dir=self.directory, prefix="stage-")[1])
+            path = Path(tempfile.mkstemp(dir=self.directory, prefix=scratch_owner.prefix("stage"))[1])
             path.unlink()
             try:
                 os.link(source.resolve(), path)  # the file itself, not a symlink to it
@@ -223,17 +224,18 @@ class Stager:
 
 
 def remove_stale(folder: Path, pattern: str, max_age: float, now: float | None = None) -> int:
-    """Delete the files matching `pattern` directly in `folder` whose inode has not changed for
-    `max_age` seconds; returns how many. Why: a process killed in the middle of an upload (or a
-    power cut) leaves its partial file behind, up to the size of a model, and nothing else ever
-    removes it. The inode's ctime, not mtime: every write and the hard link of
-    Stager.from_file(link=True) update it, so a file that is still being filled never looks old."""
+    """Delete the files matching `pattern` directly in `folder` whose writer has died
+    (scratch_owner), or whose inode has not changed for `max_age` seconds; returns how many. Why: a
+    process killed in the middle of an upload (or a power cut) leaves its partial file behind, up to
+    the size of a model, and nothing else ever removes it. The inode's ctime, not mtime: every write
+    and the hard link of Stager.from_file(link=True) update it, so a file that is still being
+    filled never looks old."""
     now = time.time() if now is None else now
     removed = 0
     for path in folder.glob(pattern):
         try:
             st = path.lstat()
-            if stat.S_ISREG(st.st_mode) and now - st.st_ctime >= max_age:
+            if stat.S_ISREG(st.st_mode) and (scratch_owner.owner_gone(path.name) or now - st.st_ctime >= max_age):
                 path.unlink()
                 removed += 1
         except FileNotFoundError:  # its writer finished (renamed it) meanwhile

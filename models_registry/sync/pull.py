@@ -26,7 +26,7 @@ import httpx2
 from ..errors import RegistryError, RepoNotFound
 from ..names import FULL_SHA_RE, split_repo_id, validate_path
 from ..permissions import Principal
-from ..storage.gitrepo import FILE_MODE
+from ..storage.gitrepo import FILE_MODE, INCOMING_REFS
 from ..storage.lfs import Pointer
 from . import gitcli
 from .progress import Progress, or_silent
@@ -37,7 +37,7 @@ from .upstream import Remote, SyncError
 log = logging.getLogger(__name__)
 # The operator's own tool acts with full rights; the namespace must exist all the same.
 OPERATOR = Principal(user_id=0, name="modelhub-sync", is_admin=True)
-INCOMING = "refs/mirror-incoming"
+INCOMING = INCOMING_REFS
 MIRRORED_PREFIXES = ("refs/heads/", "refs/tags/")
 TRAILER = "Upstream-Commit:"
 
@@ -64,10 +64,11 @@ def pull_repository(registry, upstream_url: str, src_repo: str, local_repo: str,
             repo, created = _local_repo(registry, local_repo, create,
                                         private if private is not None else bool(report.private))
             try:
-                if report.method == "git":
-                    _pull_git(registry, repo, remote, revision, force, progress, report)
-                else:
-                    _pull_api(registry, repo, remote, revision, force, progress, report)
+                with registry.git.incoming(repo.storage_key):
+                    if report.method == "git":
+                        _pull_git(registry, repo, remote, revision, force, progress, report)
+                    else:
+                        _pull_api(registry, repo, remote, revision, force, progress, report)
             except BaseException:
                 if created is not None and not report.refs_updated:
                     _drop(registry, created)
@@ -172,7 +173,7 @@ def _move_refs(registry, repo, git_dir: Path, before: dict[str, str], updates: d
     """Move the visible refs at once, under the repository lock, each by compare-and-swap from the
     state this pull started from; if anyone moved one meanwhile, nothing is moved."""
     changed: dict[str, tuple[str | None, str | None]] = {}
-    with registry.locks.hold(repo.storage_key), registry.git.open(repo.storage_key) as git:
+    with registry.git.writing(repo.storage_key) as git:
         now = gitcli.refs(git_dir)
         if any(now.get(ref) != before.get(ref) for ref in updates):
             raise SyncError("The local repository changed during the pull (a push or a commit?): run the pull again")
@@ -286,8 +287,10 @@ def _pull_git(registry, repo, remote: Remote, revision: str | None, force: bool,
         _move_refs(registry, repo, git_dir, before, incoming, report)
     finally:
         # Ours, and any left by a pull that was killed (kept until now: their objects were "haves").
-        for ref, sha in gitcli.refs(git_dir, INCOMING).items():
-            gitcli.run(git_dir, "update-ref", "-d", ref, sha, check=False)
+        # Under the repository lock: a deletion may rewrite packed-refs, as commits do.
+        with registry.git.writing(repo.storage_key):
+            for ref, sha in gitcli.refs(git_dir, INCOMING).items():
+                gitcli.run(git_dir, "update-ref", "-d", ref, sha, check=False)
 
 
 # ---- API mode ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What a killed process leaves of an unfinished upload is removed when `modelhub serve` starts
-(after MODELHUB_STALE_UPLOAD_HOURS without a change); an interrupted `sync pull` download is kept,
-since the next pull resumes it."""
+(files that do not name their writer, after MODELHUB_STALE_UPLOAD_HOURS without a change; those
+that do, as soon as it is gone: tests/functional/test_crash_recovery.py); an interrupted
+`sync pull` download is kept, since the next pull resumes it."""
 
 from __future__ import annotations
 

@@ -136,6 +136,23 @@ class LiveHub:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """kill -9 of the whole server (master, workers and whatever they started), as a crash."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def restart(self, workers: int = 2) -> LiveHub:
+        """Another server on the same data folder and database (after stop() or kill())."""
+        env = {k: v for k, v in self.env.items() if k.startswith("MODELHUB_")}
+        return start_hub(self.data_dir, workers=workers, env=env)
+
+    def wait_for_start_up_sweep(self, timeout: float = 60) -> None:
+        """Until the `modelhub sweep` that serve starts in the background has ended."""
+        deadline = time.monotonic() + timeout
+        while any(b"sweep" in _cmdline(pid) for pid in _process_group(self.proc.pid)):
+            assert time.monotonic() < deadline, "the start-up sweep did not end"
+            time.sleep(0.1)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -146,13 +163,34 @@ class LiveHub:
                 self.proc.wait()
 
 
+def _process_group(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[2]) == pgid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = None,
               wrapper: list[str] | None = None) -> LiveHub:
     """A `modelhub serve` on a free port; `wrapper` prefixes the command (strace, for instance)."""
     port = free_port()
     full_env = dict(os.environ)
     full_env.update({"MODELHUB_DATA_DIR": str(data_dir)})
-    db_url = _fresh_database_url(os.environ.get("MODELHUB_TEST_DATABASE_URL"))
+    given = (env or {}).get("MODELHUB_DATABASE_URL")  # a restart on the same database
+    db_url = None if given else _fresh_database_url(os.environ.get("MODELHUB_TEST_DATABASE_URL"))
     if db_url:
         full_env["MODELHUB_DATABASE_URL"] = db_url
     full_env.update(env or {})

@@ -25,6 +25,7 @@ from ...errors import BadRequest, NotFound
 from ...models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
 from ..direct_writer import DirectWriter
 from ..durable import publish, write_file
+from .. import scratch_owner
 from ..staging import SHA1_MAX_SECOND_PASS, remove_stale
 from .hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
 from .reader import open_reader
@@ -103,7 +104,7 @@ class XetStore:
             for _ in iter(lambda: body.read(COPY_BUFFER), b""):  # drain: the client sent it anyway
                 pass
             return False
-        fd, tmp = tempfile.mkstemp(prefix="xorb-", dir=self.tmp_dir)
+        fd, tmp = tempfile.mkstemp(prefix=scratch_owner.prefix("xorb"), dir=self.tmp_dir)
         try:
             verifier = XorbVerifier(h, limit)  # verified as it arrives: one pass, no re-read
             try:
