@@ -88,6 +88,12 @@ def _words(text: str) -> list[str]:
 # Name and tag matches score in fixed tiers above anything card text can reach, so a repository
 # named or tagged with a word ranks above one that merely mentions it, however often.
 NAME_SCORE, PREFIX_SCORE, TAG_SCORE, FUZZY_SCORE = 40.0, 20.0, 25.0, 10.0
+# A whole query that is one of a repository's own labels (a tag, its task, library, license or
+# language) finds it whatever the words make of the text (jieba cuts 工业质检 in two, `-` splits
+# object-detection), ranked above every word match (12 words at most stay far below this).
+EXACT_SCORE = 1000.0
+EXACT_MAX_CHARS = 100
+LABEL_FIELDS = ("tags", "task", "library", "language")
 
 
 def _word_query(word: str) -> Query:
@@ -118,6 +124,16 @@ def _name_words(word: str) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _label_query(text: str) -> Query | None:
+    """The repositories labelled with exactly `text` (as typed, or lowercased)."""
+    if len(text) > EXACT_MAX_CHARS or '"' in text:
+        return None
+    values = list(dict.fromkeys([text, text.lower()]))
+    terms: list[Query] = [Term(f, v) for f in LABEL_FIELDS for v in values]
+    terms.append(Term("license", text.lower()))  # indexed lowercased (LOWERCASED)
+    return ConstantScoreQuery(Or(terms), EXACT_SCORE)
+
+
 def _is_stop_word(word: str) -> bool:
     """An English word the card analyzer drops (to, of, for...): it must not be required."""
     return not _CJK_RUN.search(word) and not [t for t in text_analyzer()(word)]
@@ -139,9 +155,11 @@ def build_query(text: str) -> Query:
     kept = [w for w in words if not _is_stop_word(w)] or words
     parts += [_word_query(w) for w in kept]
     parts = [p for p in parts if p is not NullQuery]
-    if not parts:
-        return NullQuery
-    return parts[0] if len(parts) == 1 else And(parts)
+    words_query = NullQuery if not parts else parts[0] if len(parts) == 1 else And(parts)
+    label = _label_query(text)
+    if label is None:
+        return words_query
+    return label if words_query is NullQuery else Or([label, words_query])
 
 
 def visibility_filter(viewer: list[str] | None) -> Query | None:
