@@ -11,7 +11,7 @@ from flask import Flask, request
 from models_registry.locks import LockDir
 from models_registry.registry import Registry
 
-from . import auth, config, errors, migrate
+from . import auth, config, errors, limits, migrate, security_headers
 
 
 def _reject_nul() -> None:
@@ -26,6 +26,7 @@ def _reject_nul() -> None:
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config -> registry (db, storage, services) -> blueprints."""
     app = Flask(__name__)
+    limits.init_app(app)
     cfg = config.load(overrides)
     app.config.update(cfg)
     app.config["SECRET_KEY"] = config.secret_key(cfg)
@@ -58,6 +59,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     search.community = app.extensions["modelhub_community"]
 
     errors.init_app(app)
+    security_headers.init_app(app)
     app.before_request(_reject_nul)
     auth.init_app(app)
     from . import web

@@ -2,21 +2,28 @@
 
 A request with bad credentials is refused outright (401), even on public resources, so that a
 mistyped token is noticed instead of silently browsing as anonymous.
+
+Pages also accept the session cookie. It carries the secret of a server-side session (a row, see
+models_registry/accounts.py), checked on every request: signing out, a password change, a
+suspension or an admin ending the sessions refuses the cookie at once, on every process.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 
 from flask import Flask, current_app, g, request, session
 
+from models_registry.accounts import SessionLifetime
 from models_registry.errors import Unauthorized
 from models_registry.permissions import Principal
 
 from .services import registry
 
 INVALID = "Invalid credentials in Authorization header"
+SESSION_KEY = "sid"  # in the (signed) Flask session cookie: the web session's secret
 
 
 def _authenticate() -> Principal | None:
@@ -53,13 +60,32 @@ def load_principal() -> None:
 
 
 def _from_session() -> Principal | None:
-    uid, fingerprint = session.get("uid"), session.get("pw")
-    if not uid:
+    secret = session.get(SESSION_KEY)
+    if not secret:
         return None
-    found = registry().accounts.principal_for_session(uid, fingerprint)
-    if found is None:  # password changed or account gone: the old session ends
+    found = registry().accounts.principal_for_session(secret)
+    if found is None:  # ended, expired, or the account suspended or gone: drop the cookie too
         session.clear()
     return found
+
+
+def sign_in(user_id: int) -> None:
+    """Open a new web session (ending the one this browser had) and put its secret in the cookie."""
+    accounts = registry().accounts
+    accounts.end_session(session.get(SESSION_KEY))
+    session.clear()
+    session[SESSION_KEY] = accounts.open_session(user_id, request.user_agent.string)
+    session.permanent = True
+
+
+def sign_out() -> None:
+    registry().accounts.end_session(session.get(SESSION_KEY))
+    session.clear()
+
+
+def session_secret() -> str | None:
+    """The current web session's secret, to tell it apart from the user's other sessions."""
+    return session.get(SESSION_KEY)
 
 
 def current() -> Principal | None:
@@ -74,4 +100,9 @@ def require() -> Principal:
 
 
 def init_app(app: Flask) -> None:
+    lifetime = SessionLifetime(idle=dt.timedelta(days=app.config["SESSION_IDLE_DAYS"]),
+                               absolute=dt.timedelta(days=app.config["SESSION_MAX_DAYS"]))
+    app.extensions["modelhub"].accounts.session_lifetime = lifetime
+    # The cookie may outlive neither: the server refuses it past either limit anyway.
+    app.config["PERMANENT_SESSION_LIFETIME"] = lifetime.absolute
     app.before_request(load_principal)

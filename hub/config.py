@@ -33,6 +33,10 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "POSTS_PER_HOUR": (120, int),
     "HOLD_FIRST_POSTS": (False, bool),  # new accounts' first comments wait for a moderator
     "NEW_ACCOUNT_HOURS": (24, int),
+    # Web sessions (server-side rows, see models_registry/accounts.py) end after this long without
+    # a request, and this long after sign-in whatever the activity.
+    "SESSION_IDLE_DAYS": (7.0, float),
+    "SESSION_MAX_DAYS": (30.0, float),
     # On-demand mirroring (models_registry/sync/mirrors.py): a missing repository whose id matches
     # MIRROR_ALLOW (comma-separated fnmatch patterns, e.g. "Qwen/*,THUDM/*") is pulled from
     # MIRROR_UPSTREAM on its first request; nothing else is ever fetched. Requests wait up to

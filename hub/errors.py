@@ -8,8 +8,11 @@ everything). RepoNotFound answers 401 to anonymous callers and 404 to signed-in 
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, g, jsonify, request
+from gunicorn.http.errors import NoMoreData, ParseException
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from models_registry.errors import EntryNotFound, RegistryError, RepoNotFound
@@ -17,8 +20,33 @@ from models_registry.errors import EntryNotFound, RegistryError, RepoNotFound
 log = logging.getLogger(__name__)
 
 
+# A header value is visible ASCII and spaces: gunicorn refuses a control character (its own bare 500),
+# and clients decode anything else as Latin-1 (mojibake). A value that is text for people to read
+# (these headers) keeps non-ASCII as JSON-like \uXXXX escapes, which a client can turn back into
+# Chinese; any other (URLs, file names, ids) is percent-encoded, the URL way.
+_UNSAFE = re.compile(r"[^\x20-\x7e]")
+TEXT_HEADERS = frozenset({"x-error-message", "x-hf-warning", "x-request-id"})
+
+
+def _escape(match: re.Match[str]) -> str:
+    units = match.group().encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{b:02X}" for b in match.group().encode("utf-8", "surrogatepass"))
+
+
 def header_safe(message: str) -> str:
-    return message.replace("\r", " ").replace("\n", " ").encode("latin-1", "replace").decode("latin-1")[:1000]
+    """Text for a header: at most 1000 characters, each outside visible ASCII escaped as \\uXXXX."""
+    return _UNSAFE.sub(_escape, message[:1000])
+
+
+def header_value(name: str, value: str) -> str:
+    """`value` made safe to send as header `name` (see _UNSAFE)."""
+    if not _UNSAFE.search(value):
+        return value
+    return _UNSAFE.sub(_escape if name.lower() in TEXT_HEADERS else _percent, value)
 
 
 def error_response(status: int, message: str, code: str | None = None, **extra: object) -> Response:
@@ -62,6 +90,7 @@ def page_error(status: int, message: str) -> Response:
     from flask_babel import gettext as _
 
     messages = {404: _("This page does not exist, or you do not have access to it."),
+                414: _("This address is too long: shorten the search or remove some filters."),
                 500: _("An unexpected error happened on our side. It has been logged.")}
     body = render_template("errors/error.html", status=status, title=_(TITLES.get(status, OTHER_TITLE)),
                            message=messages.get(status) or message)
@@ -104,6 +133,15 @@ def _http_error(e: HTTPException) -> Response:
     return resp
 
 
+def _malformed_body(e: Exception) -> Response:
+    """gunicorn refused the body while a view was reading it: a broken chunked encoding, or a client
+    that went away mid-body. The client's fault, not ours."""
+    message = f"Malformed request body: {e}"
+    if _wants_page():
+        return page_error(400, message)
+    return error_response(400, message)
+
+
 def _unexpected(e: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     if _wants_page():
@@ -115,12 +153,23 @@ def _echo_request_id(resp: Response) -> Response:
     # The HF client puts this id in its error messages, which makes a user's report traceable in our logs.
     rid = request.headers.get("X-Request-Id") or request.headers.get("X-Amzn-Trace-Id")
     if rid and resp.status_code >= 400:
-        resp.headers["X-Request-Id"] = header_safe(rid)[:200]
+        resp.headers["X-Request-Id"] = rid[:200]
+    return resp
+
+
+def _safe_headers(resp: Response) -> Response:
+    # Registered first, so it runs after every other app-wide after_request hook (Flask runs them in
+    # reverse): whatever a view, an error handler or a hook set, it leaves through here.
+    if any(_UNSAFE.search(value) for _key, value in resp.headers.items()):
+        resp.headers = Headers([(key, header_value(key, value)) for key, value in resp.headers.items()])
     return resp
 
 
 def init_app(app: Flask) -> None:
+    app.after_request(_safe_headers)
     app.after_request(_echo_request_id)
     app.register_error_handler(RegistryError, _registry_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(ParseException, _malformed_body)
+    app.register_error_handler(NoMoreData, _malformed_body)
     app.register_error_handler(Exception, _unexpected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from models_registry.grants import Grants
 from models_registry.registry import Registry
 
 
@@ -17,3 +18,9 @@ def community():
 
 def search_service():
     return current_app.extensions["modelhub_search"]
+
+
+def grants() -> Grants:
+    """The use-time check of signed transfer links (LFS hrefs, Xet tokens and xorb URLs)."""
+    reg = registry()
+    return Grants(reg.db, reg.accounts, reg.gating)

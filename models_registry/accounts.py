@@ -1,4 +1,4 @@
-"""Users, organizations, memberships and access tokens."""
+"""Users, organizations, memberships, access tokens and web sessions."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import Database
-from .errors import BadRequest, Conflict, NotFound, Unauthorized
-from .models import AccessToken, Membership, Organization, User, utcnow
+from .errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from .models import AccessToken, Membership, Organization, User, WebSession, utcnow
 from .names import validate_namespace
 from .permissions import ROLES, Principal
 
@@ -27,9 +27,30 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def session_fingerprint(password_hash: str) -> str:
-    """Changes whenever the password does, so that changing it ends every other session."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern (escape character: backslash) matching names that start with `prefix`."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@dataclass(frozen=True)
+class SessionLifetime:
+    """How long a web session lasts: `idle` after its last request, `absolute` after sign-in,
+    whichever comes first. Both are checked on the server, whatever the cookie says."""
+
+    idle: dt.timedelta = dt.timedelta(days=7)
+    absolute: dt.timedelta = dt.timedelta(days=30)
+
+    def expired(self, created_at: dt.datetime, last_seen_at: dt.datetime, now: dt.datetime) -> bool:
+        return now - created_at > self.absolute or now - last_seen_at > self.idle
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    user_agent: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    current: bool
 
 
 @dataclass(frozen=True)
@@ -43,8 +64,9 @@ class TokenInfo:
 
 
 class Accounts:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, session_lifetime: SessionLifetime | None = None) -> None:
         self.db = db
+        self.session_lifetime = session_lifetime or SessionLifetime()
 
     # ---- users and organizations ----------------------------------------------------------
     def _name_taken(self, s: Session, name: str) -> bool:
@@ -135,7 +157,7 @@ class Accounts:
         prefix = prefix.strip()
         if not prefix:
             return [], []
-        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = _like_prefix(prefix)
         with self.db.session() as s:
             users = s.execute(select(User.name, User.fullname).where(User.name.ilike(pattern, escape="\\"))
                               .order_by(User.name).limit(limit)).all()
@@ -203,7 +225,7 @@ class Accounts:
         return Principal(user_id=user.id, name=user.name, is_admin=user.is_admin,
                          token_role=token.role if token else None, org_roles={n: r for n, r in rows},
                          token_label=token.label if token else None, is_moderator=user.is_moderator,
-                         suspended=user.suspended_at is not None)
+                         suspended=user.suspended_at is not None, token_id=token.id if token else None)
 
     def authenticate_token(self, secret: str) -> Principal:
         if not secret:
@@ -221,14 +243,6 @@ class Accounts:
                 s.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=utcnow()))
         return principal
 
-    def principal_for_session(self, user_id: int, fingerprint: str | None) -> Principal | None:
-        """The user of a web session, if the password it was opened with is still the current one."""
-        with self.db.session() as s:
-            user = s.get(User, user_id)
-            if user is None or fingerprint != session_fingerprint(user.password_hash):
-                return None
-            return self._principal(s, user, None)
-
     def principal_for_name(self, name: str) -> Principal:
         """A user acting from the operator's command line (imports, mirrors): no token, full role."""
         with self.db.session() as s:
@@ -237,14 +251,9 @@ class Accounts:
                 raise NotFound(f"No user named {name!r}")
             return self._principal(s, user, None)
 
-    def fingerprint(self, user_id: int) -> str:
-        with self.db.session() as s:
-            user = s.get(User, user_id)
-            if user is None:
-                raise NotFound("No such user")
-            return session_fingerprint(user.password_hash)
-
-    def change_password(self, user_id: int, old: str, new: str) -> None:
+    def change_password(self, user_id: int, old: str, new: str, keep_session: str | None = None) -> None:
+        """Set a new password and end every web session of the user but `keep_session` (the one
+        that asked), in the same transaction: whoever knew the old password is signed out."""
         if not new or len(new) < 8:
             raise BadRequest("Password must be at least 8 characters")
         with self.db.session(write=True) as s:
@@ -252,6 +261,7 @@ class Accounts:
             if user is None or not check_password_hash(user.password_hash, old):
                 raise Unauthorized("The current password is wrong")
             user.password_hash = generate_password_hash(new)
+            end_sessions(s, user_id, keep=keep_session)
 
     def update_profile(self, user_id: int, fullname: str, email: str | None) -> None:
         with self.db.session(write=True) as s:
@@ -298,3 +308,112 @@ class Accounts:
             if tok is None:
                 raise NotFound("No such token")
             s.delete(tok)
+
+
+    # ---- web sessions -----------------------------------------------------------------------
+    # A session is a row, found by the sha256 of the secret its cookie carries: ending one is a
+    # DELETE, seen at once by every process and node sharing the database. Rows past their
+    # lifetime are deleted when met, and a user's expired rows at each of their sign-ins.
+    def open_session(self, user_id: int, user_agent: str = "") -> str:
+        """Open a web session for the user and return its secret: the cookie's, never stored."""
+        secret = secrets.token_urlsafe(32)
+        now = utcnow()
+        with self.db.session(write=True) as s:
+            if s.get(User, user_id) is None:
+                raise NotFound("No such user")
+            self._delete_expired(s, user_id, now)
+            s.add(WebSession(user_id=user_id, secret_hash=hash_token(secret), user_agent=(user_agent or "")[:300],
+                             created_at=now, last_seen_at=now))
+        return secret
+
+    def principal_for_session(self, secret: str | None) -> Principal | None:
+        """The user of a web session, or None once the session was ended, expired, or opened before
+        the user was suspended (a suspended user may sign in again, to read)."""
+        if not secret:
+            return None
+        now = utcnow()
+        with self.db.session() as s:
+            row = s.scalar(select(WebSession).where(WebSession.secret_hash == hash_token(secret)))
+            if row is None:
+                return None
+            user = s.get(User, row.user_id)
+            ended = (user is None or self.session_lifetime.expired(row.created_at, row.last_seen_at, now)
+                     or (user.suspended_at is not None and row.created_at <= user.suspended_at))
+            principal = None if ended else self._principal(s, user, None)
+            session_id, stale = row.id, now - row.last_seen_at > LAST_USED_RESOLUTION
+        if ended:
+            with self.db.session(write=True) as s:
+                s.execute(delete(WebSession).where(WebSession.id == session_id))
+        elif stale:  # as for tokens: a write per minute at most, not per request
+            with self.db.session(write=True) as s:
+                s.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen_at=now))
+        return principal
+
+    def end_session(self, secret: str | None) -> None:
+        """Sign out: end the session of this secret (nothing if it is already gone)."""
+        if secret:
+            with self.db.session(write=True) as s:
+                s.execute(delete(WebSession).where(WebSession.secret_hash == hash_token(secret)))
+
+    def list_sessions(self, user_id: int, current: str | None = None) -> list[SessionInfo]:
+        """The user's live sessions, most recently used first; `current` marks the caller's own."""
+        now, mine = utcnow(), hash_token(current) if current else None
+        with self.db.session() as s:
+            rows = s.scalars(select(WebSession).where(WebSession.user_id == user_id)
+                             .order_by(WebSession.last_seen_at.desc(), WebSession.id.desc())).all()
+            return [SessionInfo(r.id, r.user_agent, r.created_at, r.last_seen_at, r.secret_hash == mine)
+                    for r in rows if not self.session_lifetime.expired(r.created_at, r.last_seen_at, now)]
+
+    def revoke_session(self, user_id: int, session_id: int) -> None:
+        """End one of the user's own sessions (another browser of theirs, from the settings page)."""
+        with self.db.session(write=True) as s:
+            gone = s.execute(delete(WebSession).where(WebSession.id == session_id, WebSession.user_id == user_id))
+            if not gone.rowcount:
+                raise NotFound("No such session")
+
+    def end_other_sessions(self, user_id: int, keep: str | None) -> int:
+        """End every session of the user but `keep`; returns how many ended."""
+        with self.db.session(write=True) as s:
+            return end_sessions(s, user_id, keep=keep)
+
+    def sign_out_everywhere(self, principal: Principal | None, name: str) -> int:
+        """A site admin ends every web session of user `name` (tokens are revoked separately)."""
+        if principal is None or not principal.is_admin:
+            raise Forbidden("Only site administrators can sign other users out")
+        with self.db.session(write=True) as s:
+            user_id = s.scalar(select(User.id).where(User.name == name))
+            if user_id is None:
+                raise NotFound(f"No user named {name!r}")
+            return end_sessions(s, user_id)
+
+    def users_for_admin(self, principal: Principal | None, prefix: str, limit: int = 50) -> list[dict]:
+        """Users whose name starts with `prefix` (all, by name, if empty), with their live session count."""
+        if principal is None or not principal.is_admin:
+            raise Forbidden("Only site administrators can list users")
+        pattern, now = _like_prefix(prefix.strip()), utcnow()
+        with self.db.session() as s:
+            users = s.scalars(select(User).where(User.name.ilike(pattern, escape="\\"))
+                              .order_by(User.name).limit(limit)).all()
+            counts = dict(s.execute(
+                select(WebSession.user_id, func.count()).where(
+                    WebSession.user_id.in_([u.id for u in users]),
+                    WebSession.created_at >= now - self.session_lifetime.absolute,
+                    WebSession.last_seen_at >= now - self.session_lifetime.idle)
+                .group_by(WebSession.user_id)).all())
+            return [{"name": u.name, "fullname": u.fullname or u.name, "is_admin": u.is_admin,
+                     "suspended": u.suspended_at is not None, "sessions": counts.get(u.id, 0)} for u in users]
+
+    def _delete_expired(self, s: Session, user_id: int, now: dt.datetime) -> None:
+        s.execute(delete(WebSession).where(
+            WebSession.user_id == user_id,
+            (WebSession.created_at < now - self.session_lifetime.absolute)
+            | (WebSession.last_seen_at < now - self.session_lifetime.idle)))
+
+
+def end_sessions(s: Session, user_id: int, keep: str | None = None) -> int:
+    """End every web session of a user (but `keep`'s) inside the caller's transaction: a password
+    change, a suspension; returns how many ended."""
+    query = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep:
+        query = query.where(WebSession.secret_hash != hash_token(keep))
+    return s.execute(query).rowcount or 0

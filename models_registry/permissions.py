@@ -19,6 +19,7 @@ class Principal:
     token_label: str | None = None
     is_moderator: bool = False
     suspended: bool = False
+    token_id: int | None = None  # the access token this principal came with, if any
 
     @property
     def can_write_at_all(self) -> bool:

@@ -6,10 +6,11 @@ Format: 8 bytes little-endian header length N, then N bytes of JSON mapping tens
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from typing import BinaryIO
+
+from . import bounded_json
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 # Bits per element: the byte range of a tensor must hold exactly its elements.
@@ -35,7 +36,7 @@ def parameter_counts(f: BinaryIO, file_size: int) -> dict[str, int]:
     if len(raw) != n:
         raise SafetensorsError("truncated header")
     try:
-        header = json.loads(raw)
+        header = bounded_json.loads(raw, max_bytes=None)  # n is bounded above
     except (ValueError, UnicodeDecodeError) as e:
         raise SafetensorsError(f"header is not valid JSON: {e}") from None
     if not isinstance(header, dict):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, BinaryIO
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import unquote, urlencode
 
 from flask import Response, current_app, request, send_file
 from werkzeug.wsgi import wrap_file
 
 from models_registry.errors import BadRequest, NotFound
 
+from ..security_headers import raw_file, raw_mimetype
 from ..services import registry
 
 TYPE_BY_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -105,8 +106,12 @@ def _raw_request_path() -> str | None:
     return raw.split("?", 1)[0]
 
 
-def json_body() -> dict[str, Any]:
-    data = request.get_json(force=True, silent=True)
+def json_body(optional: bool = False) -> dict[str, Any]:
+    """The request body as a JSON object, parsed within hub/limits.py's bounds (size, nesting);
+    `optional`: a request without a body gives {}."""
+    if optional and not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return {}
+    data = request.get_json(force=True)
     if not isinstance(data, dict):
         raise BadRequest("Expected a JSON object in the request body")
     return data
@@ -138,18 +143,19 @@ def send_blob(oid: str, size: int, etag: str, download_name: str | None = None) 
 
     blobs = registry().blobs
     local = blobs.local_path(oid)
+    mimetype = raw_mimetype(download_name) if download_name else "application/octet-stream"
     if local is not None and local.exists():
-        return send_file(local, mimetype="application/octet-stream", conditional=True, etag=etag,
+        resp = send_file(local, mimetype=mimetype, conditional=True, etag=etag,
                          download_name=download_name, max_age=0)
+        return raw_file(resp, download_name)
     try:
         f = blobs.open(oid)
     except FileNotFoundError:
         raise NotFound(f"The content of object {oid} is missing from storage") from None
-    resp = current_app.response_class(wrap_file(request.environ, f), mimetype="application/octet-stream",
+    resp = current_app.response_class(wrap_file(request.environ, f), mimetype=mimetype,
                                       direct_passthrough=True)
     resp.content_length = size
     resp.set_etag(etag)
     resp.cache_control.no_cache = True
-    if download_name:
-        resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(download_name)}"
+    raw_file(resp, download_name)
     return resp.make_conditional(request.environ, accept_ranges=True, complete_length=size)

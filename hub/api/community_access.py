@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from models_registry.errors import BadRequest, RepoNotFound
+from models_registry.errors import BadRequest, NotFound, RepoNotFound
 
 from .. import auth
+from ..limits import MAX_URL_INT
 from ..services import registry
 from .common import int_arg, iso, json_body, next_link, repo_type_of
 
@@ -94,6 +95,8 @@ def handle_request(kind: str, ns: str, name: str):
         rid = int(rid) if rid is not None else None
     except (TypeError, ValueError):
         raise BadRequest("Invalid requestId") from None
+    if rid is not None and not 0 < rid <= MAX_URL_INT:
+        raise NotFound(f"No access request {rid}")
     reason = body.get("rejectionReason")
     registry().gating.handle(p, repo, str(body.get("status")), user=body.get("user"), request_id=rid,
                              reason=reason if isinstance(reason, str) else None)

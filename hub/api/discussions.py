@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from community.service import EventView
-from models_registry.errors import BadRequest, NotFound
+from models_registry.errors import NotFound
 from models_registry.rendering import render_markdown
 
 from .. import auth
+from ..limits import MAX_URL_INT
 from ..search import viewer_namespaces
 from ..services import community, registry, search_service
 from .common import int_arg, iso, json_body, repo_type_of, repo_url
@@ -23,9 +24,12 @@ def _repo(kind: str, ns: str, name: str):
 
 def _event_id(text: str) -> int:
     try:
-        return int(text, 16)
+        eid = int(text[:32], 16)
     except ValueError:
-        raise NotFound(f"No comment {text!r}") from None
+        eid = None
+    if eid is None or not 0 < eid <= MAX_URL_INT:  # past the column: no such comment (not an overflow)
+        raise NotFound(f"No comment {text[:100]!r}")
+    return eid
 
 
 def _user(name: str | None) -> dict:
@@ -140,7 +144,7 @@ def status(kind: str, ns: str, name: str, num: int):
 def merge(kind: str, ns: str, name: str, num: int):
     p = auth.require()
     repo = _repo(kind, ns, name)
-    body = request.get_json(silent=True) if request.data else None
+    body = json_body(optional=True)
     sha = community().merge(p, repo, num, (body or {}).get("comment") if isinstance(body, dict) else None)
     return jsonify({"mergeCommitId": sha})
 
@@ -157,7 +161,7 @@ def edit_comment(kind: str, ns: str, name: str, num: int, cid: str):
 def hide_comment(kind: str, ns: str, name: str, num: int, cid: str, action: str):
     p = auth.require()
     repo = _repo(kind, ns, name)
-    body = request.get_json(silent=True) if request.data else None
+    body = json_body(optional=True)
     reason = body.get("reason") if isinstance(body, dict) else None
     return _mutation("updatedComment", community().hide_comment(p, repo, num, _event_id(cid), reason,
                                                                 hidden=action == "hide"), repo)
@@ -182,7 +186,7 @@ def approve(kind: str, ns: str, name: str, num: int, cid: str):
 def flags(kind: str, ns: str, name: str, num: int, action: str):
     p = auth.require()
     repo = _repo(kind, ns, name)
-    body = request.get_json(silent=True) if request.data else None
+    body = json_body(optional=True)
     flag = "locked" if action in ("lock", "unlock") else "pinned"
     d = community().set_flag(p, repo, num, flag, action in ("lock", "pin"),
                              body.get("reason") if isinstance(body, dict) else None)
@@ -209,9 +213,7 @@ def queue():
 
 @bp.post("/api/moderation/reports/<int:report_id>/resolve")
 def resolve(report_id: int):
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise BadRequest("Expected a JSON object")
+    body = json_body(optional=True)
     community().resolve_report(auth.require(), report_id, body.get("resolution"), bool(body.get("dismiss")))
     return jsonify({})
 
@@ -230,7 +232,7 @@ def audit_log():
 
 @bp.post("/api/users/<username>/<any(suspend,unsuspend):action>")
 def suspend(username: str, action: str):
-    body = request.get_json(silent=True) or {}
+    body = json_body(optional=True)
     community().suspend(auth.require(), username, body.get("reason") if isinstance(body, dict) else None,
                         suspended=action == "suspend")
     return jsonify({})

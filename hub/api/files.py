@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
@@ -12,8 +11,9 @@ from models_registry.engagement import WEIGHT_SUFFIXES, counts_as_download
 from models_registry.names import validate_path
 
 from .. import auth
+from ..security_headers import raw_file, raw_mimetype
 from ..services import registry
-from .common import base_url, int_arg, next_link, raw_path_segments, repo_type_of, send_blob
+from .common import base_url, int_arg, json_body, next_link, raw_path_segments, repo_type_of, send_blob
 from .serialize import entry_json
 
 bp = Blueprint("files", __name__)
@@ -48,8 +48,7 @@ def tree(kind: str, ns: str, name: str, _rest: str):
 def paths_info(kind: str, ns: str, name: str, rev: str):
     paths = request.form.getlist("paths")
     if not paths and request.is_json:
-        body = request.get_json(silent=True) or {}
-        paths = body.get("paths") or []
+        paths = json_body(optional=True).get("paths") or []
     if not isinstance(paths, list) or len(paths) > 1000:
         raise BadRequest("'paths' must be a list of at most 1000 paths")
     reg = registry()
@@ -78,13 +77,14 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
         raise EntryNotFound(e.message) from None
     reg.gating.check_file(auth.current(), repo, path)
     f = reg.repos.resolve_file(repo, rev, path)
+    filename = path.rsplit("/", 1)[-1]
     if request.method == "GET" and _counts(reg, repo, f):
         # Synchronous (a client may read the count right after downloading) but one cheap write.
         reg.engagement.record_download(repo)
     if f.lfs:
         if not reg.blobs.exists(f.lfs.oid):
             raise EntryNotFound(f"The content of {path!r} is missing from storage", commit=f.commit)
-        resp = send_blob(f.lfs.oid, f.size, f.etag, download_name=path.rsplit("/", 1)[-1])
+        resp = send_blob(f.lfs.oid, f.size, f.etag, download_name=filename)
         resp.headers["X-Linked-Etag"] = f'"{f.etag}"'
         resp.headers["X-Linked-Size"] = str(f.size)
         xet = reg.xet.file_by_sha256(f.lfs.oid)
@@ -94,12 +94,12 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
             resp.headers["Link"] = f'<{token_url}>; rel="xet-auth"'
     else:
         data = reg.repos.read_regular(repo, f.blob_sha)
-        resp = send_file(io.BytesIO(data), mimetype=_mimetype(path), conditional=True, etag=f.etag,
-                         download_name=path.rsplit("/", 1)[-1], max_age=0)
+        resp = send_file(io.BytesIO(data), mimetype=raw_mimetype(filename), conditional=True, etag=f.etag,
+                         download_name=filename, max_age=0)
     resp.headers["X-Repo-Commit"] = f.commit
     resp.headers["Accept-Ranges"] = "bytes"
-    disposition = "attachment" if request.args.get("download") in ("1", "true") else "inline"
-    resp.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(path.rsplit('/', 1)[-1])}"
+    # Active types (HTML, SVG, ...) are attachments whatever was asked: never run in our origin.
+    raw_file(resp, filename, download=request.args.get("download") in ("1", "true"))
     resp.headers.pop("Last-Modified", None)
     return resp
 
@@ -115,15 +115,6 @@ def _counts(reg, repo, f) -> bool:
         return False
     has_config = reg.repos.exists_at(repo, f.commit, "config.json")
     return counts_as_download(f.path, has_config)
-
-
-def _mimetype(path: str) -> str:
-    lower = path.lower()
-    if lower.endswith((".md", ".txt", ".py", ".yaml", ".yml", ".cfg", ".gitattributes")) or "." not in lower:
-        return "text/plain; charset=utf-8"
-    if lower.endswith(".json"):
-        return "application/json"
-    return "application/octet-stream"
 
 
 @bp.route("/<ns>/<name>/resolve/<path:_rest>", methods=["GET", "HEAD"])

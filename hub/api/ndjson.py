@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from models_registry import bounded_json
 from models_registry.errors import BadRequest, PayloadTooLarge
 from models_registry.storage import StagedFile, Stager
 
@@ -117,7 +117,7 @@ def parse_commit_body(stream: BinaryIO, stager: Stager, limit: int) -> Iterator[
         if not text:
             return None
         try:
-            obj = json.loads(text)
+            obj = bounded_json.loads(text, max_bytes=None)  # the skeleton is bounded (MAX_SKELETON)
         except ValueError as e:
             if st:
                 st.discard()
@@ -152,7 +152,10 @@ def parse_commit_body(stream: BinaryIO, stager: Stager, limit: int) -> Iterator[
                         r.pos = j + 1
                         in_str = False
                         if key_start >= 0:
-                            stack[-1][2] = json.loads(bytes(skel[key_start:]))
+                            try:
+                                stack[-1][2] = bounded_json.loads(bytes(skel[key_start:]), max_bytes=None)
+                            except ValueError as e:
+                                raise BadRequest(f"Malformed NDJSON line: {e}") from None
                             key_start = -1
                     if len(skel) > MAX_SKELETON:
                         raise BadRequest("NDJSON line too long (fields other than file contents over 1 MiB)")
@@ -175,6 +178,9 @@ def parse_commit_body(stream: BinaryIO, stager: Stager, limit: int) -> Iterator[
                         skel.append(c)
                         in_str = True
                 elif c in (0x7B, 0x5B):  # { [
+                    if len(stack) >= bounded_json.MAX_DEPTH:
+                        raise BadRequest(f"Malformed NDJSON line: JSON nested deeper than "
+                                         f"{bounded_json.MAX_DEPTH} levels")
                     stack.append([c == 0x7B, c == 0x7B, None])
                     skel.append(c)
                 elif c in (0x7D, 0x5D):  # } ]

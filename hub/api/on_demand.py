@@ -27,6 +27,7 @@ from models_registry.dbutil import insert_ignore
 from models_registry.models import LfsObject
 from models_registry.sync.mirrors import allowed
 
+from ..security_headers import raw_file, raw_mimetype
 from ..services import registry
 from .common import raw_path_segments
 
@@ -91,7 +92,7 @@ def _from_upstream(upstream: str, token: str | None, repo_id: str) -> Response |
             if head.status_code not in (200, 302):
                 return None
             resp = Response(status=200)
-            _pass_headers(head.headers, resp)
+            _pass_headers(head.headers, resp, path)
             if head.status_code == 302 and head.headers.get("X-Linked-Size"):
                 resp.headers["Content-Length"] = head.headers["X-Linked-Size"]
             return resp
@@ -126,14 +127,19 @@ def _from_upstream(upstream: str, token: str | None, repo_id: str) -> Response |
                     writer.abort()
 
     resp = Response(body(), status=200, direct_passthrough=True)
-    _pass_headers(upstream_resp.headers, resp)
+    _pass_headers(upstream_resp.headers, resp, path)
     return resp
 
 
-def _pass_headers(headers, resp: Response) -> None:
+def _pass_headers(headers, resp: Response, path: str) -> None:
+    """The upstream's download headers, but our own type and disposition rules for raw bytes
+    (an upstream's text/html or inline SVG must not run here)."""
     for name in PASSED_HEADERS:
         if headers.get(name) is not None:
             resp.headers[name] = headers[name]
+    filename = path.rsplit("/", 1)[-1]
+    resp.mimetype = raw_mimetype(filename)
+    raw_file(resp, filename, download=request.args.get("download") in ("1", "true"))
 
 
 def _keep(reg, staged, oid: str) -> None:

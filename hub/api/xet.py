@@ -1,10 +1,12 @@
 """Xet: the token endpoints and the CAS API (spec: huggingface/hub-docs docs/xet/api.md, auth.md).
 
 The CAS is served by this same app under ``/xet-cas``: xorb and shard upload, the global dedup
-query, the reconstruction API and presigned xorb ranges. Its access tokens are short-lived, signed
-with the app's secret and name one repository and a scope (read or write); the Hub token never
-reaches the CAS endpoints (the client sends only the Xet token there). A presigned xorb URL names
-one xorb and the one byte range it grants, which the client must ask for exactly.
+query, the reconstruction API and presigned xorb ranges. Its access tokens last an hour, are signed
+with the app's secret and name one repository, a scope (read or write) and their holder; the Hub
+token never reaches the CAS endpoints (the client sends only the Xet token there). A presigned
+xorb URL names one xorb and the one byte range it grants, which the client must ask for exactly,
+and the repository and holder it was issued for. Each use re-checks that the holder may still
+read (or upload to) the repository: models_registry/grants.py.
 """
 
 from __future__ import annotations
@@ -16,18 +18,19 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, RegistryError, Unauthorized
+from models_registry.grants import MAX_TTL, holder_of
 from models_registry.storage.xet.shard import MAX_SHARD_BYTES
 from models_registry.views import RepoView
 
 from .. import auth
 from ..errors import error_response
 from ..request_body import body_stream
-from ..services import registry
+from ..services import grants, registry
 from .common import base_url, drain_body, repo_type_of
 
 bp = Blueprint("xet", __name__)
 CAS_PREFIX = "/xet-cas"
-TOKEN_TTL = 3600  # seconds; clients refresh through the token endpoint
+TOKEN_TTL = MAX_TTL  # seconds; clients refresh through the token endpoint
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
@@ -40,9 +43,10 @@ def _fetch_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="xet-cas-fetch")
 
 
-def issue_token(repo: RepoView, scope: str, ttl: int = TOKEN_TTL) -> tuple[str, int]:
-    exp = int(time.time()) + ttl
-    return _serializer().dumps({"r": repo.id, "s": scope, "e": exp}), exp
+def issue_token(repo: RepoView, scope: str, holder: dict, ttl: int = TOKEN_TTL) -> tuple[str, int]:
+    """A CAS token for `scope` on `repo`, naming its `holder` (grants.holder_of)."""
+    exp = int(time.time()) + min(ttl, MAX_TTL)
+    return _serializer().dumps({"r": repo.id, "s": scope, "e": exp, "h": holder}), exp
 
 
 # ---- token endpoints (Hub side) --------------------------------------------------------------------
@@ -78,7 +82,7 @@ def read_token(kind: str, ns: str, name: str, rev: str = "main"):
 
 
 def _token_response(repo: RepoView, scope: str) -> Response:
-    token, exp = issue_token(repo, scope)
+    token, exp = issue_token(repo, scope, holder_of(auth.current()))
     cas = base_url() + CAS_PREFIX
     resp = jsonify({"accessToken": token, "exp": exp, "casUrl": cas})
     resp.headers["X-Xet-Cas-Url"] = cas
@@ -90,8 +94,10 @@ def _token_response(repo: RepoView, scope: str) -> Response:
 
 # ---- CAS ------------------------------------------------------------------------------------------
 
-def _cas_token(scope: str) -> int:
-    """The repository id the request's Xet token grants `scope` on (401 if invalid or expired)."""
+def _cas_token(scope: str, need: str | None = None) -> tuple[int, dict]:
+    """(repository id, holder) of the request's Xet token, which must grant `scope` (401 if invalid
+    or expired) and whose holder must still be allowed `need`: by default "upload" for a write
+    token (the dedup query is part of an upload), "download" for a read token."""
     header = request.headers.get("Authorization", "")
     kind, _, token = header.partition(" ")
     if kind.lower() != "bearer" or not token.strip():
@@ -112,7 +118,12 @@ def _cas_token(scope: str) -> int:
     if repo is None:
         drain_body()
         raise Unauthorized("The repository of this Xet token no longer exists")
-    return repo.id
+    try:
+        grants().check(data.get("h"), repo, need or ("upload" if data.get("s") == "write" else "download"))
+    except RegistryError:
+        drain_body()
+        raise
+    return repo.id, data.get("h") or {}
 
 
 @bp.post(f"{CAS_PREFIX}/v1/xorbs/<prefix>/<xorb_hash>")
@@ -132,7 +143,7 @@ def upload_xorb(prefix: str, xorb_hash: str):
 
 @bp.post(f"{CAS_PREFIX}/v1/shards")
 def upload_shard():
-    repo_id = _cas_token("write")
+    repo_id, _holder = _cas_token("write")
     length = request.content_length
     if length is not None and length > MAX_SHARD_BYTES:
         drain_body()
@@ -161,7 +172,8 @@ def query_chunk(prefix: str, chunk_hash: str):
 @bp.get(f"{CAS_PREFIX}/v1/reconstructions/<file_id>")
 def reconstruction(file_id: str):
     """Terms of a file (or of the byte range asked for) and signed URLs for the xorb ranges they need."""
-    repo_id = _cas_token("read")
+    # Reading files needs the gate passed, whatever the token's scope.
+    repo_id, holder = _cas_token("read", need="download")
     reg = registry()
     if not HASH_RE.match(file_id):
         raise BadRequest(f"Invalid file id {file_id!r}: expected 64 lowercase hex digits")
@@ -187,7 +199,7 @@ def reconstruction(file_id: str):
         if (t.xorb, t.chunk_start, t.chunk_end) in signed:  # a range repeated within the file
             continue
         signed.add((t.xorb, t.chunk_start, t.chunk_end))
-        sig = signer.dumps({"x": t.xorb, "b": [t.byte_start, t.byte_end], "e": exp})
+        sig = signer.dumps({"x": t.xorb, "b": [t.byte_start, t.byte_end], "e": exp, "r": repo_id, "h": holder})
         fetch_info.setdefault(t.xorb, []).append({
             "range": {"start": t.chunk_start, "end": t.chunk_end},
             "url": f"{base_url()}{CAS_PREFIX}/fetch/{t.xorb}?sig={sig}",
@@ -212,6 +224,10 @@ def fetch_xorb_range(xorb_hash: str):
         raise Forbidden("This URL was not signed for this xorb")
     if data.get("e", 0) <= time.time():
         raise Forbidden("This xorb URL has expired: ask the reconstruction API again")
+    repo = registry().repos.by_id(data.get("r")) if isinstance(data.get("r"), int) else None
+    if repo is None:
+        raise Forbidden("The repository this xorb URL was issued for no longer exists")
+    grants().check(data.get("h"), repo, "download")
     start, end = data["b"]
     if request.headers.get("Range", "").replace(" ", "") != f"bytes={start}-{end}":
         raise Forbidden(f"This URL grants exactly Range: bytes={start}-{end}")

@@ -2,7 +2,8 @@
 
 Shared by the HF client (with HF_HUB_DISABLE_XET=1) and git-lfs. Upload and download hrefs carry
 their own signed, expiring authorization, because the HF client sends no Authorization header on
-the PUT; the signature names the repository, the object and the operation.
+the PUT; the signature names the repository, the object, the operation and the holder, who must
+still have access when the href is used (models_registry/grants.py). Hrefs expire after an hour.
 """
 
 from __future__ import annotations
@@ -13,22 +14,28 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
+from models_registry.grants import MAX_TTL, holder_of
 from models_registry.storage.blobs import OID_RE
 from models_registry.views import RepoView
 
 from .. import auth
 from ..api.common import base_url, drain_body, json_body, repo_type_of, send_blob
 from ..request_body import body_stream
-from ..services import registry
+from ..services import grants, registry
 
 bp = Blueprint("lfs", __name__)
 LFS_JSON = "application/vnd.git-lfs+json"
-HREF_TTL = 24 * 3600
+HREF_TTL = MAX_TTL
 PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 
 
+def href_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    """What signs and reads the tokens of transfer hrefs (tests sign with it too)."""
+    return URLSafeTimedSerializer(secret_key, salt="lfs-transfer")
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lfs-transfer")
+    return href_serializer(current_app.config["SECRET_KEY"])
 
 
 def _repo_base(repo: RepoView) -> str:
@@ -68,6 +75,7 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
 
         raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page")
     signer = _serializer()
+    holder = holder_of(p)
     base = _repo_base(repo)
     out = []
     for obj in objects:
@@ -84,17 +92,18 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
                 entry["error"] = {"code": 422, "message": f"Object larger than the limit of "
                                                           f"{reg.settings.max_lfs_object_bytes} bytes"}
             elif known != size:
-                token = signer.dumps({"r": repo.id, "o": oid, "s": size, "op": "upload"})
+                token = signer.dumps({"r": repo.id, "o": oid, "s": size, "op": "upload", "h": holder})
+                verify_token = signer.dumps({"r": repo.id, "o": oid, "op": "verify", "h": holder})
                 entry["actions"] = {
                     "upload": {"href": f"{base}/{oid}?token={token}", "header": {}, "expires_in": HREF_TTL},
-                    "verify": {"href": f"{base}/{oid}/verify?token={signer.dumps({'r': repo.id, 'o': oid, 'op': 'verify'})}",
-                               "header": {}, "expires_in": HREF_TTL},
+                    "verify": {"href": f"{base}/{oid}/verify?token={verify_token}", "header": {},
+                               "expires_in": HREF_TTL},
                 }
         else:
             if known is None:
                 entry["error"] = {"code": 404, "message": "Object does not exist"}
             else:
-                token = signer.dumps({"r": repo.id, "o": oid, "op": "download"})
+                token = signer.dumps({"r": repo.id, "o": oid, "op": "download", "h": holder})
                 entry["size"] = known
                 entry["actions"] = {"download": {"href": f"{base}/{oid}?token={token}", "header": {},
                                                  "expires_in": HREF_TTL}}
@@ -107,12 +116,23 @@ def _check_token(expected_op: str, oid: str) -> dict:
     try:
         data = _serializer().loads(token, max_age=HREF_TTL)
     except SignatureExpired:
-        raise Forbidden("This transfer link has expired; run the upload again") from None
+        raise Forbidden("This transfer link has expired (links last an hour): ask the batch API again") from None
     except BadSignature:
         raise Forbidden("Invalid or missing transfer signature") from None
-    if data.get("op") != expected_op or data.get("o") != oid:
+    if not isinstance(data, dict) or data.get("op") != expected_op or data.get("o") != oid:
         raise Forbidden("This transfer link is for another object")
     return data
+
+
+# What the holder of an href must still be allowed, per operation.
+NEED = {"upload": "upload", "verify": "upload", "download": "download"}
+
+
+def _repo_of_token(data: dict, ns: str, name: str) -> RepoView:
+    """The repository an href was signed for, if its holder still has the access it needs."""
+    repo = _repo_by_id(data["r"], ns, name)
+    grants().check(data.get("h"), repo, NEED[data["op"]])
+    return repo
 
 
 def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
@@ -120,7 +140,7 @@ def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
     try:
         data = _check_token("upload", oid)
         reg = registry()
-        repo = _repo_by_id(data["r"], ns, name)
+        repo = _repo_of_token(data, ns, name)
         expected = int(data["s"])
         length = request.content_length
         if length is not None and length != expected:
@@ -146,7 +166,7 @@ def _repo_by_id(repo_pk: int, ns: str, name: str) -> RepoView:
 def verify(kind: str | None, ns: str, name: str, oid: str) -> Response:
     # git-lfs sends no credentials to an action it was told is authenticated: the link carries them.
     if request.args.get("token"):
-        repo = _repo_by_id(_check_token("verify", oid)["r"], ns, name)
+        repo = _repo_of_token(_check_token("verify", oid), ns, name)
     else:
         repo = _repo(kind, ns, name, "write")
     body = json_body()
@@ -158,8 +178,7 @@ def verify(kind: str | None, ns: str, name: str, oid: str) -> Response:
 
 def download_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
     if request.args.get("token"):
-        data = _check_token("download", oid)
-        repo = _repo_by_id(data["r"], ns, name)
+        repo = _repo_of_token(_check_token("download", oid), ns, name)
     else:
         repo = _repo(kind, ns, name, "read")
     reg = registry()

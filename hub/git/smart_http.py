@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
+from gunicorn.http.errors import ParseException
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from models_registry.gating import GatedRepo
@@ -153,6 +154,8 @@ def _feed(proc: subprocess.Popen, chunks: Iterator[bytes], errors: list[BaseExce
                 proc.stdin.write(chunk)
     except (BrokenPipeError, zlib.error, OSError) as e:  # git stopped reading (it will say why)
         errors.append(e)
+    except ParseException as e:  # gunicorn refused the body (a broken chunked encoding)
+        errors.append(e)
     finally:
         try:
             proc.stdin.close()
@@ -210,6 +213,8 @@ def _check_input(errors: list[BaseException]) -> None:
     for e in errors:
         if isinstance(e, zlib.error):
             raise BadRequest(f"Malformed gzip request body: {e}")
+        if isinstance(e, ParseException):
+            raise BadRequest(f"Malformed request body: {e}")
 
 
 def receive_pack(kind: str | None, ns: str, name: str) -> Response:

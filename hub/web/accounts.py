@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from models_registry.errors import BadRequest, Conflict, Unauthorized
@@ -18,13 +18,6 @@ from .helpers import safe_next
 bp = Blueprint("web_accounts", __name__)
 
 
-def sign_in(user_id: int) -> None:
-    session.clear()
-    session["uid"] = user_id
-    session["pw"] = registry().accounts.fingerprint(user_id)
-    session.permanent = True
-
-
 @bp.route("/join", methods=["GET", "POST"])
 def join():
     form = JoinForm()
@@ -36,7 +29,7 @@ def join():
         except BadRequest as e:
             form.username.errors = [*form.username.errors, e.message]
         else:
-            sign_in(uid)
+            auth.sign_in(uid)
             return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/join.html", form=form), 400 if form.errors else 200
 
@@ -51,7 +44,7 @@ def login():
         except Unauthorized:
             error = _("Wrong username or password.")
         else:
-            sign_in(p.user_id)
+            auth.sign_in(p.user_id)
             return redirect(safe_next(request.args.get("next")))
     status = 400 if (form.errors or error) else 200
     return render_template("accounts/login.html", form=form, error=error), status
@@ -59,7 +52,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    auth.sign_out()  # the session row goes: a copy of the cookie signs nobody in any more
     return redirect("/")
 
 
@@ -69,10 +62,19 @@ def set_language(code: str):
         abort(404)
     resp = make_response(redirect(safe_next(request.args.get("next") or request.referrer and
                                              urlsplit(request.referrer).path)))
-    resp.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    resp.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                    secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return resp
 
 
 def login_required() -> None:
     if auth.current() is None:
         abort(redirect(url_for("web_accounts.login", next=request.full_path.rstrip("?"))))
+
+
+def site_admin_required():
+    """The signed-in site admin; for anyone else the admin pages do not exist (the 404 page)."""
+    p = auth.current()
+    if p is None or not p.is_admin:
+        abort(404)
+    return p

@@ -22,6 +22,7 @@ from models_registry.permissions import can_write
 from models_registry.rendering import render_markdown
 
 from .. import auth
+from ..limits import MAX_URL_INT
 from ..search import viewer_namespaces
 from ..services import community, search_service
 from .accounts import login_required
@@ -364,6 +365,8 @@ def merge(ns: str, name: str, num: int):
 def report(ns: str, name: str, num: int):
     p, repo = _acting(ns, name)
     eid = request.form.get("comment_id", type=int)
+    if eid is not None and not 0 < eid <= MAX_URL_INT:
+        abort(404)  # no comment has it (and the column would overflow)
     return _run(lambda: community().report(p, repo, num, eid, request.form.get("reason", "")),
                 _discussion_url(repo, num, f"c-{eid}" if eid else None),
                 _("Thank you: the moderators will review your report."))

@@ -9,17 +9,10 @@ from flask_babel import gettext as _
 from models_registry.errors import NotFound
 from models_registry.sync.mirrors import format_duration
 
-from .. import auth
 from ..services import registry
+from .accounts import site_admin_required as _admin
 
 bp = Blueprint("web_mirrors", __name__)
-
-
-def _admin():
-    p = auth.current()
-    if p is None or not p.is_admin:
-        abort(404)
-    return p
 
 
 @bp.get("/admin/mirrors")

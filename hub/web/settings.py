@@ -1,5 +1,5 @@
-"""Settings pages: the account (profile, password, access tokens), organizations and their
-members, and a repository's settings (visibility, gated access and its requests, deletion)."""
+"""Settings pages: the account (profile, password, access tokens, signed-in sessions), organizations
+and their members, and a repository's settings (visibility, gated access and its requests, deletion)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from flask_babel import ngettext
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -18,8 +18,8 @@ from models_registry.permissions import ROLES, can_admin
 
 from .. import auth
 from ..services import registry
-from .accounts import login_required, sign_in
-from .forms import NAME, PasswordForm, ProfileForm, TokenForm
+from .accounts import login_required
+from .forms import NAME, Form, PasswordForm, ProfileForm, TokenForm
 from .pages import load_repo
 from .publish import repo_context
 
@@ -29,7 +29,7 @@ ROLE_LABELS = {"read": _l("Read"), "write": _l("Write"), "admin": _l("Admin")}
 
 
 # ---- forms (page CSRF is checked once for every page POST, before the view) -----------------
-class _NoCsrf(FlaskForm):
+class _NoCsrf(Form):
     class Meta:
         csrf = False
 
@@ -123,7 +123,9 @@ def password():
         except BadRequest as e:
             form.new.errors = [*form.new.errors, e.message]
         else:
-            sign_in(p.user_id)  # this session goes on with the new password; every other one ends
+            # Every session ended with the old password, this one too: it goes on under a new
+            # secret, so that even a copy of this browser's cookie stops working.
+            auth.sign_in(p.user_id)
             flash(_("Password changed. You were signed out everywhere else."))
             return redirect("/settings/profile", 303)
     return _render_profile(password_form=form, status=400)
@@ -167,6 +169,35 @@ def revoke_token(token_id: int):
         abort(404)
     flash(_("Token revoked: it no longer works."))
     return redirect("/settings/tokens", 303)
+
+
+# ---- signed-in sessions ---------------------------------------------------------------------
+@bp.get("/settings/sessions")
+def sessions():
+    p = _me()
+    rows = registry().accounts.list_sessions(p.user_id, current=auth.session_secret())
+    resp = make_response(render_template("settings/sessions.html", sessions=rows, section="sessions", **_nav()))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/settings/sessions/<int:session_id>/revoke")
+def revoke_session(session_id: int):
+    p = _me()
+    try:
+        registry().accounts.revoke_session(p.user_id, session_id)
+    except NotFound:
+        abort(404)
+    flash(_("That session was signed out."))
+    return redirect("/settings/sessions", 303)
+
+
+@bp.post("/settings/sessions/others/revoke")
+def revoke_other_sessions():
+    p = _me()
+    ended = registry().accounts.end_other_sessions(p.user_id, keep=auth.session_secret())
+    flash(ngettext("Signed out of %(num)s other session.", "Signed out of %(num)s other sessions.", ended))
+    return redirect("/settings/sessions", 303)
 
 
 # ---- organizations --------------------------------------------------------------------------

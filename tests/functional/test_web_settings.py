@@ -118,12 +118,164 @@ def test_change_password(hub):
     assert r.status_code == 400 and any("do not match" in e for e in field_errors(r.text))
     r = post(s, hub, "/settings/password", {"current": old, "new": "short", "confirm": "short"})
     assert r.status_code == 400
+    copy = copy_of(s)  # this browser's cookie as it was before the change
     r = post(s, hub, "/settings/password", {"current": old, "new": "new-pass-9876", "confirm": "new-pass-9876"})
     assert r.status_code == 303
-    # this session goes on; the other one ended; the new password signs in
-    assert s.get(hub.url + "/settings/profile", allow_redirects=False, timeout=30).status_code == 200
-    assert other.get(hub.url + "/settings/profile", allow_redirects=False, timeout=30).status_code == 302
-    sign_in(hub, name, "new-pass-9876")
+    # this session goes on (under a new secret); the other one ended, and so did the old copy of
+    # this one; the new password signs in
+    assert "Password changed. You were signed out everywhere else." in s.get(hub.url + "/settings/profile").text
+    assert signed_in(hub, s)
+    assert not signed_in(hub, other) and not signed_in(hub, copy)
+    assert signed_in(hub, sign_in(hub, name, "new-pass-9876"))
+
+
+# ---- sessions ---------------------------------------------------------------------------------
+def copy_of(s: requests.Session) -> requests.Session:
+    """Another client holding the same cookies: what a stolen or saved cookie would be."""
+    c = requests.Session()
+    c.cookies.update(s.cookies)
+    return c
+
+
+def signed_in(hub, s: requests.Session) -> bool:
+    """Whether `s` is a signed-in session; a refused one is sent to the sign-in page."""
+    r = s.get(hub.url + "/settings/tokens", allow_redirects=False, timeout=30)
+    assert r.status_code in (200, 302), r.status_code
+    if r.status_code == 302:
+        assert r.headers["Location"].startswith("/login?next=")
+    return r.status_code == 200
+
+
+def session_rows(page: str) -> list[tuple[str, bool]]:
+    """(session id, is this one) of each row of /settings/sessions."""
+    return [(sid, bool(cur)) for sid, cur in re.findall(r'<tr data-session-id="(\d+)"( data-current)?>', page)]
+
+
+def test_logout_ends_the_session_everywhere(hub):
+    name = uniq("out")
+    hub.user(name)
+    s = requests.Session()
+    page = s.get(hub.url + "/login", timeout=30).text
+    r = s.post(hub.url + "/login", data={"csrf_token": csrf_of(page), "username": name,
+                                         "password": f"pw-{name}-12345"}, allow_redirects=False, timeout=30)
+    assert r.status_code == 302
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # this hub's public URL is http: the browser would never send it back
+    saved = copy_of(s)
+    assert signed_in(hub, s) and signed_in(hub, saved)
+    r = post(s, hub, "/logout", {})
+    assert r.status_code == 302
+    # the server forgot the session: the cookie saved before the logout opens nothing (on either worker)
+    for _ in range(4):
+        assert not signed_in(hub, saved)
+    assert not signed_in(hub, s)
+    # a cookie of the old kind (user id and password fingerprint, no session) is refused too
+    assert not signed_in(hub, requests.Session())
+
+
+def test_suspension_ends_sessions(hub):
+    admin, name = uniq("adm"), uniq("sus")
+    admin_token = hub.user(admin, admin=True)
+    hub.user(name)
+    s = sign_in(hub, name)
+    saved = copy_of(s)
+    assert signed_in(hub, s)
+    r = hub.request("POST", f"/api/users/{name}/suspend", admin_token, json={"reason": "spam"})
+    assert r.status_code == 200, r.text
+    assert not signed_in(hub, s) and not signed_in(hub, saved)
+    # a suspended user may sign in again, to read (suspension takes away writing, not reading)
+    assert signed_in(hub, sign_in(hub, name))
+
+
+def test_user_sees_and_ends_own_sessions(hub, dave):
+    name = uniq("ses")
+    hub.user(name)
+    here, laptop, phone = sign_in(hub, name), sign_in(hub, name), sign_in(hub, name)
+    phone.headers["User-Agent"] = "PhoneBrowser/1.0"
+    assert signed_in(hub, phone)  # seen once with its user agent (the row keeps the sign-in one)
+    page = here.get(hub.url + "/settings/sessions", timeout=30)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    rows = session_rows(page.text)
+    assert len(rows) == 3 and sum(cur for _, cur in rows) == 1
+    assert "python-requests" in page.text
+    other_ids = [sid for sid, cur in rows if not cur]
+    # one other session signed out from here
+    r = post(here, hub, f"/settings/sessions/{other_ids[0]}/revoke", {})
+    assert r.status_code == 303
+    assert len(session_rows(here.get(hub.url + "/settings/sessions").text)) == 2
+    assert [signed_in(hub, x) for x in (laptop, phone)].count(True) == 1
+    # another user cannot end this user's sessions, nor see them
+    assert post(dave["s"], hub, f"/settings/sessions/{other_ids[1]}/revoke", {}).status_code == 404
+    assert other_ids[1] not in dict(session_rows(dave["s"].get(hub.url + "/settings/sessions").text))
+    # all the others at once; this one survives
+    r = post(here, hub, "/settings/sessions/others/revoke", {})
+    assert r.status_code == 303
+    page = here.get(hub.url + "/settings/sessions").text
+    assert "Signed out of 1 other session." in page
+    assert len(session_rows(page)) == 1 and session_rows(page)[0][1]
+    assert not signed_in(hub, laptop) and not signed_in(hub, phone) and signed_in(hub, here)
+    # no CSRF token: refused
+    r = here.post(hub.url + "/settings/sessions/others/revoke", allow_redirects=False, timeout=30)
+    assert r.status_code == 400
+
+
+def test_admin_signs_a_user_out_everywhere(hub, dave):
+    admin, name = uniq("adm"), uniq("all")
+    hub.user(admin, admin=True)
+    hub.user(name)
+    boss = sign_in(hub, admin)
+    one, two = sign_in(hub, name), sign_in(hub, name)
+    page = boss.get(hub.url + "/admin/users", params={"q": name}, timeout=30)
+    assert page.status_code == 200
+    assert re.search(rf'<tr data-user="{name}">.*?data-sessions="2"', page.text, re.S)
+    r = post(boss, hub, f"/admin/users/{name}/sign-out", {})
+    assert r.status_code == 303
+    page = boss.get(hub.url + r.headers["Location"], timeout=30).text
+    assert f"{name} was signed out of 2 sessions." in page
+    assert re.search(rf'<tr data-user="{name}">.*?data-sessions="0"', page, re.S)
+    assert not signed_in(hub, one) and not signed_in(hub, two)
+    assert signed_in(hub, boss) and signed_in(hub, sign_in(hub, name))
+    # only site admins: everyone else gets the 404 page, and nobody is signed out
+    victim = sign_in(hub, admin)
+    assert dave["s"].get(hub.url + "/admin/users", timeout=30).status_code == 404
+    assert post(dave["s"], hub, f"/admin/users/{admin}/sign-out", {}).status_code == 404
+    assert requests.post(hub.url + f"/admin/users/{admin}/sign-out", timeout=30).status_code in (400, 404)
+    assert signed_in(hub, victim)
+    assert post(boss, hub, "/admin/users/nobody-at-all/sign-out", {}).status_code == 404
+
+
+def test_https_public_url_makes_the_cookie_secure(tmp_path):
+    from tests.support.live import start_hub
+
+    h = start_hub(tmp_path, workers=1, env={"MODELHUB_PUBLIC_URL": "https://hub.example.org",
+                                            "MODELHUB_SESSION_MAX_DAYS": "2"})
+    try:
+        name = uniq("sec")
+        h.user(name)
+        # by hand: a client keeps Secure cookies away from this plain-http test server
+        r = requests.get(h.url + "/login", timeout=30)
+        jar = r.headers["Set-Cookie"].split(";", 1)[0]
+        r = requests.post(h.url + "/login", data={"csrf_token": csrf_of(r.text), "username": name,
+                                                  "password": f"pw-{name}-12345"},
+                          headers={"Cookie": jar}, allow_redirects=False, timeout=30)
+        assert r.status_code == 302, r.text[-500:]
+        cookie = r.headers["Set-Cookie"]
+        attrs = [a.strip() for a in cookie.split(";")]
+        assert {"Secure", "HttpOnly", "SameSite=Lax"} <= set(attrs), cookie
+        # MODELHUB_SESSION_MAX_DAYS: the cookie lasts no longer than the server keeps the session
+        import email.utils
+        import time
+
+        expires = next(a.split("=", 1)[1] for a in attrs if a.startswith("Expires="))
+        left = email.utils.parsedate_to_datetime(expires).timestamp() - time.time()
+        assert 2 * 86400 - 600 < left <= 2 * 86400 + 60
+        session_cookie = cookie.split(";", 1)[0]
+        page = requests.get(h.url + "/settings/sessions", headers={"Cookie": session_cookie}, allow_redirects=False,
+                            timeout=30)
+        assert page.status_code == 200 and "and 2 days after signing in" in page.text
+    finally:
+        h.stop()
 
 
 # ---- tokens -----------------------------------------------------------------------------------

@@ -41,6 +41,11 @@
     });
   }
 
+  // A select that applies itself (the model list's sort order); <noscript> shows a button instead.
+  document.addEventListener("change", (ev) => {
+    if (ev.target.matches("select[data-autosubmit]") && ev.target.form) ev.target.form.submit();
+  });
+
   // Copy buttons.
   document.addEventListener("click", (ev) => {
     const b = ev.target.closest("[data-copy]");
