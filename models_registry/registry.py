@@ -13,6 +13,7 @@ from .settings import RegistrySettings
 from .storage import GitStore, Stager, open_blob_store
 from .storage.xet.blobs import XetBackedBlobStore
 from .storage.xet.store import XetStore
+from .xet import Xet
 from .sync.mirrors import Mirrors
 
 
@@ -24,7 +25,7 @@ class Registry:
         self.db = Database(settings.database_url)
         self.locks = LockDir(data / "locks")
         self.git = GitStore(data / "repos", self.locks)
-        self.xet = XetStore(data / "xet", self.db)
+        self.xet = Xet(self.db, XetStore(data / "xet"))
         self.blobs = XetBackedBlobStore(open_blob_store(settings.storage_url), self.xet)
         self.stager = Stager(data / "tmp")
         self.accounts = Accounts(self.db)

@@ -7,15 +7,22 @@ the sha256 BlobStore interface; `local_path` is None for a Xet-only file, so the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from ..blobs import BlobStore
 from ..staging import StagedFile
-from .store import XetStore
+
+
+class XetFiles(Protocol):
+    """What this needs of the registry's Xet service (models_registry/xet.py)."""
+
+    def file_by_sha256(self, sha256: str) -> Any: ...
+
+    def open_file(self, row: Any) -> BinaryIO: ...
 
 
 class XetBackedBlobStore:
-    def __init__(self, inner: BlobStore, xet: XetStore) -> None:
+    def __init__(self, inner: BlobStore, xet: XetFiles) -> None:
         self.inner = inner
         self.xet = xet
 

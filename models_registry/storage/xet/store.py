@@ -1,56 +1,35 @@
-"""Xet storage: content-addressed xorbs on disk, the dedup index and file reconstructions.
+"""Xet storage: content-addressed xorbs on disk and their chunk indexes. Bytes only: which xorbs and
+files are recorded, who may read them and the dedup index are the registry's (models_registry/xet.py).
 
 Layout under ``<data>/xet/``: ``xorbs/<h[:2]>/<h>`` (the xorb exactly as uploaded, so that its
 byte ranges can be served to Xet clients as they are) and ``xorbs/<h[:2]>/<h>.idx`` (our chunk
 index: hash, offset and length of every chunk). A xorb appears under its name only after every
-chunk was decompressed and hashed and the xorb hash matched; the database row comes last.
+chunk was decompressed and hashed and the xorb hash matched.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-
-from ...db import Database
 from ...errors import BadRequest, NotFound
-from ...models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
+from .. import scratch_owner
 from ..direct_writer import DirectWriter
 from ..durable import publish, write_file
-from .. import scratch_owner
-from ..staging import SHA1_MAX_SECOND_PASS, remove_stale
-from .hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
+from ..staging import remove_stale
+from .hashing import str_to_hash
 from .reader import open_reader
-from .rehash import hash_file
-from .shard import DedupXorb, InvalidShard, build_dedup_shard, parse_shard
-from .xorb import MAX_XORB_BYTES, ChunkInfo, XorbVerifier, decode_index, encode_index
+from .xorb import MAX_XORB_BYTES, ChunkInfo, XorbInfo, XorbVerifier, decode_index, encode_index
 
 COPY_BUFFER = 1024 * 1024
-# A dedup answer lists the xorbs of at most this many files using the queried xorb, and at most
-# this many xorbs in all (~64 MiB of data each; the answer stays around 1.5 MB).
-DEDUP_FILES = 4
-DEDUP_XORBS = 32
-
-
-@dataclass(frozen=True)
-class RegisteredFile:
-    file_hash: str
-    sha256: str
-    size: int
 
 
 class XetStore:
-    def __init__(self, root: Path, db: Database) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.db = db
         self.xorb_dir = root / "xorbs"
         self.tmp_dir = root / "tmp"
         self.xorb_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +40,6 @@ class XetStore:
         """Delete xorbs a stopped process left half-received (staging.remove_stale)."""
         return remove_stale(self.tmp_dir, "xorb-*", max_age, now)
 
-    # ---- xorbs ---------------------------------------------------------------------------------
     def _xorb_path(self, h: str) -> Path:
         str_to_hash(h)  # validates
         return self.xorb_dir / h[:2] / h
@@ -76,10 +54,6 @@ class XetStore:
             raise NotFound(f"Xorb {h} not found")
         return path
 
-    def has_xorb(self, h: str) -> bool:
-        with self.db.session() as s:
-            return s.get(XetXorb, h) is not None
-
     def open_xorb(self, h: str) -> BinaryIO:
         return open(self._xorb_path(h), "rb")
 
@@ -92,18 +66,14 @@ class XetStore:
             self._index_cache[h] = cached
         return cached
 
-    def put_xorb(self, h: str, body: BinaryIO, limit: int = MAX_XORB_BYTES + 1024 * 1024,
-                 body_length: int | None = None) -> bool:
-        """Verify and store a xorb read from `body` (`body_length` bytes, when the request said so);
-        False if it was already stored."""
+    def receive_xorb(self, h: str, body: BinaryIO, limit: int = MAX_XORB_BYTES + 1024 * 1024,
+                     body_length: int | None = None) -> XorbInfo:
+        """Verify a xorb read from `body` (`body_length` bytes, when the request said so) as it
+        arrives and publish it with its index under its name; what was in it."""
         try:
             str_to_hash(h)
         except ValueError as e:
             raise BadRequest(str(e)) from None
-        if self.has_xorb(h):
-            for _ in iter(lambda: body.read(COPY_BUFFER), b""):  # drain: the client sent it anyway
-                pass
-            return False
         fd, tmp = tempfile.mkstemp(prefix=scratch_owner.prefix("xorb"), dir=self.tmp_dir)
         try:
             verifier = XorbVerifier(h, limit)  # verified as it arrives: one pass, no re-read
@@ -130,7 +100,6 @@ class XetStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            length = info.stored_bytes
             target = self._xorb_path(h)
             index_tmp = Path(tmp + ".idx")
             write_file(index_tmp, encode_index(info))
@@ -142,185 +111,21 @@ class XetStore:
                 for leftover in (tmp, tmp + ".idx"):
                     if os.path.exists(leftover):
                         os.unlink(leftover)
-        eligible = {hash_to_str(c.hash): i for i, c in enumerate(info.chunks) if dedup_eligible(c.hash)}
-        eligible.setdefault(hash_to_str(info.chunks[0].hash), 0)
-        try:
-            with self.db.session(write=True) as s:
-                if s.get(XetXorb, h) is not None:
-                    return False
-                s.add(XetXorb(hash=h, num_chunks=len(info.chunks), unpacked_bytes=info.unpacked_bytes,
-                              stored_bytes=length))
-                s.flush()
-                known = set(s.scalars(select(XetChunk.hash).where(XetChunk.hash.in_(list(eligible)))))
-                for ch, i in eligible.items():
-                    if ch not in known:
-                        s.add(XetChunk(hash=ch, xorb_hash=h, chunk_index=i))
-        except IntegrityError:
-            return False  # a concurrent upload of the same xorb won
-        return True
+        return info
 
-    def stored_bytes(self) -> int:
-        """Bytes of all stored xorbs (what dedup saves)."""
-        with self.db.session() as s:
-            return int(s.scalar(select(func.coalesce(func.sum(XetXorb.stored_bytes), 0))))
-
-    # ---- global dedup --------------------------------------------------------------------------
-    def dedup_shard(self, chunk: str) -> bytes:
-        """The dedup answer for an eligible chunk: the xorb holding it, then the other xorbs of files
-        using that xorb (a re-upload of a changed file finds all of its old parts from one query),
-        chunk hashes behind a fresh HMAC key so that only a holder of a chunk learns where it is."""
-        try:
-            str_to_hash(chunk)
-        except ValueError as e:
-            raise BadRequest(str(e)) from None
-        with self.db.session() as s:
-            row = s.get(XetChunk, chunk)
-            if row is None:
-                raise NotFound(f"Chunk {chunk} is not known to global deduplication")
-            names = [row.xorb_hash]
-            files = s.scalars(select(XetFileXorb.file_hash).where(XetFileXorb.xorb_hash == row.xorb_hash)
-                              .limit(DEDUP_FILES)).all()
-            for fh in files:
-                for xh in s.scalars(select(XetFileXorb.xorb_hash).where(XetFileXorb.file_hash == fh)
-                                    .order_by(XetFileXorb.position)):
-                    if xh not in names and len(names) < DEDUP_XORBS:
-                        names.append(xh)
-            rows = {x.hash: x for x in s.scalars(select(XetXorb).where(XetXorb.hash.in_(names)))}
-        answer = []
-        for name in names:
-            if name in rows:
-                chunks, _ = self.load_index(name)
-                answer.append(DedupXorb(name, [(c.hash, c.offset, c.size) for c in chunks],
-                                        rows[name].unpacked_bytes, rows[name].stored_bytes))
-        return build_dedup_shard(answer, secrets.token_bytes(32))
-
-    # ---- shards and files ----------------------------------------------------------------------
-    def register_shard(self, data: bytes, repo_id: int) -> list[RegisteredFile]:
-        """Verify a shard completely, then record its files and link their sha256 to the repository.
-
-        Nothing is recorded unless every xorb it names exists, every term's verification hash and
-        every file hash matches, and every file's bytes hash to the sha256 the shard declares.
-        """
-        shard = parse_shard(data)
-        for cas in shard.xorbs:
-            if not self.has_xorb(cas.xorb):
-                raise InvalidShard(f"Shard names xorb {cas.xorb}, which was never uploaded")
-        # Files are hashed in parallel (hashlib releases the GIL): an upload_folder shard verifies
-        # its files at the speed of the CPUs, not of one.
-        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-            verified = list(pool.map(self._verify_file, shard.files))
-        for attempt in range(2):  # a concurrent registration of the same file may win the insert
-            try:
-                self._record(verified, repo_id)
-                break
-            except IntegrityError:
-                if attempt:
-                    raise
-        return [RegisteredFile(r.file_hash, r.sha256, r.size) for r, _ in verified]
-
-    def _record(self, verified: list[tuple[XetFile, str | None]], repo_id: int) -> None:
-        """Record verified files and link their sha256 to the repository, in one transaction."""
-        with self.db.session(write=True) as s:
-            for row, sha1 in verified:
-                if s.get(XetFile, row.file_hash) is None:
-                    s.add(row)
-                    s.flush()
-                    seen: list[str] = []
-                    for t in row.terms:
-                        if t[0] not in seen:
-                            seen.append(t[0])
-                    for position, xh in enumerate(seen):
-                        s.add(XetFileXorb(file_hash=row.file_hash, xorb_hash=xh, position=position))
-                if s.get(LfsObject, row.sha256) is None:
-                    s.add(LfsObject(oid=row.sha256, size=row.size, sha1=sha1))
-                s.flush()
-                if s.get(RepoLfsObject, (repo_id, row.sha256)) is None:
-                    s.add(RepoLfsObject(repo_id=repo_id, oid=row.sha256))
-                first = hash_to_str(self.load_index(row.terms[0][0])[0][row.terms[0][1]].hash)
-                if s.get(XetChunk, first) is None:
-                    s.add(XetChunk(hash=first, xorb_hash=row.terms[0][0], chunk_index=row.terms[0][1]))
-                s.flush()
-
-    def _verify_file(self, f) -> tuple[XetFile, str | None]:  # type: ignore[no-untyped-def]
-        if f.sha256 is None:
-            raise InvalidShard(f"File {f.file_hash} has no sha256 (metadata extension) in the shard")
-        leaves: list[tuple[bytes, int]] = []
-        terms: list[list] = []
-        for t, vhash in zip(f.terms, f.verification or []):
-            if not self.has_xorb(t.xorb):
-                raise InvalidShard(f"Shard names xorb {t.xorb}, which was never uploaded")
-            chunks, _ = self.load_index(t.xorb)
-            if t.chunk_end > len(chunks):
-                raise InvalidShard(f"Term [{t.chunk_start}, {t.chunk_end}) is outside xorb {t.xorb} "
-                                   f"({len(chunks)} chunks)")
-            part = chunks[t.chunk_start:t.chunk_end]
-            if sum(c.size for c in part) != t.unpacked_bytes:
-                raise InvalidShard(f"Term of xorb {t.xorb} declares {t.unpacked_bytes} bytes, its chunks hold "
-                                   f"{sum(c.size for c in part)}")
-            if verification_hash([c.hash for c in part]) != vhash:
-                raise InvalidShard(f"Verification hash mismatch for a term of xorb {t.xorb}")
-            leaves += [(c.hash, c.size) for c in part]
-            terms.append([t.xorb, t.chunk_start, t.chunk_end, t.unpacked_bytes])
-        if hash_to_str(file_hash(leaves)) != f.file_hash:
-            raise InvalidShard(f"File hash mismatch: the terms hash to {hash_to_str(file_hash(leaves))}, "
-                               f"not {f.file_hash}")
-        size = sum(t[3] for t in terms)
-        known = self.file(f.file_hash)
-        if known is not None:
-            # Same file hash, same bytes: their sha256 was verified when first registered (a re-upload,
-            # or a client retrying a slow shard upload, costs no second pass over the file).
-            if known.sha256 != f.sha256:
-                raise InvalidShard(f"sha256 mismatch for file {f.file_hash}: its bytes hash to {known.sha256}, "
-                                   f"the shard says {f.sha256}")
-            return XetFile(file_hash=f.file_hash, sha256=f.sha256, size=size, terms=terms), None
-        # The git blob sha1 (only what preupload compares for inline uploads) is skipped for big files,
-        # as for staged uploads: it would double the verification time of every large upload.
-        sha256 = hashlib.sha256()
-        sha1 = hashlib.sha1(f"blob {size}\0".encode()) if size <= SHA1_MAX_SECOND_PASS else None
-        # On the client's critical path (it waits for the shard's answer): large reads, overlapped with hashing.
-        hash_file(terms, self.load_index, self.open_xorb, [sha256] if sha1 is None else [sha256, sha1])
-        if sha256.hexdigest() != f.sha256:
-            raise InvalidShard(f"sha256 mismatch for file {f.file_hash}: its bytes hash to {sha256.hexdigest()}, "
-                               f"the shard says {f.sha256}")
-        return XetFile(file_hash=f.file_hash, sha256=f.sha256, size=size, terms=terms), (
-            sha1.hexdigest() if sha1 is not None else None)
-
-    def _reader(self, terms: list[list], size: int) -> BinaryIO:
+    def open_file(self, terms: list[list], size: int) -> BinaryIO:
+        """A file's bytes, rebuilt from its terms ([xorb, first chunk, end chunk, bytes])."""
         return open_reader(terms, size, self.load_index, self.open_xorb)
 
-    def file(self, file_hash: str) -> XetFile | None:
-        with self.db.session() as s:
-            return s.get(XetFile, file_hash)
-
-    def file_hashes(self, sha256s: list[str]) -> dict[str, str]:
-        """sha256 -> Xet file hash, for those of `sha256s` uploaded through Xet (one query)."""
-        if not sha256s:
-            return {}
-        with self.db.session() as s:
-            rows = s.execute(select(XetFile.sha256, XetFile.file_hash).where(XetFile.sha256.in_(set(sha256s))))
-            return {sha: fh for sha, fh in rows}
-
-    def linked(self, repo_id: int, sha256: str) -> bool:
-        """Whether the repository may read the object (it uploaded or references it)."""
-        with self.db.session() as s:
-            return s.get(RepoLfsObject, (repo_id, sha256)) is not None
-
-    def file_by_sha256(self, sha256: str) -> XetFile | None:
-        with self.db.session() as s:
-            return s.scalars(select(XetFile).where(XetFile.sha256 == sha256).limit(1)).first()
-
-    def open_file(self, row: XetFile) -> BinaryIO:
-        return self._reader(row.terms, row.size)
-
-    def plan_reconstruction(self, row: XetFile, start: int = 0,
+    def plan_reconstruction(self, terms: list[list], size: int, start: int = 0,
                             end: int | None = None) -> tuple[int, list[PlannedTerm]]:
         """The terms covering bytes [start, end] (inclusive) of a file, trimmed to whole chunks, with
         the byte range of each term's chunks in its xorb; and the offset of `start` in the first one."""
-        end = row.size - 1 if end is None else min(end, row.size - 1)
+        end = size - 1 if end is None else min(end, size - 1)
         out: list[PlannedTerm] = []
         offset = 0
         pos = 0
-        for xorb, c0, c1, length in row.terms:
+        for xorb, c0, c1, length in terms:
             if pos > end:
                 break
             if pos + length <= start:
@@ -330,10 +135,10 @@ class XetStore:
             first, last = c0, c1  # trimmed [first, last)
             p = pos
             for i in range(c0, c1):
-                size = chunks[i].size
-                if p + size <= start:
+                size_i = chunks[i].size
+                if p + size_i <= start:
                     first = i + 1
-                    p += size
+                    p += size_i
                     continue
                 break
             if not out:

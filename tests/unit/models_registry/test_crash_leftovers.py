@@ -166,7 +166,7 @@ def _leave_partial_files(tmp_path: Path) -> None:
 
 def test_partial_uploads_of_a_dead_process_are_swept_at_once_a_live_ones_kept(tmp_path):
     stager = Stager(tmp_path / "tmp")
-    xet = XetStore(tmp_path / "xet", db=None)  # type: ignore[arg-type]  # sweeping needs no database
+    xet = XetStore(tmp_path / "xet")
     _leave_partial_files(tmp_path)
     mine = stager.writer()
     mine.write(b"still arriving")

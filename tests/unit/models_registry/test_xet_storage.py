@@ -279,7 +279,7 @@ def test_xorb_of_known_length_is_received_into_the_writers_buffers(registry):
 
     assert reg.xet.put_xorb(x.hash, Body(x.body), body_length=len(x.body)) is True
     assert sum(1 for n in reads if n) >= 2  # block by block, not in one piece
-    with reg.xet.open_xorb(x.hash) as f:
+    with reg.xet.store.open_xorb(x.hash) as f:
         assert f.read() == x.body
 
 
