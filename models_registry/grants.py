@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from .access import TransferAccess
 from .accounts import Accounts
 from .db import Database
-from .errors import Forbidden, NotFound
-from .gating import Gating
+from .errors import Forbidden, NotFound, RegistryError
 from .models import AccessToken
 from .permissions import Principal, can_read
 from .views import RepoView
@@ -38,10 +38,10 @@ def holder_of(p: Principal | None) -> dict[str, Any]:
 class Grants:
     """The use-time check of signed links (the issue-time check is the view's usual one)."""
 
-    def __init__(self, db: Database, accounts: Accounts, gating: Gating) -> None:
+    def __init__(self, db: Database, accounts: Accounts, access: TransferAccess) -> None:
         self.db = db
         self.accounts = accounts
-        self.gating = gating
+        self.access = access
 
     def principal(self, holder: Any) -> Principal | None:
         """The holder as they are now; Forbidden if their account or token is gone."""
@@ -72,8 +72,12 @@ class Grants:
         p = self.principal(holder)
         if not can_read(p, repo.namespace, repo.private):
             raise Forbidden(f"The holder of this link can no longer read {repo.repo_id}")
-        if need == "download" and not self.gating.has_access(p, repo):
-            raise Forbidden(f"The holder of this link no longer has access to {repo.repo_id}")
-        if need == "upload" and (p is None or not p.can_write_at_all):
-            raise Forbidden(f"The holder of this link can no longer upload to {repo.repo_id}")
+        try:
+            if need == "download":
+                self.access.authorize_download(p, repo)
+            elif need == "upload":
+                self.access.authorize_upload(p, repo)
+        except RegistryError:
+            verb = "download from" if need == "download" else "upload to"
+            raise Forbidden(f"The holder of this link can no longer {verb} {repo.repo_id}") from None
         return p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .access import TransferAccess
 from .accounts import Accounts
 from .commits import Commits
 from .db import Database
@@ -33,6 +34,7 @@ class Registry:
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos)
         self.engagement = Engagement(self.db)
         self.gating = Gating(self.db)
+        self.access = TransferAccess(self.repos, self.gating)
         self.mirrors = Mirrors(self)
         self.repos.write_guards.append(self.mirrors.check_writable)  # mirrors are read-only
 

@@ -75,7 +75,7 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
         validate_path(path)
     except BadRequest as e:
         raise EntryNotFound(e.message) from None
-    reg.gating.check_file(auth.current(), repo, path)
+    reg.access.authorize_download(auth.current(), repo, path)
     f = reg.repos.resolve_file(repo, rev, path)
     filename = path.rsplit("/", 1)[-1]
     if request.method == "GET" and _counts(reg, repo, f):

@@ -58,14 +58,9 @@ def write_token(kind: str, ns: str, name: str, rev: str = "main"):
     if p is None:
         raise Unauthorized("Authentication required for a Xet write token")
     reg = registry()
-    if request.args.get("create_pr") in ("1", "true"):
-        # Uploading objects changes no ref: readers may upload for the pull request they open.
-        repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="read")
-        if not p.can_write_at_all:
-            raise Forbidden("This token is read-only: a Xet write token needs a write token")
-    else:
-        repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
-    reg.repos.check_writable(repo)  # e.g. a mirror takes no upload
+    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p)
+    # Readers may upload for the pull request they open (create_pr); a branch needs write access.
+    reg.access.authorize_upload(p, repo, to_branch=request.args.get("create_pr") not in ("1", "true"))
     return _token_response(repo, "write")
 
 
@@ -74,10 +69,7 @@ def write_token(kind: str, ns: str, name: str, rev: str = "main"):
 def read_token(kind: str, ns: str, name: str, rev: str = "main"):
     reg = registry()
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current(), need="read")
-    if not reg.gating.has_access(auth.current(), repo):
-        from models_registry.gating import GatedRepo
-
-        raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page")
+    reg.access.authorize_download(auth.current(), repo)
     return _token_response(repo, "read")
 
 

@@ -65,15 +65,10 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
     repo = _repo(kind, ns, name, "read")
     reg = registry()
     p = auth.current()
-    if operation == "upload" and (p is None or not p.can_write_at_all):
-        # Storing objects changes no ref; readers may upload for their pull requests.
-        raise Unauthorized("Authentication (with a write token) required to upload")
     if operation == "upload":
-        reg.repos.check_writable(repo)  # a mirror takes no upload
-    if operation == "download" and not reg.gating.has_access(auth.current(), repo):
-        from models_registry.gating import GatedRepo
-
-        raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page")
+        reg.access.authorize_upload(p, repo)
+    else:
+        reg.access.authorize_download(p, repo)
     signer = _serializer()
     holder = holder_of(p)
     base = _repo_base(repo)

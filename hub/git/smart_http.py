@@ -22,7 +22,6 @@ from flask import Blueprint, Response, current_app, request
 from gunicorn.http.errors import ParseException
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from models_registry.gating import GatedRepo
 from models_registry.permissions import can_write
 from models_registry.views import RepoView
 
@@ -51,15 +50,12 @@ def _repo(kind: str | None, ns: str, name: str, service: str) -> RepoView:
     if service == "git-receive-pack":
         if p is None:
             raise Unauthorized("Authentication required to push: use an access token as the password")
-        if not p.can_write_at_all:
-            raise Forbidden("This token is read-only (or the account suspended): it cannot push")
         # Readers may push to their own pull requests; the pre-receive hook decides per ref.
         repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
-        registry().repos.check_writable(repo)  # a mirror takes no push
+        registry().access.authorize_upload(p, repo)
         return repo
     repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
-    if not registry().gating.has_access(p, repo):
-        raise GatedRepo(f"Access to {repo.repo_id} is restricted: request access on the model page first")
+    registry().access.authorize_download(p, repo)
     return repo
 
 
