@@ -407,8 +407,10 @@ class Commits:
         return summarize(per_file) if per_file else None
 
     # ---- LFS objects ------------------------------------------------------------------------
-    def store_lfs_object(self, repo: RepoView, staged: StagedFile, oid: str, size: int | None) -> None:
-        """Publish an uploaded object after checking that its bytes are what the client announced."""
+    def store_lfs_object(self, repo: RepoView | None, staged: StagedFile, oid: str, size: int | None) -> None:
+        """Publish an uploaded object after checking that its bytes are what the client announced,
+        for `repo` to use (None: for none yet, as an on-demand mirror's download, which the pull that
+        follows links). The one way an LFS object enters the store: LFS uploads, sync, mirrors."""
         check_oid(oid)
         if staged.sha256 != oid:
             staged.discard()
@@ -420,7 +422,8 @@ class Commits:
         self.blobs.put(staged)
         with self.db.session(write=True) as s:
             insert_ignore(s, LfsObject, [row])
-            insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": oid}])
+            if repo is not None:
+                insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": oid}])
 
     def lfs_object_size(self, repo: RepoView, oid: str) -> int | None:
         """Size of a verified object this repository may use, or None (then the client must upload it)."""

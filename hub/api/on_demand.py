@@ -23,8 +23,7 @@ from urllib.parse import quote
 
 from flask import Flask, Response, current_app, request
 
-from models_registry.dbutil import insert_ignore
-from models_registry.models import LfsObject
+from models_registry.errors import BadRequest
 from models_registry.sync.mirrors import allowed
 
 from ..security_headers import raw_file, raw_mimetype
@@ -144,12 +143,7 @@ def _pass_headers(headers, resp: Response, path: str) -> None:
 
 def _keep(reg, staged, oid: str) -> None:
     """Store a streamed LFS file whose bytes hash to the oid the upstream announced; else drop it."""
-    if staged.sha256 != oid:
-        staged.discard()
-        return
-    if reg.blobs.exists(oid):
-        staged.discard()
-    else:
-        reg.blobs.put(staged)
-    with reg.db.session(write=True) as s:
-        insert_ignore(s, LfsObject, [{"oid": oid, "size": staged.size, "sha1": staged.sha1}])
+    try:
+        reg.commits.store_lfs_object(None, staged, oid, None)
+    except BadRequest:
+        pass  # not what the upstream announced: store_lfs_object discarded it
