@@ -16,6 +16,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.http import parse_range_header
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, RegistryError, Unauthorized
 from models_registry.grants import MAX_TTL, holder_of
@@ -32,7 +33,6 @@ bp = Blueprint("xet", __name__)
 CAS_PREFIX = "/xet-cas"
 TOKEN_TTL = MAX_TTL  # seconds; clients refresh through the token endpoint
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
 
 def _serializer() -> URLSafeSerializer:
@@ -176,12 +176,13 @@ def reconstruction(file_id: str):
     start, end = 0, None
     header = request.headers.get("Range")
     if header:
-        m = RANGE_RE.match(header.strip())
-        if not m:
-            raise BadRequest(f"Malformed Range header {header!r} (expected bytes=start-end)")
-        start, end = int(m.group(1)), int(m.group(2)) if m.group(2) else None
-        if start >= row.size or (end is not None and end < start):
+        parsed = parse_range_header(header)
+        if parsed is None or parsed.units != "bytes" or len(parsed.ranges) != 1:
+            raise BadRequest(f"Malformed Range header {header!r} (expected one range: bytes=start-end)")
+        bounds = parsed.range_for_length(row.size)
+        if bounds is None:
             return error_response(416, f"Range {header} is outside the file ({row.size} bytes)")
+        start, end = bounds[0], bounds[1] - 1
     offset, terms = reg.xet.plan_reconstruction(row, start, end)
     exp = int(time.time()) + TOKEN_TTL
     signer = _fetch_serializer()
