@@ -316,6 +316,21 @@ class Repos:
             git.delete_ref(ref)
         self.touch(repo)
 
+    def create_pr_ref(self, repo: RepoView, num: int, target_branch: str) -> str:
+        """Point refs/pr/`num` at the head of `target_branch` (a new pull request starts there)."""
+        with self.git.writing(repo.storage_key) as git:
+            head = git.ref_sha(f"refs/heads/{target_branch}")
+            if head is None:
+                raise NotFound(f"Target branch {target_branch!r} does not exist")
+            if not git.set_ref(f"refs/pr/{num}", head, None):
+                raise Conflict(f"refs/pr/{num} already exists")
+            return head
+
+    def delete_pr_ref(self, repo: RepoView, num: int) -> None:
+        """Remove refs/pr/`num` (a pull request undone before anyone saw it)."""
+        with self.git.writing(repo.storage_key) as git:
+            git.delete_ref(f"refs/pr/{num}")
+
     def touch(self, repo: RepoView) -> None:
         with self.db.session(write=True) as s:
             row = s.get(Repository, repo.id)

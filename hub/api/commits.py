@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from models_registry.commits import AddFile, AddLfsRef, DeletePath, Operation
-from models_registry.errors import BadRequest, Forbidden
-from models_registry.names import PR_REF_RE
+from models_registry.errors import BadRequest
 from models_registry.names import validate_path
 
 from .. import auth
@@ -56,7 +55,6 @@ def commit(kind: str, ns: str, name: str, rev: str):
     p = auth.require()
     reg = registry()
     repo = _repo_for_commit(kind, ns, name, rev, p)
-    pr = None
     ops: list[Operation] = []
     try:
         header = _read_operations(reg, ops)
@@ -67,17 +65,8 @@ def commit(kind: str, ns: str, name: str, rev: str):
             raise BadRequest("'summary' and 'description' must be strings")
         if parent is not None and not isinstance(parent, str):
             raise BadRequest("'parentCommit' must be a string")
-        target = rev
-        if flag("create_pr"):
-            # A new pull request on `rev`: its refs/pr/N starts at the branch head, the commit goes there.
-            pr = community().create(p, repo, summary, description, pull_request=True, target_branch=rev)
-            target, parent = f"refs/pr/{pr.num}", None
-        try:
-            result = reg.commits.commit(p, repo, target, ops, summary, description, parent_commit=parent)
-        except BaseException:
-            if pr is not None:  # the commit was refused: the pull request it would have opened goes too
-                community().abandon_pull_request(repo, pr.num)
-            raise
+        result, pr = community().commit_or_open_pr(p, repo, rev, ops, summary, description, flag("create_pr"),
+                                                   parent_commit=parent)
     except Exception:
         # Read what the client is still sending, so that it gets our error instead of a broken pipe.
         drain_body()
@@ -98,17 +87,8 @@ def commit(kind: str, ns: str, name: str, rev: str):
 
 
 def _repo_for_commit(kind: str, ns: str, name: str, rev: str, p):
-    """Writers commit anywhere; anyone who can read may open a pull request (create_pr) and its
-    author may keep adding commits to refs/pr/N."""
-    reg = registry()
-    if flag("create_pr") or PR_REF_RE.match(rev):
-        repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p)
-        if not flag("create_pr"):
-            community().check_pr_commit(p, repo, rev)
-        elif not p.can_write_at_all:
-            raise Forbidden("Your token is read-only or your account is suspended")
-        return repo
-    return reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
+    """The repository, if `p` may commit to `rev` (or, with create_pr, propose a pull request on it)."""
+    return community().repo_for_commit(p, repo_type_of(kind), f"{ns}/{name}", rev, flag("create_pr"))
 
 
 def _read_operations(reg, ops: list[Operation]) -> dict:

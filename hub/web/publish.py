@@ -20,6 +20,7 @@ from flask_babel import ngettext
 from wtforms import HiddenField, MultipleFileField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from community.publishing import ReadOnlyPrincipal, opens_pr
 from models_registry import cards
 from models_registry import licenses as license_catalogue
 from models_registry.commits import AddFile, DeletePath
@@ -119,43 +120,11 @@ def _check_commit_rev(repo, rev: str) -> None:
 
 
 def commit_mode(p, repo, rev: str) -> str:
-    """'pr-ref' (committing to refs/pr/N), 'direct' (a writer: a pull request is optional) or
-    'pr-only' (a reader who can only propose changes through a pull request)."""
-    if PR_REF_RE.match(rev):
-        community().check_pr_commit(p, repo, rev)
-        return "pr-ref"
-    if can_write(p, repo.namespace):
-        return "direct"
-    if not p.can_write_at_all:
-        raise Forbidden(_("Your account is suspended: you can read but not change anything."))
-    return "pr-only"
-
-
-def do_commit(p, repo, rev: str, ops: list, summary: str, description: str, create_pr: bool,
-              parent: str | None = None):
-    """Commit to the branch, or open a pull request on it and commit there. Returns (result, pr)."""
-    reg = registry()
-    pr = None
-    target = rev
-    if create_pr:
-        try:
-            pr = community().create(p, repo, summary, description, pull_request=True, target_branch=rev)
-        except BaseException:
-            for op in ops:  # the commit service would have consumed them
-                if isinstance(op, AddFile):
-                    op.staged.discard()
-            raise
-        target, parent = f"refs/pr/{pr.num}", None
+    """'pr-ref', 'direct' or 'pr-only' (see community.publishing); refused in the reader's language."""
     try:
-        result = reg.commits.commit(p, repo, target, ops, summary, description, parent_commit=parent or None)
-    except BaseException:
-        if pr is not None:  # nothing half-created: no empty pull request stays behind
-            try:
-                community().abandon_pull_request(repo, pr.num)
-            except Exception:
-                log.exception("removing pull request #%s of %s after a failed commit", pr.num, repo.repo_id)
-        raise
-    return result, pr
+        return community().commit_mode(p, repo, rev)
+    except ReadOnlyPrincipal:
+        raise Forbidden(_("Your account is suspended: you can read but not change anything.")) from None
 
 
 def _after_commit_url(repo, rev: str, pr, path: str | None = None) -> str:
@@ -393,9 +362,10 @@ def upload(ns: str, name: str, rev: str):
                 summary = (form.summary.data or "").strip() or (
                     _("Upload %(path)s", path=paths[0]) if len(paths) == 1
                     else _("Upload %(n)s files", n=len(paths)))
-                create_pr = mode == "pr-only" or (mode == "direct" and form.create_pr.data)
+                create_pr = opens_pr(mode, form.create_pr.data)
                 try:
-                    _result, pr = do_commit(p, repo, rev, ops, summary, form.description.data or "", create_pr)
+                    _result, pr = community().commit_or_open_pr(p, repo, rev, ops, summary,
+                                                                form.description.data or "", create_pr)
                 except (BadRequest, Conflict, PreconditionFailed, EntryNotFound, PayloadTooLarge) as e:
                     form_error = e.message
                 else:
@@ -406,7 +376,7 @@ def upload(ns: str, name: str, rev: str):
                         return jsonify({"ok": True, "redirect": target})
                     return redirect(target, 303)
                 finally:
-                    for fs in uploads:  # consumed (published or discarded) by do_commit
+                    for fs in uploads:  # consumed (published or discarded) by commit_or_open_pr
                         fs.stream.closed = True
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and _wants_json():
@@ -496,12 +466,13 @@ def _commit_edit(p, repo, rev: str, path: str, mode: str, form: EditForm, text: 
     """Commit the edited text; the URL to go to, or None with the errors put on the form."""
     default = _("Create %(path)s", path=path) if is_new else _("Update %(path)s", path=path)
     summary = (form.summary.data or "").strip() or default
-    create_pr = mode == "pr-only" or (mode == "direct" and form.create_pr.data)
+    create_pr = opens_pr(mode, form.create_pr.data)
     reg = registry()
     staged = reg.stager.from_bytes(text.encode("utf-8"))
     try:
-        result, pr = do_commit(p, repo, rev, [AddFile(path, staged)], summary, form.description.data or "",
-                               create_pr, parent=form.parent.data if mode == "direct" else None)
+        result, pr = community().commit_or_open_pr(
+            p, repo, rev, [AddFile(path, staged)], summary, form.description.data or "", create_pr,
+            parent_commit=(form.parent.data or None) if mode == "direct" else None)
     except PreconditionFailed:
         form.content.errors = [*form.content.errors, _(
             "Someone changed this branch since you opened the editor. Commit again to replace their "
@@ -557,10 +528,10 @@ def delete_file(ns: str, name: str, rest: str):
     form_error = None
     if request.method == "POST" and form.validate():
         summary = (form.summary.data or "").strip() or _("Delete %(path)s", path=path)
-        create_pr = mode == "pr-only" or (mode == "direct" and form.create_pr.data)
+        create_pr = opens_pr(mode, form.create_pr.data)
         try:
-            _result, pr = do_commit(p, repo, rev, [DeletePath(path)], summary, form.description.data or "",
-                                    create_pr)
+            _result, pr = community().commit_or_open_pr(p, repo, rev, [DeletePath(path)], summary,
+                                                        form.description.data or "", create_pr)
         except (BadRequest, Conflict, PreconditionFailed, EntryNotFound) as e:
             form_error = e.message
         else:
