@@ -1,0 +1,24 @@
+"""`modelhub db`: the database schema."""
+
+from __future__ import annotations
+
+import click
+
+from .common import make_app
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply migrations (serve does this too)."""
+    from .. import migrate
+
+    app = make_app(ctx.obj.get("data_dir"), AUTO_MIGRATE=False)
+    migrate.upgrade(app.extensions["modelhub"].db, revision)
+    click.echo("database is up to date", err=True)

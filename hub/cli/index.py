@@ -1,0 +1,44 @@
+"""`modelhub index`: the search index."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from .common import make_app
+
+
+@click.group()
+def index() -> None:
+    """The search index."""
+
+
+@index.command("rebuild")
+@click.pass_context
+def index_rebuild(ctx: click.Context) -> None:
+    """Rebuild the search index from the database; search keeps serving the old one meanwhile."""
+    search = make_app(ctx.obj.get("data_dir")).extensions["modelhub_search"]
+    total = len(search.feed.all_repo_ids())
+    started = time.monotonic()
+    on_bar_line = True
+
+    def phase(text: str) -> None:  # the steps after the documents, which the bar cannot count
+        nonlocal on_bar_line
+        prefix = "\n" if on_bar_line else ""
+        on_bar_line = False
+        click.echo(f"{prefix}{text} ... ({time.monotonic() - started:.0f} s so far)", err=True)
+
+    with click.progressbar(length=total, label="indexing repositories", file=sys.stderr,
+                           show_pos=True, show_eta=True) as bar:
+        n = search.rebuild(progress=bar.update, phase=phase)
+    click.echo(f"indexed {n} repositories in {time.monotonic() - started:.0f} s", err=True)
+
+
+@index.command("update")
+@click.pass_context
+def index_update(ctx: click.Context) -> None:
+    """Apply queued changes now (the server does this continuously)."""
+    n = make_app(ctx.obj.get("data_dir")).extensions["modelhub_search"].drain_once()
+    click.echo(f"applied {n} queued changes", err=True)
