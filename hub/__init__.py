@@ -43,20 +43,18 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         with LockDir(Path(cfg["DATA_DIR"]) / "locks").hold("migrate"):
             migrate.upgrade(registry.db)
 
+    from community.service import Community, CommunitySettings
+
     from .search import SearchService
 
-    search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search")
+    community = Community(registry.db, registry, CommunitySettings(
+        posts_per_minute=cfg["POSTS_PER_MINUTE"], posts_per_hour=cfg["POSTS_PER_HOUR"],
+        hold_first_posts=cfg["HOLD_FIRST_POSTS"], new_account_hours=cfg["NEW_ACCOUNT_HOURS"]))
+    app.extensions["modelhub_community"] = community
+    search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community)
     app.extensions["modelhub_search"] = search
     if cfg["SEARCH_WORKER"]:
         search.start()
-
-    from community.service import Community, CommunitySettings
-
-    app.extensions["modelhub_community"] = Community(registry.db, registry, CommunitySettings(
-        posts_per_minute=cfg["POSTS_PER_MINUTE"], posts_per_hour=cfg["POSTS_PER_HOUR"],
-        hold_first_posts=cfg["HOLD_FIRST_POSTS"], new_account_hours=cfg["NEW_ACCOUNT_HOURS"]))
-
-    search.community = app.extensions["modelhub_community"]
 
     errors.init_app(app)
     security_headers.init_app(app)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from community.service import Community
 from models_registry import cards
 from models_registry.registry import Registry
 from models_registry.search_feed import SearchFeed
@@ -30,11 +31,11 @@ DRAIN_SLICE_SECONDS = 2.0
 
 
 class SearchService:
-    def __init__(self, registry: Registry, root: Path) -> None:
+    def __init__(self, registry: Registry, root: Path, community: Community | None = None) -> None:
         self.registry = registry
         self.index = SearchIndex(root)
         self.feed = SearchFeed(registry.db)
-        self.community = None  # set by create_app: discussions are indexed through it
+        self.community = community  # discussions are indexed through it (none: repositories only)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -22,5 +22,4 @@ def search_service():
 
 def grants() -> Grants:
     """The use-time check of signed transfer links (LFS hrefs, Xet tokens and xorb URLs)."""
-    reg = registry()
-    return Grants(reg.db, reg.accounts, reg.access)
+    return registry().grants

@@ -8,6 +8,7 @@ from .commits import Commits
 from .db import Database
 from .engagement import Engagement
 from .gating import Gating
+from .grants import Grants
 from .locks import LockDir
 from .repos import Repos
 from .settings import RegistrySettings
@@ -35,6 +36,7 @@ class Registry:
         self.engagement = Engagement(self.db)
         self.gating = Gating(self.db)
         self.access = TransferAccess(self.repos, self.gating)
+        self.grants = Grants(self.db, self.accounts, self.access)
         self.mirrors = Mirrors(self)
         self.repos.write_guards.append(self.mirrors.check_writable)  # mirrors are read-only
 

@@ -21,6 +21,7 @@ from .models import GitBlobInfo, Repository, RepoTag, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
 from .storage import BlobStore, GitRepo, GitStore
+from .storage.gitrepo import CommitData
 from .storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
 from .views import FileEntry, LfsInfo, RepoView, ResolvedFile
 
@@ -162,17 +163,16 @@ class Repos:
             except IntegrityError:
                 raise Conflict(f"You already created this {repo_type} repo", repo=f"{namespace}/{name}") from None
             # The git repository is created inside the transaction: if this fails, no row remains.
-            git = self.git.init(repo.storage_key)
+            self.git.init(repo.storage_key).close()
             try:
-                blob = git.add_blob(DEFAULT_GITATTRIBUTES.encode())
-                tree = git.write_tree({".gitattributes": (0o100644, blob)})
-                sha = git.make_commit(tree, [], _author_line(principal), "initial commit")
-                git.set_ref("refs/heads/main", sha, None)
+                with self.git.writing(repo.storage_key) as git:
+                    blob = git.add_blob(DEFAULT_GITATTRIBUTES.encode())
+                    tree = git.write_tree({".gitattributes": (0o100644, blob)})
+                    sha = git.make_commit(tree, [], _author_line(principal), "initial commit")
+                    git.set_ref("refs/heads/main", sha, None)
             except BaseException:
-                git.close()
                 self.git.delete(repo.storage_key)
                 raise
-            git.close()
             repo.head_sha = sha
             insert_ignore(s, GitBlobInfo, [{"sha": blob, "size": len(DEFAULT_GITATTRIBUTES.encode()),
                                             "lfs_oid": None, "lfs_size": None}])
@@ -337,7 +337,7 @@ class Repos:
             if row is not None:
                 row.last_modified = utcnow()
 
-    def history(self, repo: RepoView, rev: str) -> Iterator:
+    def history(self, repo: RepoView, rev: str) -> Iterator[CommitData]:
         """Commits reachable from `rev`, newest first (a generator; the caller pages through it)."""
         git = self.open_git(repo)
         try:

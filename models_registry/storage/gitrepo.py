@@ -396,11 +396,13 @@ class GitStore:
         return self.root / key[:2] / f"{key}.git"
 
     def init(self, key: str) -> GitRepo:
+        """A new bare repository, created under its lock like every write (a sweep may be visiting)."""
         path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        repo = Repo.init_bare(str(path), mkdir=True)
-        repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/main")
-        repo.close()
+        with self.locks.hold(key):
+            repo = Repo.init_bare(str(path), mkdir=True)
+            repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/main")
+            repo.close()
         return GitRepo(path)
 
     def open(self, key: str) -> GitRepo:
