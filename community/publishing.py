@@ -1,8 +1,8 @@
 """Commit or open a pull request: who may commit where, and a commit that opens its own pull request.
 
 The one implementation behind the commit API (`hub/api/commits.py`) and the site's upload, edit and
-delete pages (`hub/web/publish.py`); git pushes reach the same refs/pr/N rule through
-`PullRequests.check_pr_commit`. The rule:
+delete pages (`hub/web/publish_upload.py`, `hub/web/publish_edit.py`); git pushes reach the same
+refs/pr/N rule through `PullRequests.check_pr_commit`. The rule:
 
 - writers (write access to the namespace) commit to any branch;
 - anyone else who may read the repository and change things at all (signed in, not suspended, not

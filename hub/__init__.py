@@ -27,6 +27,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config -> registry (db, storage, services) -> blueprints."""
     app = Flask(__name__)
     limits.init_app(app)
+    from .web.upload_stream import UploadStreamRequest
+    app.request_class = UploadStreamRequest  # limits' HubRequest; pages may stream their file uploads
     cfg = config.load(overrides)
     app.config.update(cfg)
     app.config["SECRET_KEY"] = config.secret_key(cfg)

@@ -1,0 +1,220 @@
+"""The pages that edit a file (with a live preview of the model card) and delete a file."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import Length
+
+from community.publishing import opens_pr
+from models_registry import cards
+from models_registry.commits import AddFile, DeletePath
+from models_registry.errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound
+from models_registry.names import validate_path
+from models_registry.rendering import render_markdown
+
+from .. import auth
+from ..services import community, registry
+from .forms import CommitMessageForm
+from .helpers import repo_path
+from .pages import load_repo
+from .publish import (after_commit_url, bp, branch_names, check_commit_rev, commit_mode, repo_context, signed_in,
+                      starter_card)
+
+MAX_EDIT_BYTES = cards.MAX_CARD_BYTES  # files edited in the browser (and previews)
+
+
+class EditForm(CommitMessageForm):
+    class Meta:
+        csrf = False
+
+    content = TextAreaField(_l("Content"), validators=[Length(max=MAX_EDIT_BYTES)])
+    parent = HiddenField()
+
+
+class DeleteFileForm(CommitMessageForm):
+    class Meta:
+        csrf = False
+
+
+def _split_rev_path(marker: str) -> tuple[str, str]:
+    """(revision, path) after /<ns>/<name>/<marker>/ in the *raw* request path: the revision may be
+    refs/pr/N, sent percent-encoded ('refs%2Fpr%2F1'), which PATH_INFO has already decoded."""
+    from ..api.common import raw_path_segments
+
+    segs = raw_path_segments()
+    try:
+        i = segs.index(marker, 3)
+    except ValueError:
+        abort(404)
+    rest = segs[i + 1:]
+    if len(rest) < 2 or not rest[0] or not all(rest[1:]):
+        abort(404)
+    return rest[0], "/".join(rest[1:])
+
+
+def _commit_target(ns: str, name: str, marker: str):
+    """(principal, repo, revision, path, commit mode) of an edit or delete page, each checked."""
+    p = signed_in()
+    repo = load_repo(ns, name)
+    rev, path = _split_rev_path(marker)
+    validate_path(path)
+    mode = commit_mode(p, repo, rev)
+    check_commit_rev(repo, rev)
+    return p, repo, rev, path, mode
+
+
+def _problems(items) -> list[dict[str, Any]]:
+    return [{"message": p.message, "line": p.line, "field": p.field, "text": str(p)} for p in items]
+
+
+# ---- edit and preview -----------------------------------------------------------------------
+def _is_card(path: str) -> bool:
+    return path == "README.md"
+
+
+def _is_markdown(path: str) -> bool:
+    return path.lower().endswith((".md", ".markdown"))
+
+
+def preview_data(repo, rev: str, path: str, text: str) -> dict[str, Any]:
+    html = render_markdown(text, repo_path=repo_path(repo), revision=rev,
+                           doc_dir=posixpath.dirname(path), strip_front_matter=_is_card(path)) \
+        if _is_markdown(path) else ""
+    if _is_card(path):
+        report = cards.parse_card(text)
+        return {"html": html, "errors": _problems(report.errors), "warnings": _problems(report.warnings)}
+    return {"html": html, "errors": [], "warnings": []}
+
+
+def _load_text(repo, rev: str, path: str) -> tuple[str | None, str]:
+    """(current text or None for a new file, commit it was read at)."""
+    reg = registry()
+    try:
+        commit = reg.repos.resolve_revision(repo, rev)
+    except RevisionNotFound:
+        if not branch_names(repo)[0] and rev == repo.default_branch:
+            return None, ""
+        abort(404)
+    try:
+        f = reg.repos.resolve_file(repo, commit, path)
+    except EntryNotFound:
+        return None, commit
+    if f.lfs is not None or f.size > MAX_EDIT_BYTES:
+        raise BadRequest(_("%(path)s is too large (or stored with LFS) to be edited in the browser.", path=path))
+    data = reg.repos.read_regular(repo, f.blob_sha)
+    try:
+        return data.decode("utf-8"), commit
+    except UnicodeDecodeError:
+        raise BadRequest(_("%(path)s is not a text file: it cannot be edited in the browser.", path=path)) from None
+
+
+@bp.route("/<ns>/<name>/edit/<path:rest>", methods=["GET", "POST"])
+def edit(ns: str, name: str, rest: str):
+    p, repo, rev, path, mode = _commit_target(ns, name, "edit")
+    current, commit = _load_text(repo, rev, path)
+    form = EditForm()
+    if request.method == "GET":
+        form.content.data = current if current is not None else (
+            starter_card(repo.name, None) if _is_card(path) else "")
+        form.parent.data = commit
+    text = (form.content.data or "").replace("\r\n", "\n")
+    form.content.data = text
+    preview = preview_data(repo, rev, path, text)
+    status = 200
+    if request.method == "POST":
+        if not form.validate():
+            status = 400
+        elif request.form.get("action") == "commit":
+            status = 400  # unless it commits, below
+            if preview["errors"]:
+                form.content.errors = [*form.content.errors, _(
+                    "Nothing was committed: the model card metadata has errors (see below).")]
+            else:
+                redirect_to = _commit_edit(p, repo, rev, path, mode, form, text, current is None)
+                if redirect_to:
+                    return redirect(redirect_to, 303)
+    return render_template("publish/edit.html", form=form, rev=rev, path=path, mode=mode, is_new=current is None,
+                           preview=preview, is_markdown=_is_markdown(path), is_card=_is_card(path),
+                           **repo_context(repo, "card" if _is_card(path) else "files")), status
+
+
+def _commit_edit(p, repo, rev: str, path: str, mode: str, form: EditForm, text: str, is_new: bool) -> str | None:
+    """Commit the edited text; the URL to go to, or None with the errors put on the form."""
+    default = _("Create %(path)s", path=path) if is_new else _("Update %(path)s", path=path)
+    summary = (form.summary.data or "").strip() or default
+    create_pr = opens_pr(mode, form.create_pr.data)
+    reg = registry()
+    staged = reg.stager.from_bytes(text.encode("utf-8"))
+    try:
+        result, pr = community().commit_or_open_pr(
+            p, repo, rev, [AddFile(path, staged)], summary, form.description.data or "", create_pr,
+            parent_commit=(form.parent.data or None) if mode == "direct" else None)
+    except PreconditionFailed:
+        form.content.errors = [*form.content.errors, _(
+            "Someone changed this branch since you opened the editor. Commit again to replace their "
+            "version of %(path)s with yours.", path=path)]
+        form.parent.data = reg.repos.resolve_revision(repo, rev)
+        return None
+    except (BadRequest, Conflict, EntryNotFound) as e:
+        errs = e.extra.get("errors") if isinstance(e.extra.get("errors"), list) else [e.message]
+        form.content.errors = [*form.content.errors, *errs]
+        return None
+    for w in result.warnings:
+        flash(_("Model card warning: %(w)s", w=w), "warning")
+    flash(_("Pull request opened with your changes.") if pr else _("Changes committed."))
+    return after_commit_url(repo, rev, pr, path)
+
+
+@bp.post("/<ns>/<name>/preview")
+def preview(ns: str, name: str):
+    """JSON {text, path?, rev?} -> {html, errors, warnings}: the editor's live preview."""
+    if auth.current() is None:
+        return jsonify({"error": _("Sign in to preview.")}), 401
+    repo = load_repo(ns, name)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        return jsonify({"error": _("Send a JSON object with a 'text' string.")}), 400
+    text = body["text"]
+    if len(text.encode("utf-8", "replace")) > MAX_EDIT_BYTES:
+        return jsonify({"error": _("The text is larger than %(n)s KiB.", n=MAX_EDIT_BYTES // 1024)}), 413
+    path = body.get("path") if isinstance(body.get("path"), str) and body.get("path") else "README.md"
+    rev = body.get("rev") if isinstance(body.get("rev"), str) and body.get("rev") else repo.default_branch
+    try:
+        validate_path(path)
+    except BadRequest as e:
+        return jsonify({"error": e.message}), 400
+    return jsonify(preview_data(repo, rev, path, text.replace("\r\n", "\n")))
+
+
+# ---- delete a file --------------------------------------------------------------------------
+@bp.route("/<ns>/<name>/delete/<path:rest>", methods=["GET", "POST"])
+def delete_file(ns: str, name: str, rest: str):
+    p, repo, rev, path, mode = _commit_target(ns, name, "delete")
+    reg = registry()
+    try:
+        f = reg.repos.resolve_file(repo, rev, path)
+    except (EntryNotFound, RevisionNotFound):
+        abort(404)
+    form = DeleteFileForm()
+    form_error = None
+    if request.method == "POST" and form.validate():
+        summary = (form.summary.data or "").strip() or _("Delete %(path)s", path=path)
+        create_pr = opens_pr(mode, form.create_pr.data)
+        try:
+            _result, pr = community().commit_or_open_pr(p, repo, rev, [DeletePath(path)], summary,
+                                                        form.description.data or "", create_pr)
+        except (BadRequest, Conflict, PreconditionFailed, EntryNotFound) as e:
+            form_error = e.message
+        else:
+            flash(_("Pull request opened to delete %(path)s.", path=path) if pr
+                  else _("%(path)s deleted.", path=path))
+            return redirect(after_commit_url(repo, rev, pr), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("publish/delete.html", form=form, rev=rev, path=path, file=f, mode=mode,
+                           form_error=form_error, **repo_context(repo, "files")), status
