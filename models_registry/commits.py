@@ -22,7 +22,7 @@ from .models import GitBlobInfo, LfsObject, RepoLfsObject, Repository, RepoTag, 
 from .permissions import Principal
 from .repos import Repos, _author_line
 from .settings import RegistrySettings
-from .storage import BlobStore, GitStore, StagedFile
+from .storage import BlobStore, GitStore, StagedFile, Stager  # Stager: re-exported, a commit's bytes arrive through it
 from .storage.blobs import check_oid
 from .storage.gitrepo import EXEC_MODE, FILE_MODE
 from .storage.lfs import LfsRules, Pointer

@@ -21,7 +21,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as e:
+        if url.startswith("postgresql"):
+            # The driver is an optional extra: say how to get it, not just which import failed.
+            raise RuntimeError(f"A PostgreSQL database needs its driver ({e.name} is not installed): "
+                               "python -m pip install 'modelhub[postgres]'") from e
+        raise
 
 
 def _configure_sqlite(engine: Engine) -> None:

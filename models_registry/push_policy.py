@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import cards, names
 from .errors import BadRequest
-from .storage.lfs import Pointer
+from .storage.lfs import MAX_POINTER_SIZE, Pointer, parse_pointer  # re-exported: the pre-receive hook reads pointers
 
 ZERO = "0" * 40
 

@@ -26,7 +26,7 @@ from .models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, Xe
 from .storage.staging import SHA1_MAX_SECOND_PASS
 from .storage.xet.hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
 from .storage.xet.rehash import hash_file
-from .storage.xet.shard import DedupXorb, InvalidShard, build_dedup_shard, parse_shard
+from .storage.xet.shard import MAX_SHARD_BYTES, DedupXorb, InvalidShard, build_dedup_shard, parse_shard
 from .storage.xet.store import COPY_BUFFER, PlannedTerm, XetStore
 from .storage.xet.xorb import MAX_XORB_BYTES, ChunkInfo
 

@@ -6,13 +6,11 @@ import datetime as dt
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlencode
 
-from flask import Response, current_app, request, send_file
-from werkzeug.wsgi import wrap_file
+from flask import current_app, request
 
-from models_registry.errors import BadRequest, NotFound
+from models_registry.errors import BadRequest
 
-from ..security_headers import raw_file, raw_mimetype
-from ..services import registry
+from ..transfer import send_blob  # noqa: F401 (re-exported: the views import it with the other helpers)
 
 TYPE_BY_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -135,27 +133,3 @@ def drain_body(stream: BinaryIO | None = None) -> None:
             left -= len(chunk)
     except Exception:  # the client went away; nothing to save
         pass
-
-
-def send_blob(oid: str, size: int, etag: str, download_name: str | None = None) -> Response:
-    """An LFS object's bytes with Range support: sendfile from local disk, else streamed from `open`
-    (Xet-uploaded files are rebuilt from xorbs on the fly and have no local path)."""
-
-    blobs = registry().blobs
-    local = blobs.local_path(oid)
-    mimetype = raw_mimetype(download_name) if download_name else "application/octet-stream"
-    if local is not None and local.exists():
-        resp = send_file(local, mimetype=mimetype, conditional=True, etag=etag,
-                         download_name=download_name, max_age=0)
-        return raw_file(resp, download_name)
-    try:
-        f = blobs.open(oid)
-    except FileNotFoundError:
-        raise NotFound(f"The content of object {oid} is missing from storage") from None
-    resp = current_app.response_class(wrap_file(request.environ, f), mimetype=mimetype,
-                                      direct_passthrough=True)
-    resp.content_length = size
-    resp.set_etag(etag)
-    resp.cache_control.no_cache = True
-    raw_file(resp, download_name)
-    return resp.make_conditional(request.environ, accept_ranges=True, complete_length=size)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from models_registry import bounded_json
+from models_registry.commits import StagedFile, Stager
 from models_registry.errors import BadRequest, PayloadTooLarge
-from models_registry.storage import StagedFile, Stager
 
 CHUNK = 1 << 20
 MAX_SKELETON = 1 << 20  # everything but file contents must fit in 1 MiB per line

@@ -20,8 +20,8 @@ from werkzeug.http import parse_range_header
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, RegistryError, Unauthorized
 from models_registry.grants import MAX_TTL, holder_of
-from models_registry.storage.xet.shard import MAX_SHARD_BYTES
 from models_registry.views import RepoView
+from models_registry.xet import MAX_SHARD_BYTES
 
 from .. import auth
 from ..errors import error_response

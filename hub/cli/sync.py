@@ -155,7 +155,7 @@ def _run_due(reg, everything: bool = False) -> int:
 def sync_run(ctx: click.Context, every: str | None, once: bool, everything: bool) -> None:
     """Sync every followed mirror that is due. Safe to run twice at once: one sync per repository at a
     time (the other run skips it). A single pass exits non-zero if any sync failed."""
-    from models_registry.models import utcnow
+    from models_registry.clock import utcnow
     from models_registry.sync.mirrors import parse_duration
 
     reg = registry(ctx)

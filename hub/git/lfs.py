@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from models_registry.grants import MAX_TTL, holder_of
-from models_registry.storage.blobs import OID_RE
+from models_registry.names import OID_RE
 from models_registry.views import RepoView
 
 from .. import auth

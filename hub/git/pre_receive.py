@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from models_registry.errors import RegistryError
-from models_registry.push_policy import RefUpdate, check_blob, check_card, check_path, check_ref
-from models_registry.storage.lfs import MAX_POINTER_SIZE, parse_pointer
+from models_registry.push_policy import (MAX_POINTER_SIZE, RefUpdate, check_blob, check_card, check_path, check_ref,
+                                         parse_pointer)
 
 CONTEXT_ENV = "MODELHUB_PUSH_CONTEXT"
 

@@ -27,7 +27,7 @@ from models_registry.merging import FileChange, changes, files_of, unified_diff
 from models_registry.names import FULL_SHA_RE, validate_path
 from models_registry.permissions import can_write
 from models_registry.rendering import render_markdown
-from models_registry.storage.gitrepo import CommitData
+from models_registry.repos import CommitData
 
 from .. import auth
 from ..api.common import raw_path_segments

@@ -9,7 +9,7 @@ from flask import Flask, g, request
 from flask_babel import format_datetime, format_decimal, format_timedelta, get_locale
 from markupsafe import Markup
 
-from models_registry.models import utcnow
+from models_registry.clock import utcnow
 
 
 def human_count(n: int | None) -> str:

@@ -8,15 +8,13 @@ any commit can reference it.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from ..errors import BadRequest
+from ..names import OID_RE
 from .durable import publish
 from .staging import StagedFile
-
-OID_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_oid(oid: str) -> str:
