@@ -15,12 +15,14 @@ from . import auth, config, errors, limits, migrate, security_headers
 
 
 def _reject_nul() -> None:
-    """No NUL in query parameters: no name, path or search has one, and PostgreSQL refuses them in
-    text (which would otherwise surface as a 500 wherever a parameter reaches a query)."""
-    if "%00" in request.query_string.decode("latin-1") or any("\x00" in v for v in request.args.values()):
+    """No NUL in the path or the query parameters: no name, path or search has one, and PostgreSQL
+    refuses them in text (hub/errors.py answers 400 for any value the database refuses; this says
+    why at once)."""
+    if ("\x00" in request.path or "%00" in request.query_string.decode("latin-1")
+            or any("\x00" in v for v in request.args.values())):
         from models_registry.errors import BadRequest
 
-        raise BadRequest("NUL characters are not allowed in query parameters")
+        raise BadRequest("NUL characters are not allowed in URLs")
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

@@ -12,6 +12,7 @@ import re
 
 from flask import Flask, Response, g, jsonify, request
 from gunicorn.http.errors import NoMoreData, ParseException
+from sqlalchemy.exc import DataError
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
@@ -142,6 +143,16 @@ def _malformed_body(e: Exception) -> Response:
     return error_response(400, message)
 
 
+def _unstorable_value(e: DataError) -> Response:
+    """The database refused a value the request carried (PostgreSQL stores no NUL in text, numbers
+    have ranges): bad input that got past the checks before it, not a fault of ours."""
+    log.info("database refused a value on %s %s: %s", request.method, request.path, e.orig)
+    message = "The request carries a value that cannot be stored (a NUL character, or a number out of range)"
+    if _wants_page():
+        return page_error(400, message)
+    return error_response(400, message)
+
+
 def _unexpected(e: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     if _wants_page():
@@ -172,4 +183,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ParseException, _malformed_body)
     app.register_error_handler(NoMoreData, _malformed_body)
+    app.register_error_handler(DataError, _unstorable_value)
     app.register_error_handler(Exception, _unexpected)

@@ -254,6 +254,25 @@ def test_a_json_body_posted_to_a_page_form(hub, setup):
         assert 400 <= r.status_code < 500 and r.headers["Content-Type"].startswith("text/html"), body
 
 
+def test_nul_characters_anywhere_are_a_4xx(hub, setup):
+    """PostgreSQL stores no NUL in text: a NUL that reaches a query must be the client's 400, never a
+    500 (CI runs this file against PostgreSQL too)."""
+    token, repo = setup["token"], setup["repo"]
+    for target in ("/%00", "/alice%00", f"/{repo}%00", f"/api/models/{repo}%00"):
+        for headers in ([], bearer(token)):
+            r = raw(hub, "GET", target, headers)
+            assert 400 <= r.status < 500, (target, r.status, r.body[:200])
+    # Past the URL checks, in bodies: the database's refusal is answered as bad input.
+    basic = requests.get(hub.url + "/api/whoami-v2", auth=("no\x00body", "a-long-password"), timeout=60)
+    assert 400 <= basic.status_code < 500
+    login = requests.post(hub.url + "/login", data={"username": "no\x00body", "password": "x" * 12}, timeout=60)
+    assert 400 <= login.status_code < 500
+    title = hub.request("POST", f"/api/models/{repo}/discussions", token, json={"title": "nul\x00title"})
+    assert 400 <= title.status_code < 500 or title.status_code == 200, title.text  # SQLite stores it
+    comment = hub.request("POST", f"/api/models/{repo}/discussions/1/comment", token, json={"comment": "a\x00b"})
+    assert comment.status_code < 500, comment.text
+
+
 def test_the_server_logged_no_traceback(hub, setup):
     # runs after the tests above (file order)
     log = hub.log()[LOG_START["offset"]:]
