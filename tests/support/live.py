@@ -210,7 +210,7 @@ def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = Non
         try:
             if requests.get(url + "/api/health", timeout=2).status_code == 200:
                 return hub
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer on a busy machine
             pass
         time.sleep(0.2)
     hub.stop()
