@@ -74,7 +74,7 @@ from sqlalchemy import insert, select, update  # noqa: E402
 
 from models_registry import cards  # noqa: E402
 from models_registry.commits import AddFile  # noqa: E402
-from models_registry.models import Membership, Organization, Repository, RepoTag, User  # noqa: E402
+from models_registry.tables import Membership, Organization, Repository, RepoTag, User  # noqa: E402
 from models_registry.permissions import Principal  # noqa: E402
 from tests.support.live import LiveHub, start_hub  # noqa: E402
 

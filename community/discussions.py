@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 from models_registry import search_feed
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden
-from models_registry.models import User, utcnow
+from models_registry.tables import User, utcnow
 from models_registry.permissions import Principal
 from models_registry.registry import Registry
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from . import policy
-from .models import CommentRevision, Discussion, DiscussionEvent, Notification
+from .tables import CommentRevision, Discussion, DiscussionEvent, Notification
 from .notifications import notify, notify_comment, owner_ids, watch, watch_owner
 from .records import (MAX_COMMENT, MAX_TITLE, PAGE, CommunitySettings, DiscussionView, EventView, RateLimited,
                       clean_text)

@@ -16,13 +16,13 @@ from models_registry import search_feed
 from models_registry.accounts import end_sessions
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden, NotFound
-from models_registry.models import Repository, User, utcnow
+from models_registry.tables import Repository, User, utcnow
 from models_registry.permissions import Principal
 from models_registry.registry import Registry
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from . import policy
-from .models import Discussion, DiscussionEvent, ModerationAction, Report
+from .tables import Discussion, DiscussionEvent, ModerationAction, Report
 from .notifications import notify_comment
 from .records import MAX_REASON, DiscussionView, EventView, clean_text
 from .timeline import comment_row, discussion_row, discussion_view, event_view

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from models_registry.db import Database
 from models_registry.errors import NotFound
-from models_registry.models import Membership, Organization, Repository, User, utcnow
+from models_registry.tables import Membership, Organization, Repository, User, utcnow
 from models_registry.permissions import Principal
 from models_registry.rendering import MENTION_PATTERN
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
-from .models import Discussion, DiscussionEvent, Notification, Watcher
+from .tables import Discussion, DiscussionEvent, Notification, Watcher
 
 MENTION_RE = re.compile(MENTION_PATTERN)
 

@@ -22,7 +22,7 @@ from models_registry.errors import Forbidden
 from models_registry.names import PR_REF_RE
 from models_registry.permissions import Principal, can_write
 from models_registry.registry import Registry
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from .discussions import Discussions
 from .pull_requests import PullRequests

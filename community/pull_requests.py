@@ -16,15 +16,15 @@ from models_registry import search_feed
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden, NotFound
 from models_registry.merging import changes, files_of, merge_base, three_way, unified_diff
-from models_registry.models import User, utcnow
+from models_registry.tables import User, utcnow
 from models_registry.names import PR_REF_RE
 from models_registry.permissions import Principal
 from models_registry.registry import Registry
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from . import policy
 from .discussions import Discussions
-from .models import Discussion, DiscussionEvent, Notification
+from .tables import Discussion, DiscussionEvent, Notification
 from .notifications import notify
 from .records import MAX_COMMENT, DiscussionView, clean_text
 from .timeline import discussion_row, discussion_view

@@ -8,10 +8,10 @@ from typing import Any
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden
 from models_registry.permissions import Principal
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from . import policy
-from .models import Reaction
+from .tables import Reaction
 from .records import REACTIONS, EventView
 from .timeline import comment_row, event_view
 

@@ -8,12 +8,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models_registry.errors import NotFound
-from models_registry.models import User
+from models_registry.tables import User
 from models_registry.permissions import Principal
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from . import policy
-from .models import CommentRevision, Discussion, DiscussionEvent, Reaction
+from .tables import CommentRevision, Discussion, DiscussionEvent, Reaction
 from .records import DiscussionView, EventView
 
 

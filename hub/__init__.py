@@ -49,7 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from community.service import Community, CommunitySettings
 
-    from .search import SearchService
+    from .search_writer import SearchService
 
     community = Community(registry.db, registry, CommunitySettings(
         posts_per_minute=cfg["POSTS_PER_MINUTE"], posts_per_hour=cfg["POSTS_PER_HOUR"],

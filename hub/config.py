@@ -37,7 +37,7 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     # a request, and this long after sign-in whatever the activity.
     "SESSION_IDLE_DAYS": (7.0, float),
     "SESSION_MAX_DAYS": (30.0, float),
-    # On-demand mirroring (models_registry/sync/mirrors.py): a missing repository whose id matches
+    # On-demand mirroring (models_registry/sync/on_demand.py): a missing repository whose id matches
     # MIRROR_ALLOW (comma-separated fnmatch patterns, e.g. "Qwen/*,THUDM/*") is pulled from
     # MIRROR_UPSTREAM on its first request; nothing else is ever fetched. Requests wait up to
     # MIRROR_WAIT seconds for the pull, then get 503 + Retry-After.

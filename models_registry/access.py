@@ -19,7 +19,7 @@ from .errors import Forbidden, Unauthorized
 from .gating import Gating
 from .permissions import Principal, can_write
 from .repos import Repos
-from .views import RepoView
+from .records import RepoView
 
 
 class TransferAccess:

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import Database
 from .errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from .models import AccessToken, Membership, Organization, User, WebSession, utcnow
+from .tables import AccessToken, Membership, Organization, User, WebSession, utcnow
 from .names import validate_namespace
 from .permissions import ROLES, Principal
 
@@ -184,7 +184,7 @@ class Accounts:
         hold fewer than `limit` organizations does it fall back to the aggregate."""
         from sqlalchemy import func
 
-        from .models import Repository
+        from .tables import Repository
 
         recent = (select(Repository.namespace).where(Repository.repo_type == "model", Repository.private.is_(False))
                   .order_by(Repository.last_modified.desc()))

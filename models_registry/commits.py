@@ -18,7 +18,7 @@ from . import cards, licenses, names
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound
-from .models import GitBlobInfo, LfsObject, RepoLfsObject, Repository, RepoTag, SafetensorsFile, utcnow
+from .tables import GitBlobInfo, LfsObject, RepoLfsObject, Repository, RepoTag, SafetensorsFile, utcnow
 from .permissions import Principal
 from .repos import Repos, _author_line
 from .settings import RegistrySettings
@@ -27,7 +27,7 @@ from .storage.blobs import check_oid
 from .storage.gitrepo import EXEC_MODE, FILE_MODE
 from .storage.lfs import LfsRules, Pointer
 from .safetensors_meta import SafetensorsError, parameter_counts, summarize
-from .views import RepoView
+from .records import RepoView
 
 log = logging.getLogger(__name__)
 MAX_SUMMARY = 1000

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from .db import Database
 from .dbutil import insert_ignore, upsert_increment
 from .errors import NotFound
-from .models import DownloadDay, Like, Repository, User, utcnow
+from .tables import DownloadDay, Like, Repository, User, utcnow
 from .permissions import Principal
-from .views import RepoView
+from .records import RepoView
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".ggml", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".keras",
                    ".msgpack", ".pkl", ".joblib", ".npz", ".tflite", ".mlmodel", ".nemo", ".model", ".llamafile")

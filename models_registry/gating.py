@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from .db import Database
 from .errors import BadRequest, Forbidden, NotFound, RepoNotFound
-from .models import AccessEvent, AccessRequest, User, utcnow
+from .tables import AccessEvent, AccessRequest, User, utcnow
 from .permissions import Principal, can_write
-from .views import RepoView
+from .records import RepoView
 
 # Files anyone who can see the repository may read, as on the Hub: the card and the attributes.
 UNGATED_FILES = frozenset({"README.md", ".gitattributes"})

@@ -20,9 +20,9 @@ from .access import TransferAccess
 from .accounts import Accounts
 from .db import Database
 from .errors import Forbidden, NotFound, RegistryError
-from .models import AccessToken
+from .tables import AccessToken
 from .permissions import Principal, can_read
-from .views import RepoView
+from .records import RepoView
 
 MAX_TTL = 3600  # seconds: the longest any signed transfer link lives
 NEEDS = ("read", "download", "upload")

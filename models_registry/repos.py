@@ -17,13 +17,13 @@ from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
 from .locks import LockDir
-from .models import GitBlobInfo, Repository, RepoTag, utcnow
+from .tables import GitBlobInfo, Repository, RepoTag, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
 from .storage import BlobStore, GitRepo, GitStore
 from .storage.gitrepo import CommitData
 from .storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
-from .views import FileEntry, LfsInfo, RepoView, ResolvedFile
+from .records import FileEntry, LfsInfo, RepoView, ResolvedFile
 
 SORT_COLUMNS = {
     "lastModified": Repository.last_modified,

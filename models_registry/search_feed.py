@@ -14,7 +14,7 @@ from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from .db import Database
-from .models import Repository, SearchQueueEntry
+from .tables import Repository, SearchQueueEntry
 
 _installed = False
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .db import Database
 from .errors import BadRequest, NotFound
-from .models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
+from .tables import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
 from .storage.staging import SHA1_MAX_SECOND_PASS
 from .storage.xet.hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
 from .storage.xet.rehash import hash_file

@@ -27,7 +27,7 @@ MAX_WORDS = 12
 FACETS = {"license": "license", "task": "task", "library": "library", "language": "language",
           "author": "author", "industry": "industry", "region": "region"}
 MULTI_VALUED = {"license", "language", "industry", "region"}
-LOWERCASED = {"license", "industry", "region"}  # indexed lowercased (see hub/search.py repo_doc)
+LOWERCASED = {"license", "industry", "region"}  # indexed lowercased (see hub/search_writer.py repo_doc)
 SORTS = {"downloads": "downloads", "likes": "likes", "trending": "trending", "trendingScore": "trending",
          "lastModified": "last_modified", "recent": "last_modified", "createdAt": "created_at"}
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")

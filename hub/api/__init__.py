@@ -11,9 +11,9 @@ def register(app: Flask) -> None:
 
     for module in (misc, xet, repos, files, commits, refs, community_access, discussions, search, lfs, smart_http):
         app.register_blueprint(module.bp)
-    from . import mirrors, on_demand
+    from . import mirror_admin, on_demand
 
-    app.register_blueprint(mirrors.bp)
+    app.register_blueprint(mirror_admin.bp)
     on_demand.init_app(app)  # mirrors allowed repositories from MODELHUB_MIRROR_UPSTREAM on first request
     app.config["AUTH_EXEMPT_ENDPOINTS"] = {"misc.health", "misc.agent_harnesses",
                                           # the CAS checks its own (Xet) tokens

@@ -10,7 +10,7 @@ from models_registry.rendering import render_markdown
 
 from .. import auth
 from ..limits import MAX_URL_INT
-from ..search import viewer_namespaces
+from ..search_writer import viewer_namespaces
 from ..services import community, registry, search_service
 from .common import int_arg, iso, json_body, repo_type_of, repo_url
 

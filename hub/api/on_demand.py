@@ -24,7 +24,7 @@ from urllib.parse import quote
 from flask import Flask, Response, current_app, request
 
 from models_registry.errors import BadRequest
-from models_registry.sync.mirrors import allowed
+from models_registry.sync.on_demand import allowed
 
 from ..security_headers import raw_file, raw_mimetype
 from ..services import registry

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from models_registry.errors import BadRequest, Conflict
 
 from .. import auth
-from ..search import viewer_namespaces
+from ..search_writer import viewer_namespaces
 from ..services import registry, search_service
 from search_index.query import SearchRequest
 from .common import flag, int_arg, json_body, next_link, repo_type_of, repo_url

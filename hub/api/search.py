@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, request
 from models_registry.errors import BadRequest
 
 from .. import auth
-from ..search import viewer_namespaces
+from ..search_writer import viewer_namespaces
 from ..services import registry, search_service
 from .common import int_arg, repo_type_of
 from .serialize import repo_json

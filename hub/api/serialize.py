@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models_registry.views import FileEntry, RepoView
+from models_registry.records import FileEntry, RepoView
 
 from .common import iso
 

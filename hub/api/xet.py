@@ -20,7 +20,7 @@ from werkzeug.http import parse_range_header
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, RegistryError, Unauthorized
 from models_registry.grants import MAX_TTL, holder_of
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 from models_registry.xet import MAX_SHARD_BYTES
 
 from .. import auth

@@ -106,7 +106,7 @@ def sync_push(ctx: click.Context, dest_url: str, spec: str, token: str, as_json:
 def sync_add(ctx: click.Context, upstream: str, spec: str, every: str, token: str | None,
              revision: str | None) -> None:
     """Follow SRC_REPO: `modelhub sync run` keeps LOCAL_REPO a read-only copy (first sync on the next run)."""
-    from models_registry.sync.mirrors import format_duration, parse_duration
+    from models_registry.sync.followed import format_duration, parse_duration
 
     src, local = _split_pair(spec)
     m = registry(ctx).mirrors.add(upstream, src, local, every=parse_duration(every), token=token, revision=revision)
@@ -156,7 +156,7 @@ def sync_run(ctx: click.Context, every: str | None, once: bool, everything: bool
     """Sync every followed mirror that is due. Safe to run twice at once: one sync per repository at a
     time (the other run skips it). A single pass exits non-zero if any sync failed."""
     from models_registry.clock import utcnow
-    from models_registry.sync.mirrors import parse_duration
+    from models_registry.sync.followed import parse_duration
 
     reg = registry(ctx)
     if once or every is None or everything:
@@ -176,7 +176,7 @@ def sync_run(ctx: click.Context, every: str | None, once: bool, everything: bool
 @click.pass_context
 def sync_list(ctx: click.Context) -> None:
     """Mirrors with their upstream, schedule and last result (tab-separated on stdout; tokens never shown)."""
-    from models_registry.sync.mirrors import format_duration
+    from models_registry.sync.followed import format_duration
 
     click.echo("repo\tupstream\tevery\tlast_status\tlast_synced\tnext_due\ttoken\tlast_error")
     for m in registry(ctx).mirrors.list():

@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from models_registry.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from models_registry.grants import MAX_TTL, holder_of
 from models_registry.names import OID_RE
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from .. import auth
 from ..api.common import base_url, drain_body, json_body, repo_type_of, send_blob

@@ -23,7 +23,7 @@ from gunicorn.http.errors import ParseException
 
 from models_registry.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from models_registry.permissions import can_write
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 
 from .. import auth
 from ..services import community, registry

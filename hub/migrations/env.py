@@ -2,8 +2,8 @@
 
 from alembic import context
 
-import community.models  # noqa: F401  (its tables share the registry's metadata)
-from models_registry.models import Base
+import community.tables  # noqa: F401  (its tables share the registry's metadata)
+from models_registry.tables import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -50,8 +50,8 @@ def init_app(app: Flask) -> None:
             csrf.protect()
 
     helpers.init_app(app, LANGUAGES)
-    from . import accounts, admin, community, files, mirrors, pages, publish, settings
+    from . import accounts, admin, admin_mirrors, community, files, pages, publish, settings
 
-    for module in (pages, accounts, files, publish, settings, community, mirrors, admin):
+    for module in (pages, accounts, files, publish, settings, community, admin_mirrors, admin):
         app.register_blueprint(module.bp)
     _ = session  # the cookie carries the web session's secret (see auth), the CSRF token, flashes, drafts

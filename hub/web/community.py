@@ -23,7 +23,7 @@ from models_registry.rendering import render_markdown
 
 from .. import auth
 from ..limits import MAX_URL_INT
-from ..search import viewer_namespaces
+from ..search_writer import viewer_namespaces
 from ..services import community, search_service
 from .accounts import login_required
 from .helpers import safe_next

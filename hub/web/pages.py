@@ -13,7 +13,7 @@ from models_registry.rendering import render_markdown
 from search_index.query import FACETS, SearchRequest
 
 from .. import auth
-from ..search import viewer_namespaces
+from ..search_writer import viewer_namespaces
 from ..services import community, registry, search_service
 
 bp = Blueprint("web_pages", __name__)

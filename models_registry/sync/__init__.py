@@ -10,7 +10,13 @@ Layout (contract between the modules; see each module's docstring):
 - `gitcli.py`   – the `git` binary on our bare repositories (fetch, push, object and pointer scans).
 - `transfer.py` – LFS bytes over HTTP: resumable sha256-verified downloads, uploads.
 - `progress.py` – the `Progress` protocol a sync step reports to (the CLI draws bars with it).
-- `mirrors.py`  – followed mirrors: database records, schedule, one sync per repository at a
-                  time, history, trust records and alerts; wraps `pull_repository`.
+- `mirrors.py`  – `Mirrors`, the one entry object for mirrors (`registry.mirrors`); it delegates to:
+  - `followed.py`  – followed mirrors: database records, schedule, one sync per repository at a
+                     time, history, the stored token; wraps `pull_repository`;
+  - `read_only.py` – the guard that keeps a mirror read-only;
+  - `trust.py`     – LFS checks against the upstream ("verified"), what the model page shows;
+  - `alerts.py`    – upstream license/gating changes held back until acknowledged;
+  - `on_demand.py` – on-demand mirroring: `allowed` patterns, fetch on first request;
+  - `mirror_records.py` – their plain-data records and the per-mirror lock's name.
 - `importing.py` – publishing a folder or a Hugging Face cache entry from this machine's disk.
 """

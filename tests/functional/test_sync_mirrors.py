@@ -198,7 +198,7 @@ def test_two_runs_at_once_sync_each_repository_once(upstream, mirror, up, admin)
 
 def test_a_run_skips_a_repository_another_process_is_syncing(upstream, mirror, up, admin):
     from models_registry.locks import LockDir
-    from models_registry.sync.mirrors import lock_name
+    from models_registry.sync.mirror_records import lock_name
 
     rid = f"{OWNER}/m5"
     publish(up, rid)

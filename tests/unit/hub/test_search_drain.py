@@ -1,4 +1,4 @@
-"""The search writer's drain lets go of the writer lock between slices (hub/search.py).
+"""The search writer's drain lets go of the writer lock between slices (hub/search_writer.py).
 
 Under a steady stream of changes the queue never empties; a drain that waited for it to empty kept
 the writer lock, and `modelhub index rebuild` (which needs it) waited forever — seen as a 120 s
@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-import hub.search as hub_search
+import hub.search_writer as hub_search
 from hub import create_app
 
 

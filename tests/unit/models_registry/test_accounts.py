@@ -11,7 +11,7 @@ from hub import migrate
 from community.service import Community, CommunitySettings
 from models_registry.accounts import SessionLifetime, hash_token
 from models_registry.errors import Forbidden, NotFound
-from models_registry.models import WebSession, utcnow
+from models_registry.tables import WebSession, utcnow
 from models_registry.registry import Registry
 from models_registry.settings import RegistrySettings
 

@@ -13,7 +13,8 @@ import pytest
 from models_registry.errors import BadRequest, Forbidden
 from models_registry.registry import Registry
 from models_registry.settings import RegistrySettings
-from models_registry.sync.mirrors import allowed, format_duration, parse_duration
+from models_registry.sync.followed import format_duration, parse_duration
+from models_registry.sync.on_demand import allowed
 from models_registry.sync.report import LfsCheck, SyncReport
 
 
@@ -119,7 +120,8 @@ def test_trust_badge_and_held_back_license(registry):
 
 
 def test_on_demand_waits_a_bounded_time_while_another_worker_pulls(registry):
-    from models_registry.sync.mirrors import MirrorBusy, lock_name
+    from models_registry.sync.mirror_records import lock_name
+    from models_registry.sync.on_demand import MirrorBusy
 
     asked = []
     registry.mirrors.pull = lambda *a, **kw: asked.append(a) or SyncReport(source="x", target="y")

@@ -24,7 +24,7 @@ from models_registry.errors import (
     RevisionNotFound,
     Unauthorized,
 )
-from models_registry.models import AccessToken, LfsObject, RepoLfsObject
+from models_registry.tables import AccessToken, LfsObject, RepoLfsObject
 from models_registry.registry import Registry
 from models_registry.settings import RegistrySettings
 from models_registry.storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
@@ -679,7 +679,7 @@ def test_active_orgs_rank_by_newest_public_model_walk_and_fallback_agree(registr
 
     from sqlalchemy import update
 
-    from models_registry.models import Repository
+    from models_registry.tables import Repository
 
     registry.accounts.create_user("org-owner", PASSWORD)
     base = dt.datetime(2026, 1, 1)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from hub import migrate
 from models_registry.commits import AddLfsRef
 from models_registry.errors import BadRequest
-from models_registry.models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetXorb
+from models_registry.tables import LfsObject, RepoLfsObject, XetChunk, XetFile, XetXorb
 from models_registry.registry import Registry
 from models_registry.settings import RegistrySettings
 from models_registry.storage.xet import hashing

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models_registry.models import Base, User, utcnow
+from models_registry.tables import Base, User, utcnow
 
 
 class Discussion(Base):

@@ -1,4 +1,4 @@
-"""Database models. The git repositories hold files and history; these tables hold everything else."""
+"""The ORM tables. The git repositories hold files and history; these tables hold everything else."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from models_registry.errors import NotFound
-from models_registry.sync.mirrors import AlertView, MirrorView, RunView
+from models_registry.sync.mirror_records import AlertView, MirrorView, RunView
 
 from .. import auth
 from ..services import registry

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template
 from flask_babel import gettext as _
 
 from models_registry.errors import NotFound
-from models_registry.sync.mirrors import format_duration
+from models_registry.sync.followed import format_duration
 
 from ..services import registry
 from .accounts import site_admin_required as _admin

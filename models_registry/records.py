@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from .models import Repository
+from .tables import Repository
 
 
 @dataclass(frozen=True)

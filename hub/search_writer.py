@@ -18,7 +18,7 @@ from community.service import Community
 from models_registry import cards
 from models_registry.registry import Registry
 from models_registry.search_feed import SearchFeed
-from models_registry.views import RepoView
+from models_registry.records import RepoView
 from search_index import DiscussionDoc, RepoDoc, SearchIndex
 from search_index.query import SearchRequest, SearchResult, quick, search, search_discussions
 
