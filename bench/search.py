@@ -56,6 +56,7 @@ from benchkit import pct, table, verdict  # noqa: E402
 import jieba  # noqa: E402
 import whoosh  # noqa: E402
 
+from models_registry.locks import LockDir  # noqa: E402
 from search_index import RepoDoc, SearchIndex  # noqa: E402
 from search_index.analysis import warm_up  # noqa: E402
 from search_index.query import SearchRequest, quick, search  # noqa: E402
@@ -664,7 +665,7 @@ def main() -> int:
             f"(median {statistics.median(card_chars):.0f}, max {max(card_chars)})")
 
         # -- indexing ------------------------------------------------------------------------
-        index = SearchIndex(root / "index")
+        index = SearchIndex(root / "index", LockDir(root / "index"))
         step = max(1, args.docs // 10)
         done = [0]
         started = time.perf_counter()

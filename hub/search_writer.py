@@ -16,6 +16,7 @@ from pathlib import Path
 
 from community.service import Community
 from models_registry import cards
+from models_registry.locks import LockDir
 from models_registry.registry import Registry
 from models_registry.search_feed import SearchFeed
 from models_registry.records import RepoView
@@ -33,7 +34,7 @@ DRAIN_SLICE_SECONDS = 2.0
 class SearchService:
     def __init__(self, registry: Registry, root: Path, community: Community | None = None) -> None:
         self.registry = registry
-        self.index = SearchIndex(root)
+        self.index = SearchIndex(root, LockDir(root))
         self.feed = SearchFeed(registry.db)
         self.community = community  # discussions are indexed through it (none: repositories only)
         self._stop = threading.Event()

@@ -3,24 +3,25 @@
 Layout under the search folder:
     current -> gen-<n>/      symlink to the live generation (replaced atomically by a rebuild)
     gen-<n>/                 whoosh storage holding the "repos" and "discussions" indexes
-    writer.lock              flock held by whoever writes (the drain loop, or a rebuild)
+    writer.lock              the writer lock's file when the caller's locks are files (models_registry.locks)
 
-A reader keeps using the generation it opened until it notices `current` moved; a crashed writer
-loses nothing that was committed (whoosh commits by writing a new table of contents last) and its
-flock dies with it.
+One writer at a time (the drain loop, or a rebuild): the caller hands in its locks (`Locks`), the
+hub's one lock module, so this package keeps importing nothing of the project. A reader keeps using
+the generation it opened until it notices `current` moved; a crashed writer loses nothing that was
+committed (whoosh commits by writing a new table of contents last) and its lock dies with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import os
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from whoosh import index as windex
 from whoosh.filedb.filestore import FileStorage
@@ -67,9 +68,18 @@ def discussion_fields(d: DiscussionDoc) -> dict:
     }
 
 
+class Locks(Protocol):
+    """Named exclusive locks that die with their holder (models_registry.locks.LockDir is one)."""
+
+    def hold(self, name: str) -> AbstractContextManager[None]: ...
+
+    def try_hold(self, name: str) -> AbstractContextManager[bool]: ...
+
+
 class SearchIndex:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, locks: Locks) -> None:
         self.root = Path(root)
+        self.locks = locks
         self.root.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._ensure_current()
@@ -119,19 +129,12 @@ class SearchIndex:
     @contextmanager
     def writer_lock(self, blocking: bool = True) -> Iterator[bool]:
         """The single-writer lock; with blocking=False, yields False if someone else holds it."""
-        fd = os.open(self.root / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        if not blocking:
+            with self.locks.try_hold("writer") as mine:
+                yield mine
+            return
+        with self.locks.hold("writer"):
+            yield True
 
     def _open(self, gen: Path, name: str):
         # whoosh reads the newest table of contents when it opens an index; a commit in another

@@ -7,11 +7,12 @@ import pytest
 
 from search_index import SearchIndex
 from tests.support.corpus import repo_docs
+from tests.support.search import index_at
 
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory) -> SearchIndex:
-    ix = SearchIndex(tmp_path_factory.mktemp("search"))
+    ix = index_at(tmp_path_factory.mktemp("search"))
     with ix.writer_lock():
         ix.apply(repos=repo_docs())
     return ix

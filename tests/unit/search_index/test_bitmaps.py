@@ -20,6 +20,7 @@ from whoosh.query import And, Every
 from search_index import RepoDoc, SearchIndex, bitmaps, postings_table, ranking, whoosh_fixes
 from search_index.engine import REPOS
 from search_index.query import FACETS, MULTI_VALUED, SearchRequest, _filters, build_query, search
+from tests.support.search import index_at
 
 WORDS = ["model", "fine", "tuned", "chat", "vision", "speech", "detection", "defect", "medical", "image",
          "segmentation", "translation", "legal", "finance", "large", "small", "language", "inference"]
@@ -49,7 +50,7 @@ def make_doc(rng: random.Random, pk: int) -> RepoDoc:
 
 def build(root, seed: int = 7, n: int = 900, commits: int = 4) -> tuple[SearchIndex, dict[int, RepoDoc]]:
     rng = random.Random(seed)
-    ix = SearchIndex(root)
+    ix = index_at(root)
     docs = {pk: make_doc(rng, pk) for pk in range(1, n + 1)}
     pks = list(docs)
     for part in range(commits):  # one segment per commit (small ones may get merged by whoosh)

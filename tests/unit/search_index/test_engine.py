@@ -16,6 +16,7 @@ import pytest
 from search_index import RepoDoc, SearchIndex
 from search_index.query import SearchRequest, search
 from tests.support.corpus import repo_docs
+from tests.support.search import index_at
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -34,7 +35,7 @@ def ids(ix: SearchIndex, text: str, **kw) -> list[str]:
 
 
 def test_update_replaces_the_document_and_delete_removes_it(tmp_path):
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     write(ix, repos=[doc(1, "alphaword"), doc(2, "alphaword")])
     assert sorted(ids(ix, "alphaword")) == ["ns/repo-1", "ns/repo-2"]
     for round_ in range(5):  # the same thread's searcher is reused between writes
@@ -50,7 +51,7 @@ def test_update_replaces_the_document_and_delete_removes_it(tmp_path):
 
 
 def test_rename_changes_the_name_terms(tmp_path):
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     write(ix, repos=[doc(1, "card", name="oldname")])
     write(ix, repos=[RepoDoc(1, "model", "other", "newname", False, card_text="card")])
     assert ids(ix, "oldname") == [] and ids(ix, "ns") == []
@@ -58,7 +59,7 @@ def test_rename_changes_the_name_terms(tmp_path):
 
 
 def test_another_instance_sees_committed_changes(tmp_path):
-    writer, reader = SearchIndex(tmp_path), SearchIndex(tmp_path)
+    writer, reader = index_at(tmp_path), index_at(tmp_path)
     assert ids(reader, "gammaword") == []
     write(writer, repos=[doc(1, "gammaword")])
     assert ids(reader, "gammaword") == ["ns/repo-1"]
@@ -67,14 +68,14 @@ def test_another_instance_sees_committed_changes(tmp_path):
 
 
 def test_index_persists_on_disk(tmp_path):
-    write(SearchIndex(tmp_path), repos=repo_docs())
-    again = SearchIndex(tmp_path)
+    write(index_at(tmp_path), repos=repo_docs())
+    again = index_at(tmp_path)
     assert again.doc_count() == len(repo_docs())
     assert ids(again, "qwen") == ["Qwen/Qwen2.5-7B-Instruct"]
 
 
 def test_visibility_follows_updates(tmp_path):
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     write(ix, repos=[RepoDoc(1, "model", "owner", "secret", True, card_text="deltaword")])
     assert ids(ix, "deltaword") == [] and ids(ix, "deltaword", viewer=["owner"]) == ["owner/secret"]
     write(ix, repos=[RepoDoc(1, "model", "owner", "secret", False, card_text="deltaword")])
@@ -86,7 +87,7 @@ def test_visibility_follows_updates(tmp_path):
 # ---- the writer lock -----------------------------------------------------------------------------
 
 def test_writer_lock_is_exclusive(tmp_path):
-    a, b = SearchIndex(tmp_path), SearchIndex(tmp_path)
+    a, b = index_at(tmp_path), index_at(tmp_path)
     with a.writer_lock() as mine:
         assert mine is True
         with b.writer_lock(blocking=False) as theirs:
@@ -99,14 +100,15 @@ def _holder(root: Path, script: str) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from search_index import SearchIndex, RepoDoc
-        ix = SearchIndex({str(root)!r})
+        from search_index import RepoDoc
+        from tests.support.search import index_at
+        ix = index_at({str(root)!r})
     """) + textwrap.dedent(script)
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
 
 
 def test_a_killed_writer_releases_the_lock(tmp_path):
-    SearchIndex(tmp_path)
+    index_at(tmp_path)
     p = _holder(tmp_path, """
         with ix.writer_lock():
             print("locked", flush=True)
@@ -114,11 +116,11 @@ def test_a_killed_writer_releases_the_lock(tmp_path):
     """)
     try:
         assert p.stdout.readline().strip() == "locked"
-        with SearchIndex(tmp_path).writer_lock(blocking=False) as mine:
+        with index_at(tmp_path).writer_lock(blocking=False) as mine:
             assert mine is False
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=10)
-        with SearchIndex(tmp_path).writer_lock(blocking=False) as mine:
+        with index_at(tmp_path).writer_lock(blocking=False) as mine:
             assert mine is True
     finally:
         if p.poll() is None:
@@ -128,7 +130,7 @@ def test_a_killed_writer_releases_the_lock(tmp_path):
 
 
 def test_a_writer_killed_mid_commit_loses_nothing_committed(tmp_path):
-    SearchIndex(tmp_path)
+    index_at(tmp_path)
     p = _holder(tmp_path, """
         i = 0
         while True:
@@ -148,7 +150,7 @@ def test_a_writer_killed_mid_commit_loses_nothing_committed(tmp_path):
             p.kill()
             p.wait()
         p.stdout.close()
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     found = ids(ix, "killword")
     assert len(found) >= committed
     assert sorted(found) == sorted(f"k/r{i}" for i in range(1, len(found) + 1))
@@ -161,7 +163,7 @@ def test_a_writer_killed_mid_commit_loses_nothing_committed(tmp_path):
 # ---- generations and rebuilds --------------------------------------------------------------------
 
 def test_rebuild_swaps_in_a_new_generation_with_the_same_results(tmp_path):
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     docs = repo_docs()
     write(ix, repos=docs)
     write(ix, repos=docs[:5])  # some updates: deleted documents in old segments
@@ -185,7 +187,7 @@ def test_rebuild_swaps_in_a_new_generation_with_the_same_results(tmp_path):
 
 
 def test_rebuild_reflects_the_database_not_the_old_index(tmp_path):
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     write(ix, repos=[doc(1, "staleword"), doc(2, "keepword")])
     with ix.writer_lock():
         ix.rebuild(iter([doc(2, "keepword"), doc(3, "newword")]), [])
@@ -193,7 +195,7 @@ def test_rebuild_reflects_the_database_not_the_old_index(tmp_path):
 
 
 def test_a_failed_rebuild_leaves_the_live_generation_alone(tmp_path):
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     write(ix, repos=[doc(1, "liveword")])
     live = ix.generation()
 
@@ -212,7 +214,7 @@ def test_a_failed_rebuild_leaves_the_live_generation_alone(tmp_path):
 
 
 def test_readers_keep_answering_during_rebuilds(tmp_path):
-    ix = SearchIndex(tmp_path)
+    ix = index_at(tmp_path)
     docs = [doc(i, f"readerword filler{i} " + "text " * 20) for i in range(1, 121)]
     write(ix, repos=docs)
     stop = threading.Event()
@@ -245,11 +247,11 @@ def test_readers_keep_answering_during_rebuilds(tmp_path):
 
 def test_concurrent_writers_through_the_lock_lose_nothing(tmp_path):
     root = tmp_path
-    SearchIndex(root)
+    index_at(root)
     errors: list[BaseException] = []
 
     def writer(k: int):
-        ix = SearchIndex(root)  # one instance per "process"
+        ix = index_at(root)  # one instance per "process"
         try:
             for j in range(10):
                 pk = k * 100 + j
@@ -264,7 +266,7 @@ def test_concurrent_writers_through_the_lock_lose_nothing(tmp_path):
     for t in threads:
         t.join(timeout=60)
     assert errors == []
-    ix = SearchIndex(root)
+    ix = index_at(root)
     assert len(ids(ix, "lockword")) == 60
     assert all(ids(ix, f"uniq{k * 100 + j}") == [f"ns/repo-{k * 100 + j}"] for k in range(6) for j in range(10))
 
@@ -276,7 +278,7 @@ def test_opening_the_index_retries_a_table_of_contents_deleted_under_it(tmp_path
 
     from search_index import engine
 
-    ix = SearchIndex(tmp_path / "s")
+    ix = index_at(tmp_path / "s")
     real = windex.open_dir
     calls = []
 

@@ -7,9 +7,10 @@ from collections import Counter
 
 import pytest
 
-from search_index import RepoDoc, SearchIndex
+from search_index import RepoDoc
 from search_index.query import SearchRequest, quick, search
 from tests.support.corpus import CORPUS
+from tests.support.search import index_at
 
 PUBLIC = [e for e in CORPUS if not e.private]
 
@@ -108,7 +109,7 @@ def test_sort_orders(index, sort, key):
 
 
 def test_recent_sort_within_the_same_second(tmp_path):
-    ix = SearchIndex(tmp_path / "s")
+    ix = index_at(tmp_path / "s")
     t0 = dt.datetime(2024, 6, 1, 12, 0, 0, 100_000, tzinfo=dt.timezone.utc)
     older = RepoDoc(1, "model", "ns", "older", False, card_text="x", last_modified=t0)
     newer = RepoDoc(2, "model", "ns", "newer", False, card_text="x", last_modified=t0 + dt.timedelta(milliseconds=600))
@@ -146,7 +147,7 @@ def test_pages_cover_the_results_without_overlap(index, kw):
 
 
 def test_pages_are_stable_among_ties(tmp_path):
-    ix = SearchIndex(tmp_path / "s")
+    ix = index_at(tmp_path / "s")
     docs = [RepoDoc(i, "model", "tie", f"same-{i:02d}", False, card_text="tiedword") for i in range(1, 24)]
     with ix.writer_lock():
         ix.apply(repos=docs)

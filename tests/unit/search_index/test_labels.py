@@ -10,6 +10,7 @@ from search_index import RepoDoc, SearchIndex
 from search_index import ranking
 from search_index.engine import REPOS
 from search_index.query import SearchRequest, build_query, search
+from tests.support.search import index_at
 
 
 def doc(pk: int, name: str, card: str = "", **kw) -> RepoDoc:
@@ -35,7 +36,7 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory) -> SearchIndex:
-    ix = SearchIndex(tmp_path_factory.mktemp("labels"))
+    ix = index_at(tmp_path_factory.mktemp("labels"))
     with ix.writer_lock():
         ix.apply(repos=DOCS)
     return ix

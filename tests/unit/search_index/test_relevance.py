@@ -7,6 +7,7 @@ import pytest
 from search_index import RepoDoc, SearchIndex
 from search_index.query import SearchRequest, search
 from tests.support.corpus import CORPUS
+from tests.support.search import index_at
 
 PUBLIC_IDS = {e.repo_id for e in CORPUS if not e.private}
 
@@ -147,7 +148,7 @@ def test_version_number_apart_from_the_name_finds_it(index):
 
 
 def test_tag_beats_a_card_that_repeats_the_word(tmp_path):
-    ix = SearchIndex(tmp_path / "s")
+    ix = index_at(tmp_path / "s")
     realistic_tags = ["transformers", "safetensors", "text-classification", "zh", "en", "license:mit",
                       "region:cn", "industry:healthcare", "healthcare", "medical"]
     docs = [
@@ -164,7 +165,7 @@ def test_tag_beats_a_card_that_repeats_the_word(tmp_path):
 
 
 def test_fullwidth_latin_in_a_chinese_card_matches_ascii_queries(tmp_path):
-    ix = SearchIndex(tmp_path / "s")
+    ix = index_at(tmp_path / "s")
     with ix.writer_lock():
         ix.apply(repos=[RepoDoc(1, "model", "cn", "zh-ner", False, card_text="基于 ＢＥＲＴ 的中文命名实体识别，ＧＰＵ 推理。")])
     assert ids(ix, "命名实体") == ["cn/zh-ner"]
