@@ -165,10 +165,11 @@ def seed(data_dir: Path, n: int, seed_value: int, real_n: int) -> dict:
     log(f"generated {n} documents in {timings['generate documents']:.1f} s")
 
     from hub import create_app  # after the schema exists (and with MODELHUB_* as the server sees them)
+    from hub.wiring import services_of
 
     os.environ["MODELHUB_DATA_DIR"] = str(data_dir)
     app = create_app({"DATA_DIR": str(data_dir), "SEARCH_WORKER": False, "AUTO_MIGRATE": False})
-    reg = app.extensions["modelhub"]
+    reg = services_of(app).registry
     rng = random.Random(seed_value + 7)
     try:
         # -- accounts -----------------------------------------------------------------------
@@ -441,6 +442,7 @@ def cpu_pass(hub: LiveHub, real: list[str], per_kind: int, rng: random.Random) -
 def profile_in_process(data_dir: Path, real: list[str], per_kind: int, out_dir: Path, rng: random.Random
                        ) -> dict[str, tuple[list[float], list[float]]]:
     from hub import create_app
+    from hub.wiring import services_of
     from search_index.analysis import warm_up as jieba_warm_up
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -476,7 +478,7 @@ def profile_in_process(data_dir: Path, real: list[str], per_kind: int, out_dir: 
         st.sort_stats("cumulative").print_stats(40)
         st.sort_stats("tottime").print_stats(25)
         (out_dir / f"{slug}.txt").write_text(buf.getvalue())
-    app.extensions["modelhub"].close()
+    services_of(app).registry.close()
     return timings
 
 

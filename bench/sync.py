@@ -74,8 +74,9 @@ def mirror_registry(mirror):
     import logging
 
     from hub import create_app
+    from hub.wiring import services_of
 
-    registry = create_app({"SEARCH_WORKER": False}).extensions["modelhub"]
+    registry = services_of(create_app({"SEARCH_WORKER": False})).registry
     # create_app turns on INFO logging: keep httpx2's per-request lines out of both measurements.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     return registry

@@ -42,9 +42,6 @@ class Community:
         self.inbox = Inbox(db)
         self.publishing = Publishing(registry, self.discussions, self.pull_requests)
 
-        # Commits that land on refs/pr/N, from any surface, are added to the pull request's timeline.
-        registry.commits.listeners.append(self.pull_requests.on_ref_moved)
-
         # The public surface, by concern: bound methods keep each one's signature, docstring and types.
         self.list = self.discussions.list
         self.details = self.discussions.details

@@ -9,9 +9,8 @@ from typing import Any
 from flask import Flask, request
 
 from models_registry.locks import LockDir
-from models_registry.registry import Registry
 
-from . import auth, config, errors, limits, migrate, security_headers
+from . import auth, config, errors, limits, migrate, security_headers, wiring
 
 
 def _reject_nul() -> None:
@@ -26,7 +25,7 @@ def _reject_nul() -> None:
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config -> registry (db, storage, services) -> blueprints."""
+    """Build the app: config -> services (hub/wiring.py) -> blueprints."""
     app = Flask(__name__)
     limits.init_app(app)
     from .web.upload_stream import UploadStreamRequest
@@ -40,25 +39,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_FORM_PARTS"] = 5000
     app.json.sort_keys = False
 
-    registry = Registry(config.registry_settings(cfg))
-    app.extensions["modelhub"] = registry
+    built = wiring.build_services(cfg)
+    wiring.install(app, built)
     if cfg["AUTO_MIGRATE"]:
         # Several gunicorn workers may start at once: one migrates, the others wait and find nothing to do.
         with LockDir(Path(cfg["DATA_DIR"]) / "locks").hold("migrate"):
-            migrate.upgrade(registry.db)
-
-    from community.service import Community, CommunitySettings
-
-    from .search_writer import SearchService
-
-    community = Community(registry.db, registry, CommunitySettings(
-        posts_per_minute=cfg["POSTS_PER_MINUTE"], posts_per_hour=cfg["POSTS_PER_HOUR"],
-        hold_first_posts=cfg["HOLD_FIRST_POSTS"], new_account_hours=cfg["NEW_ACCOUNT_HOURS"]))
-    app.extensions["modelhub_community"] = community
-    search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community)
-    app.extensions["modelhub_search"] = search
+            migrate.upgrade(built.registry.db)
     if cfg["SEARCH_WORKER"]:
-        search.start()
+        built.search.start()
 
     errors.init_app(app)
     security_headers.init_app(app)

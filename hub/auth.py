@@ -20,7 +20,7 @@ from models_registry.accounts import SessionLifetime
 from models_registry.errors import Unauthorized
 from models_registry.permissions import Principal
 
-from .services import registry
+from .wiring import services, services_of
 
 INVALID = "Invalid credentials in Authorization header"
 SESSION_KEY = "sid"  # in the (signed) Flask session cookie: the web session's secret
@@ -32,7 +32,7 @@ def _authenticate() -> Principal | None:
         return None
     scheme, _, value = header.partition(" ")
     value = value.strip()
-    accounts = registry().accounts
+    accounts = services().registry.accounts
     if scheme.lower() == "bearer":
         return accounts.authenticate_token(value)
     if scheme.lower() == "basic":
@@ -63,7 +63,7 @@ def _from_session() -> Principal | None:
     secret = session.get(SESSION_KEY)
     if not secret:
         return None
-    found = registry().accounts.principal_for_session(secret)
+    found = services().registry.accounts.principal_for_session(secret)
     if found is None:  # ended, expired, or the account suspended or gone: drop the cookie too
         session.clear()
     return found
@@ -71,7 +71,7 @@ def _from_session() -> Principal | None:
 
 def sign_in(user_id: int) -> None:
     """Open a new web session (ending the one this browser had) and put its secret in the cookie."""
-    accounts = registry().accounts
+    accounts = services().registry.accounts
     accounts.end_session(session.get(SESSION_KEY))
     session.clear()
     session[SESSION_KEY] = accounts.open_session(user_id, request.user_agent.string)
@@ -79,7 +79,7 @@ def sign_in(user_id: int) -> None:
 
 
 def sign_out() -> None:
-    registry().accounts.end_session(session.get(SESSION_KEY))
+    services().registry.accounts.end_session(session.get(SESSION_KEY))
     session.clear()
 
 
@@ -102,7 +102,7 @@ def require() -> Principal:
 def init_app(app: Flask) -> None:
     lifetime = SessionLifetime(idle=dt.timedelta(days=app.config["SESSION_IDLE_DAYS"]),
                                absolute=dt.timedelta(days=app.config["SESSION_MAX_DAYS"]))
-    app.extensions["modelhub"].accounts.session_lifetime = lifetime
+    services_of(app).registry.accounts.session_lifetime = lifetime
     # The cookie may outlive neither: the server refuses it past either limit anyway.
     app.config["PERMANENT_SESSION_LIFETIME"] = lifetime.absolute
     app.before_request(load_principal)

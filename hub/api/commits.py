@@ -10,7 +10,7 @@ from models_registry.names import validate_path
 
 from .. import auth
 from ..errors import header_safe
-from ..services import community, registry
+from ..wiring import services
 from .common import drain_body, flag, json_body, repo_type_of, repo_url
 from .ndjson import parse_commit_body
 
@@ -22,7 +22,7 @@ MAX_PREUPLOAD_FILES = 1000
 @bp.post(f"/api/{KINDS}/<ns>/<name>/preupload/<path:rev>")
 def preupload(kind: str, ns: str, name: str, rev: str):
     p = auth.require()
-    reg = registry()
+    reg = services().registry
     repo = _repo_for_commit(kind, ns, name, rev, p)
     files = json_body().get("files")
     if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
@@ -53,7 +53,7 @@ def preupload(kind: str, ns: str, name: str, rev: str):
 @bp.post(f"/api/{KINDS}/<ns>/<name>/commit/<path:rev>")
 def commit(kind: str, ns: str, name: str, rev: str):
     p = auth.require()
-    reg = registry()
+    reg = services().registry
     repo = _repo_for_commit(kind, ns, name, rev, p)
     ops: list[Operation] = []
     try:
@@ -65,7 +65,7 @@ def commit(kind: str, ns: str, name: str, rev: str):
             raise BadRequest("'summary' and 'description' must be strings")
         if parent is not None and not isinstance(parent, str):
             raise BadRequest("'parentCommit' must be a string")
-        result, pr = community().commit_or_open_pr(p, repo, rev, ops, summary, description, flag("create_pr"),
+        result, pr = services().community.commit_or_open_pr(p, repo, rev, ops, summary, description, flag("create_pr"),
                                                    parent_commit=parent)
     except Exception:
         # Read what the client is still sending, so that it gets our error instead of a broken pipe.
@@ -88,7 +88,7 @@ def commit(kind: str, ns: str, name: str, rev: str):
 
 def _repo_for_commit(kind: str, ns: str, name: str, rev: str, p):
     """The repository, if `p` may commit to `rev` (or, with create_pr, propose a pull request on it)."""
-    return community().repo_for_commit(p, repo_type_of(kind), f"{ns}/{name}", rev, flag("create_pr"))
+    return services().community.repo_for_commit(p, repo_type_of(kind), f"{ns}/{name}", rev, flag("create_pr"))
 
 
 def _read_operations(reg, ops: list[Operation]) -> dict:

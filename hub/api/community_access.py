@@ -8,7 +8,7 @@ from models_registry.errors import BadRequest, NotFound, RepoNotFound
 
 from .. import auth
 from ..limits import MAX_URL_INT
-from ..services import registry
+from ..wiring import services
 from .common import int_arg, iso, json_body, next_link, repo_type_of
 
 bp = Blueprint("access", __name__)
@@ -17,20 +17,20 @@ TYPE_PLURAL = {"model": "models", "dataset": "datasets", "space": "spaces"}
 
 
 def _repo(kind: str, ns: str, name: str, principal=None):
-    return registry().repos.get(repo_type_of(kind), f"{ns}/{name}", principal if principal else auth.current())
+    return services().registry.repos.get(repo_type_of(kind), f"{ns}/{name}", principal if principal else auth.current())
 
 
 @bp.post(f"/api/{KINDS}/<ns>/<name>/like")
 def like(kind: str, ns: str, name: str):
     p = auth.require()
-    registry().engagement.like(p, _repo(kind, ns, name, p))
+    services().registry.engagement.like(p, _repo(kind, ns, name, p))
     return jsonify({})
 
 
 @bp.delete(f"/api/{KINDS}/<ns>/<name>/like")
 def unlike(kind: str, ns: str, name: str):
     p = auth.require()
-    registry().engagement.unlike(p, _repo(kind, ns, name, p))
+    services().registry.engagement.unlike(p, _repo(kind, ns, name, p))
     return jsonify({})
 
 
@@ -45,7 +45,7 @@ def _paged(items_fn):
 @bp.get(f"/api/{KINDS}/<ns>/<name>/likers")
 def likers(kind: str, ns: str, name: str):
     repo = _repo(kind, ns, name)
-    items, more, offset, page = _paged(lambda o, n: registry().engagement.likers(repo, o, n))
+    items, more, offset, page = _paged(lambda o, n: services().registry.engagement.likers(repo, o, n))
     resp = jsonify([{"user": x.user, "fullname": x.fullname, "avatarUrl": ""} for x in items])
     if more:
         resp.headers["Link"] = f'<{next_link(offset=offset + page)}>; rel="next"'
@@ -54,7 +54,7 @@ def likers(kind: str, ns: str, name: str):
 
 @bp.get("/api/users/<user>/likes")
 def user_likes(user: str):
-    reg = registry()
+    reg = services().registry
     viewer = auth.current()
     items, more, offset, page = _paged(lambda o, n: reg.engagement.liked_by(user, o, n))
     out = []
@@ -77,7 +77,7 @@ def user_likes(user: str):
 @bp.get(f"/api/{KINDS}/<ns>/<name>/user-access-request/<any(pending,accepted,rejected):status>")
 def list_requests(kind: str, ns: str, name: str, status: str):
     p = auth.require()
-    reg = registry()
+    reg = services().registry
     repo = _repo(kind, ns, name, p)
     rows = reg.gating.list_requests(p, repo, status)
     return jsonify([{"user": {"user": r.user, "fullname": r.fullname, "email": r.email},
@@ -98,7 +98,7 @@ def handle_request(kind: str, ns: str, name: str):
     if rid is not None and not 0 < rid <= MAX_URL_INT:
         raise NotFound(f"No access request {rid}")
     reason = body.get("rejectionReason")
-    registry().gating.handle(p, repo, str(body.get("status")), user=body.get("user"), request_id=rid,
+    services().registry.gating.handle(p, repo, str(body.get("status")), user=body.get("user"), request_id=rid,
                              reason=reason if isinstance(reason, str) else None)
     return jsonify({})
 
@@ -110,7 +110,7 @@ def grant(kind: str, ns: str, name: str):
     user = body.get("user")
     if not isinstance(user, str):
         raise BadRequest("'user' is required")
-    registry().gating.grant(p, _repo(kind, ns, name, p), user)
+    services().registry.gating.grant(p, _repo(kind, ns, name, p), user)
     return jsonify({})
 
 
@@ -125,5 +125,5 @@ def ask_access(ns: str, name: str, kind: str = "models"):
         answers = body.get("fields", body)
     else:
         answers = request.form.to_dict()
-    status = registry().gating.request_access(p, repo, answers if isinstance(answers, dict) else {})
+    status = services().registry.gating.request_access(p, repo, answers if isinstance(answers, dict) else {})
     return jsonify({"status": status})

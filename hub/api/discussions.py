@@ -11,7 +11,7 @@ from models_registry.rendering import render_markdown
 from .. import auth
 from ..limits import MAX_URL_INT
 from ..search_writer import viewer_namespaces
-from ..services import community, registry, search_service
+from ..wiring import services
 from .common import int_arg, iso, json_body, repo_type_of, repo_url
 
 bp = Blueprint("discussions", __name__)
@@ -19,7 +19,7 @@ BASE = "/api/<any(models,datasets,spaces):kind>/<ns>/<name>/discussions"
 
 
 def _repo(kind: str, ns: str, name: str):
-    return registry().repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
+    return services().registry.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
 
 
 def _event_id(text: str) -> int:
@@ -82,8 +82,8 @@ def list_discussions(kind: str, ns: str, name: str):
     nums = None
     if text:
         p = auth.current()
-        nums = [h["num"] for h in search_service().discussions(repo.id, text, viewer_namespaces(p))]
-    items, count, start = community().list(
+        nums = [h["num"] for h in services().search.discussions(repo.id, text, viewer_namespaces(p))]
+    items, count, start = services().community.list(
         auth.current(), repo, page=page, kind=request.args.get("type", "all"),
         status=request.args.get("status", "all"), author=request.args.get("author") or None, nums=nums)
     return jsonify({"discussions": [discussion_json(d, repo) for d in items], "count": count, "start": start})
@@ -94,7 +94,7 @@ def create_discussion(kind: str, ns: str, name: str):
     p = auth.require()
     repo = _repo(kind, ns, name)
     body = json_body()
-    d = community().create(p, repo, body.get("title"), body.get("description"), bool(body.get("pullRequest")),
+    d = services().community.create(p, repo, body.get("title"), body.get("description"), bool(body.get("pullRequest")),
                            target_branch=body.get("targetBranch") or None)
     return jsonify({**discussion_json(d, repo), "url": f"{repo_url(repo.repo_type, repo.repo_id)}/discussions/{d.num}"})
 
@@ -102,10 +102,10 @@ def create_discussion(kind: str, ns: str, name: str):
 @bp.get(f"{BASE}/<int:num>")
 def details(kind: str, ns: str, name: str, num: int):
     repo = _repo(kind, ns, name)
-    d = community().details(auth.current(), repo, num)
+    d = services().community.details(auth.current(), repo, num)
     out = discussion_json(d, repo, with_details=True)
     if d.is_pull_request:
-        changed, text, conflicts = community().diff(repo, num)
+        changed, text, conflicts = services().community.diff(repo, num)
         out["filesWithConflicts"] = conflicts
         out["filesChanged"] = [{"path": c.path, "status": c.status} for c in changed]
         if request.args.get("diff", "1") not in ("0", "false"):
@@ -121,14 +121,14 @@ def _mutation(key: str, event: EventView, repo) -> Response:
 def comment(kind: str, ns: str, name: str, num: int):
     p = auth.require()
     repo = _repo(kind, ns, name)
-    return _mutation("newMessage", community().comment(p, repo, num, json_body().get("comment")), repo)
+    return _mutation("newMessage", services().community.comment(p, repo, num, json_body().get("comment")), repo)
 
 
 @bp.post(f"{BASE}/<int:num>/title")
 def rename(kind: str, ns: str, name: str, num: int):
     p = auth.require()
     repo = _repo(kind, ns, name)
-    return _mutation("newTitle", community().rename(p, repo, num, json_body().get("title")), repo)
+    return _mutation("newTitle", services().community.rename(p, repo, num, json_body().get("title")), repo)
 
 
 @bp.post(f"{BASE}/<int:num>/status")
@@ -136,7 +136,7 @@ def status(kind: str, ns: str, name: str, num: int):
     p = auth.require()
     repo = _repo(kind, ns, name)
     body = json_body()
-    return _mutation("newStatus", community().change_status(p, repo, num, body.get("status"), body.get("comment")),
+    return _mutation("newStatus", services().community.change_status(p, repo, num, body.get("status"), body.get("comment")),
                      repo)
 
 
@@ -145,7 +145,7 @@ def merge(kind: str, ns: str, name: str, num: int):
     p = auth.require()
     repo = _repo(kind, ns, name)
     body = json_body(optional=True)
-    sha = community().merge(p, repo, num, (body or {}).get("comment") if isinstance(body, dict) else None)
+    sha = services().community.merge(p, repo, num, (body or {}).get("comment") if isinstance(body, dict) else None)
     return jsonify({"mergeCommitId": sha})
 
 
@@ -154,7 +154,7 @@ def edit_comment(kind: str, ns: str, name: str, num: int, cid: str):
     p = auth.require()
     repo = _repo(kind, ns, name)
     return _mutation("updatedComment",
-                     community().edit_comment(p, repo, num, _event_id(cid), json_body().get("content")), repo)
+                     services().community.edit_comment(p, repo, num, _event_id(cid), json_body().get("content")), repo)
 
 
 @bp.post(f"{BASE}/<int:num>/comment/<cid>/<any(hide,unhide):action>")
@@ -163,7 +163,7 @@ def hide_comment(kind: str, ns: str, name: str, num: int, cid: str, action: str)
     repo = _repo(kind, ns, name)
     body = json_body(optional=True)
     reason = body.get("reason") if isinstance(body, dict) else None
-    return _mutation("updatedComment", community().hide_comment(p, repo, num, _event_id(cid), reason,
+    return _mutation("updatedComment", services().community.hide_comment(p, repo, num, _event_id(cid), reason,
                                                                 hidden=action == "hide"), repo)
 
 
@@ -172,14 +172,14 @@ def react(kind: str, ns: str, name: str, num: int, cid: str):
     p = auth.require()
     repo = _repo(kind, ns, name)
     return _mutation("updatedComment",
-                     community().react(p, repo, num, _event_id(cid), json_body().get("reaction")), repo)
+                     services().community.react(p, repo, num, _event_id(cid), json_body().get("reaction")), repo)
 
 
 @bp.post(f"{BASE}/<int:num>/comment/<cid>/approve")
 def approve(kind: str, ns: str, name: str, num: int, cid: str):
     p = auth.require()
     repo = _repo(kind, ns, name)
-    return _mutation("updatedComment", community().approve(p, repo, num, _event_id(cid)), repo)
+    return _mutation("updatedComment", services().community.approve(p, repo, num, _event_id(cid)), repo)
 
 
 @bp.post(f"{BASE}/<int:num>/<any(lock,unlock,pin,unpin):action>")
@@ -188,7 +188,7 @@ def flags(kind: str, ns: str, name: str, num: int, action: str):
     repo = _repo(kind, ns, name)
     body = json_body(optional=True)
     flag = "locked" if action in ("lock", "unlock") else "pinned"
-    d = community().set_flag(p, repo, num, flag, action in ("lock", "pin"),
+    d = services().community.set_flag(p, repo, num, flag, action in ("lock", "pin"),
                              body.get("reason") if isinstance(body, dict) else None)
     return jsonify(discussion_json(d, repo))
 
@@ -199,14 +199,14 @@ def report(kind: str, ns: str, name: str, num: int):
     repo = _repo(kind, ns, name)
     body = json_body()
     cid = body.get("commentId")
-    rid = community().report(p, repo, num, _event_id(str(cid)) if cid else None, body.get("reason"))
+    rid = services().community.report(p, repo, num, _event_id(str(cid)) if cid else None, body.get("reason"))
     return jsonify({"reportId": rid})
 
 
 # ---- moderation ----------------------------------------------------------------------------------
 @bp.get("/api/moderation/queue")
 def queue():
-    items = community().queue(auth.require(), request.args.get("status", "open"))
+    items = services().community.queue(auth.require(), request.args.get("status", "open"))
     return jsonify([{**i, "createdAt": iso(i["createdAt"]),
                      "eventId": f"{i['eventId']:024x}" if i["eventId"] else None} for i in items])
 
@@ -214,7 +214,7 @@ def queue():
 @bp.post("/api/moderation/reports/<int:report_id>/resolve")
 def resolve(report_id: int):
     body = json_body(optional=True)
-    community().resolve_report(auth.require(), report_id, body.get("resolution"), bool(body.get("dismiss")))
+    services().community.resolve_report(auth.require(), report_id, body.get("resolution"), bool(body.get("dismiss")))
     return jsonify({})
 
 
@@ -223,8 +223,8 @@ def audit_log():
     p = auth.require()
     repo = None
     if request.args.get("repo"):
-        repo = registry().repos.get(request.args.get("type", "model"), request.args["repo"], p)
-    rows = community().audit_log(p, repo=repo, actor=request.args.get("actor") or None,
+        repo = services().registry.repos.get(request.args.get("type", "model"), request.args["repo"], p)
+    rows = services().community.audit_log(p, repo=repo, actor=request.args.get("actor") or None,
                                  action=request.args.get("action") or None, limit=int_arg("limit", 100, 1, 500),
                                  offset=int_arg("offset", 0))
     return jsonify([{**r, "createdAt": iso(r["createdAt"])} for r in rows])
@@ -233,7 +233,7 @@ def audit_log():
 @bp.post("/api/users/<username>/<any(suspend,unsuspend):action>")
 def suspend(username: str, action: str):
     body = json_body(optional=True)
-    community().suspend(auth.require(), username, body.get("reason") if isinstance(body, dict) else None,
+    services().community.suspend(auth.require(), username, body.get("reason") if isinstance(body, dict) else None,
                         suspended=action == "suspend")
     return jsonify({})
 
@@ -241,16 +241,16 @@ def suspend(username: str, action: str):
 # ---- notifications ------------------------------------------------------------------------------
 @bp.get("/api/notifications")
 def notifications():
-    rows = community().notifications(auth.require(), unread_only=request.args.get("unread") in ("1", "true"),
+    rows = services().community.notifications(auth.require(), unread_only=request.args.get("unread") in ("1", "true"),
                                      limit=int_arg("limit", 50, 1, 200))
     return jsonify([{**r, "createdAt": iso(r["createdAt"])} for r in rows])
 
 
 @bp.post("/api/notifications/<int:nid>/read")
 def read_one(nid: int):
-    return jsonify({"updated": community().mark_read(auth.require(), nid)})
+    return jsonify({"updated": services().community.mark_read(auth.require(), nid)})
 
 
 @bp.post("/api/notifications/read-all")
 def read_all():
-    return jsonify({"updated": community().mark_read(auth.require(), None)})
+    return jsonify({"updated": services().community.mark_read(auth.require(), None)})

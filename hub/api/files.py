@@ -12,7 +12,7 @@ from models_registry.names import validate_path
 
 from .. import auth
 from ..security_headers import raw_file, raw_mimetype
-from ..services import registry
+from ..wiring import services
 from .common import base_url, int_arg, json_body, next_link, raw_path_segments, repo_type_of, send_blob
 from .serialize import entry_json
 
@@ -29,7 +29,7 @@ def tree(kind: str, ns: str, name: str, _rest: str):
     rev, path = segs[6], "/".join(s for s in segs[7:] if s != "")
     if path:
         validate_path(path)
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
     commit = reg.repos.resolve_revision(repo, rev)
     recursive = request.args.get("recursive", "false").lower() in ("1", "true")
@@ -51,7 +51,7 @@ def paths_info(kind: str, ns: str, name: str, rev: str):
         paths = json_body(optional=True).get("paths") or []
     if not isinstance(paths, list) or len(paths) > 1000:
         raise BadRequest("'paths' must be a list of at most 1000 paths")
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
     commit = reg.repos.resolve_revision(repo, rev)
     for p in paths:
@@ -69,7 +69,7 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
     if len(segs) < i + 3 or segs[i] != "resolve":
         raise EntryNotFound("Malformed download URL: expected /resolve/{revision}/{path}")
     rev, path = segs[i + 1], "/".join(segs[i + 2:])
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type, f"{ns}/{name}", auth.current())
     try:
         validate_path(path)

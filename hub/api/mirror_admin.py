@@ -12,7 +12,7 @@ from models_registry.errors import NotFound
 from models_registry.sync.mirror_records import AlertView, MirrorView, RunView
 
 from .. import auth
-from ..services import registry
+from ..wiring import services
 from .common import iso
 
 bp = Blueprint("mirrors", __name__)
@@ -48,7 +48,7 @@ def alert_json(a: AlertView) -> dict:
 @bp.get("/api/mirrors")
 def listing():
     _admin()
-    mirrors = registry().mirrors
+    mirrors = services().registry.mirrors
     return jsonify({"mirrors": [mirror_json(m) for m in mirrors.list()],
                     "alerts": [alert_json(a) for a in mirrors.alerts(open_only=True)]})
 
@@ -56,7 +56,7 @@ def listing():
 @bp.get("/api/mirrors/<ns>/<name>")
 def one(ns: str, name: str):
     _admin()
-    reg = registry()
+    reg = services().registry
     m = reg.mirrors.get("model", f"{ns}/{name}")
     if m is None:
         raise NotFound(f"{ns}/{name} is not a mirror")

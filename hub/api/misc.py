@@ -8,7 +8,7 @@ from models_registry import cards
 from models_registry.errors import BadRequest
 
 from .. import auth
-from ..services import registry
+from ..wiring import services
 from .common import json_body
 
 bp = Blueprint("misc", __name__)
@@ -16,7 +16,7 @@ bp = Blueprint("misc", __name__)
 
 @bp.get("/api/health")
 def health():
-    reg = registry()
+    reg = services().registry
     with reg.db.engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1")
     return jsonify({"status": "ok", "database": reg.db.engine.dialect.name})
@@ -31,7 +31,7 @@ def agent_harnesses():
 @bp.get("/api/whoami-v2")
 def whoami():
     p = auth.require()
-    profile = registry().accounts.user_profile(p.name) or {}
+    profile = services().registry.accounts.user_profile(p.name) or {}
     return jsonify({
         "type": "user",
         "id": str(p.user_id),

@@ -27,7 +27,7 @@ from models_registry.errors import BadRequest
 from models_registry.sync.on_demand import allowed
 
 from ..security_headers import raw_file, raw_mimetype
-from ..services import registry
+from ..wiring import services
 from .common import raw_path_segments
 
 ENDPOINTS = {"repos.info", "files.tree", "files.paths_info", "files.resolve_model", "refs.refs", "refs.commits"}
@@ -56,7 +56,7 @@ def _on_demand() -> Response | None:
     cfg = current_app.config
     if not allowed(repo_id, patterns(cfg)):
         return None
-    mirrors = registry().mirrors
+    mirrors = services().registry.mirrors
     if mirrors.is_ready("model", repo_id):
         return None
     upstream, token = str(cfg["MIRROR_UPSTREAM"]).rstrip("/"), cfg.get("MIRROR_TOKEN") or None
@@ -105,7 +105,7 @@ def _from_upstream(upstream: str, token: str | None, repo_id: str) -> Response |
         remote.close()
         return None
     oid = (upstream_resp.headers.get("X-Linked-Etag") or "").strip('"').removeprefix("W/").strip('"')
-    reg = registry()
+    reg = services().registry
     writer = reg.stager.writer() if SHA256.match(oid) else None
 
     def body():

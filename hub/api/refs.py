@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from models_registry.errors import BadRequest
 
 from .. import auth
-from ..services import registry
+from ..wiring import services
 from .common import flag, int_arg, iso_epoch, json_body, next_link, repo_type_of
 
 bp = Blueprint("refs", __name__)
@@ -19,7 +19,7 @@ KINDS = "<any(models,datasets,spaces):kind>"
 
 def _writable(kind: str, ns: str, name: str):
     p = auth.require()
-    return p, registry().repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
+    return p, services().registry.repos.get(repo_type_of(kind), f"{ns}/{name}", p, need="write")
 
 
 @bp.post(f"/api/{KINDS}/<ns>/<name>/branch/<path:branch>")
@@ -29,14 +29,14 @@ def create_branch(kind: str, ns: str, name: str, branch: str):
     start = body.get("startingPoint") if isinstance(body, dict) else None
     if start is not None and not isinstance(start, str):
         raise BadRequest("'startingPoint' must be a revision string")
-    registry().repos.create_branch(p, repo, branch, start)
+    services().registry.repos.create_branch(p, repo, branch, start)
     return jsonify({})
 
 
 @bp.delete(f"/api/{KINDS}/<ns>/<name>/branch/<path:branch>")
 def delete_branch(kind: str, ns: str, name: str, branch: str):
     p, repo = _writable(kind, ns, name)
-    registry().repos.delete_branch(p, repo, branch)
+    services().registry.repos.delete_branch(p, repo, branch)
     return jsonify({})
 
 
@@ -49,20 +49,20 @@ def create_tag(kind: str, ns: str, name: str, rev: str):
         raise BadRequest("'tag' is required")
     if message is not None and not isinstance(message, str):
         raise BadRequest("'message' must be a string")
-    registry().repos.create_tag(p, repo, tag, rev, message or None)
+    services().registry.repos.create_tag(p, repo, tag, rev, message or None)
     return jsonify({})
 
 
 @bp.delete(f"/api/{KINDS}/<ns>/<name>/tag/<path:tag>")
 def delete_tag(kind: str, ns: str, name: str, tag: str):
     p, repo = _writable(kind, ns, name)
-    registry().repos.delete_tag(p, repo, tag)
+    services().registry.repos.delete_tag(p, repo, tag)
     return jsonify({})
 
 
 @bp.get(f"/api/{KINDS}/<ns>/<name>/refs")
 def refs(kind: str, ns: str, name: str):
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
     r = reg.repos.refs(repo)
 
@@ -77,7 +77,7 @@ def refs(kind: str, ns: str, name: str):
 
 @bp.get(f"/api/{KINDS}/<ns>/<name>/commits/<path:rev>")
 def commits(kind: str, ns: str, name: str, rev: str):
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
     page = int(current_app.config["PAGE_SIZE"])
     p = int_arg("p", 0, 0, 10**7)

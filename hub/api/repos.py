@@ -8,7 +8,7 @@ from models_registry.errors import BadRequest, Conflict
 
 from .. import auth
 from ..search_writer import viewer_namespaces
-from ..services import registry, search_service
+from ..wiring import services
 from search_index.query import SearchRequest
 from .common import flag, int_arg, json_body, next_link, repo_type_of, repo_url
 from .serialize import expand_only, repo_json, sibling_json
@@ -42,7 +42,7 @@ def create():
             raise BadRequest("visibility must be 'public' or 'private'")
         private = visibility == "private"
     try:
-        repo = registry().repos.create(p, repo_type, namespace, name, private=bool(private))
+        repo = services().registry.repos.create(p, repo_type, namespace, name, private=bool(private))
     except Conflict as e:
         existing = str(e.extra.get("repo") or f"{namespace}/{name}")
         e.extra["url"] = repo_url(repo_type, existing)
@@ -58,7 +58,7 @@ def delete():
     if not isinstance(name, str):
         raise BadRequest("'name' must be a string")
     repo_id = name if "/" in name else f"{org}/{name}"
-    registry().repos.delete(p, _body_type(body), repo_id)
+    services().registry.repos.delete(p, _body_type(body), repo_id)
     return jsonify({})
 
 
@@ -69,7 +69,7 @@ def move():
     src, dst = body.get("fromRepo"), body.get("toRepo")
     if not isinstance(src, str) or not isinstance(dst, str):
         raise BadRequest("'fromRepo' and 'toRepo' are required")
-    repo = registry().repos.move(p, _body_type(body), src, dst)
+    repo = services().registry.repos.move(p, _body_type(body), src, dst)
     return jsonify({"url": repo_url(repo.repo_type, repo.repo_id)})
 
 
@@ -87,7 +87,7 @@ def settings(kind: str, ns: str, name: str):
     force = body.get("allowForcePush")
     if force is not None and not isinstance(force, bool):
         raise BadRequest("'allowForcePush' must be a boolean")
-    registry().repos.update_settings(p, repo_type_of(kind), f"{ns}/{name}", private=private,
+    services().registry.repos.update_settings(p, repo_type_of(kind), f"{ns}/{name}", private=private,
                                      gated=body.get("gated"), allow_force_push=force)
     return jsonify({})
 
@@ -95,7 +95,7 @@ def settings(kind: str, ns: str, name: str):
 @bp.get(f"/api/{KINDS}/<ns>/<name>")
 @bp.get(f"/api/{KINDS}/<ns>/<name>/revision/<path:rev>")
 def info(kind: str, ns: str, name: str, rev: str | None = None):
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
     sha = reg.repos.resolve_revision(repo, rev or repo.default_branch)
     expand = request.args.getlist("expand") + request.args.getlist("expand[]")
@@ -112,7 +112,7 @@ def info(kind: str, ns: str, name: str, rev: str | None = None):
 
 @bp.get(f"/api/{KINDS}")
 def listing(kind: str):
-    reg = registry()
+    reg = services().registry
     page = int(current_app.config["PAGE_SIZE"])
     limit = int_arg("limit", 0, 0, 10_000)
     size = min(limit, page) if limit else page
@@ -131,7 +131,7 @@ def listing(kind: str):
             filters["author"] = [request.args["author"]]
         if request.args.get("pipeline_tag"):
             filters["task"] = [request.args["pipeline_tag"]]
-        result = search_service().search(SearchRequest(
+        result = services().search.search(SearchRequest(
             text=text, filters=filters, repo_type=repo_type_of(kind), sort=request.args.get("sort") or None,
             ascending=ascending, offset=offset, limit=size + 1, viewer=viewer_namespaces(auth.current()),
             gated=None if gated is None else gated.lower() in ("1", "true")))

@@ -8,7 +8,7 @@ from models_registry.errors import BadRequest
 
 from .. import auth
 from ..search_writer import viewer_namespaces
-from ..services import registry, search_service
+from ..wiring import services
 from .common import int_arg, repo_type_of
 from .serialize import repo_json
 from search_index.query import FACETS, SearchRequest
@@ -30,8 +30,8 @@ def full_search():
                         sort=None if sort == "relevance" else sort, offset=int_arg("offset", 0, 0, 10_000),
                         limit=int_arg("limit", 20, 1, 100), viewer=viewer_namespaces(auth.current()),
                         facets=True, highlight=True)
-    result = search_service().search(req)
-    views = {v.id: v for v in registry().repos.by_ids([h.pk for h in result.hits], auth.current())}
+    result = services().search.search(req)
+    views = {v.id: v for v in services().registry.repos.by_ids([h.pk for h in result.hits], auth.current())}
     hits = []
     for h in result.hits:
         if h.pk in views:
@@ -48,10 +48,10 @@ def quicksearch():
     q = request.args.get("q", "")[:100]
     limit = int_arg("limit", 10, 1, 50)
     principal = auth.current()
-    found = search_service().quick(q, viewer_namespaces(principal), limit)
+    found = services().search.quick(q, viewer_namespaces(principal), limit)
     # Re-checked against the database: the index may lag a visibility change by a moment.
-    ids = [r.repo_id for r in registry().repos.by_repo_ids(found, principal)]
-    users, orgs = registry().accounts.find_names(q, limit)
+    ids = [r.repo_id for r in services().registry.repos.by_repo_ids(found, principal)]
+    users, orgs = services().registry.accounts.find_names(q, limit)
     return jsonify({"q": q, "models": [{"id": i} for i in ids],
                     "users": [{"user": u, "fullname": f} for u, f in users],
                     "orgs": [{"name": o, "fullname": f} for o, f in orgs]})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.http import parse_range_header
 
@@ -26,7 +26,8 @@ from models_registry.xet import MAX_SHARD_BYTES
 from .. import auth
 from ..errors import error_response
 from ..request_body import body_stream
-from ..services import grants, registry
+from ..transfer import send_xorb
+from ..wiring import services
 from .common import base_url, drain_body, repo_type_of
 
 bp = Blueprint("xet", __name__)
@@ -57,7 +58,7 @@ def write_token(kind: str, ns: str, name: str, rev: str = "main"):
     p = auth.current()
     if p is None:
         raise Unauthorized("Authentication required for a Xet write token")
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p)
     # Readers may upload for the pull request they open (create_pr); a branch needs write access.
     reg.access.authorize_upload(p, repo, to_branch=request.args.get("create_pr") not in ("1", "true"))
@@ -67,7 +68,7 @@ def write_token(kind: str, ns: str, name: str, rev: str = "main"):
 @bp.route("/api/<any(models,datasets,spaces):kind>/<ns>/<name>/xet-read-token/<path:rev>")
 @bp.route("/api/<any(models,datasets,spaces):kind>/<ns>/<name>/xet-read-token")
 def read_token(kind: str, ns: str, name: str, rev: str = "main"):
-    reg = registry()
+    reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current(), need="read")
     reg.access.authorize_download(auth.current(), repo)
     return _token_response(repo, "read")
@@ -106,12 +107,12 @@ def _cas_token(scope: str, need: str | None = None) -> tuple[int, dict]:
     if scope == "write" and data.get("s") != "write":
         drain_body()
         raise Forbidden("This Xet token is read-only; uploads need a write token")
-    repo = registry().repos.by_id(int(data["r"]))
+    repo = services().registry.repos.by_id(int(data["r"]))
     if repo is None:
         drain_body()
         raise Unauthorized("The repository of this Xet token no longer exists")
     try:
-        grants().check(data.get("h"), repo, need or ("upload" if data.get("s") == "write" else "download"))
+        services().registry.grants.check(data.get("h"), repo, need or ("upload" if data.get("s") == "write" else "download"))
     except RegistryError:
         drain_body()
         raise
@@ -126,7 +127,7 @@ def upload_xorb(prefix: str, xorb_hash: str):
         raise BadRequest(f"Unknown xorb prefix {prefix!r} (expected 'default')")
     body = body_stream(request.environ, request.stream)
     try:
-        inserted = registry().xet.put_xorb(xorb_hash, body, body_length=request.content_length)
+        inserted = services().registry.xet.put_xorb(xorb_hash, body, body_length=request.content_length)
     except RegistryError:
         drain_body(body)  # so that the client reads our answer instead of a reset connection
         raise
@@ -148,7 +149,7 @@ def upload_shard():
             drain_body()
             raise PayloadTooLarge("Shard exceeds the 64 MiB limit")
     data = b"".join(parts)
-    files = registry().xet.register_shard(data, repo_id)
+    files = services().registry.xet.register_shard(data, repo_id)
     return jsonify({"result": 1 if files else 0})
 
 
@@ -157,7 +158,7 @@ def query_chunk(prefix: str, chunk_hash: str):
     _cas_token("read")
     if prefix not in ("default-merkledb", "default"):
         raise BadRequest(f"Unknown dedup prefix {prefix!r} (expected 'default-merkledb')")
-    data = registry().xet.dedup_shard(chunk_hash)
+    data = services().registry.xet.dedup_shard(chunk_hash)
     return Response(data, mimetype="application/octet-stream")
 
 
@@ -166,7 +167,7 @@ def reconstruction(file_id: str):
     """Terms of a file (or of the byte range asked for) and signed URLs for the xorb ranges they need."""
     # Reading files needs the gate passed, whatever the token's scope.
     repo_id, holder = _cas_token("read", need="download")
-    reg = registry()
+    reg = services().registry
     if not HASH_RE.match(file_id):
         raise BadRequest(f"Invalid file id {file_id!r}: expected 64 lowercase hex digits")
     row = reg.xet.file(file_id)
@@ -217,16 +218,14 @@ def fetch_xorb_range(xorb_hash: str):
         raise Forbidden("This URL was not signed for this xorb")
     if data.get("e", 0) <= time.time():
         raise Forbidden("This xorb URL has expired: ask the reconstruction API again")
-    repo = registry().repos.by_id(data.get("r")) if isinstance(data.get("r"), int) else None
+    repo = services().registry.repos.by_id(data.get("r")) if isinstance(data.get("r"), int) else None
     if repo is None:
         raise Forbidden("The repository this xorb URL was issued for no longer exists")
-    grants().check(data.get("h"), repo, "download")
+    services().registry.grants.check(data.get("h"), repo, "download")
     start, end = data["b"]
     if request.headers.get("Range", "").replace(" ", "") != f"bytes={start}-{end}":
         raise Forbidden(f"This URL grants exactly Range: bytes={start}-{end}")
-    reg = registry()
-    return send_file(reg.xet.xorb_path(xorb_hash), mimetype="application/octet-stream", conditional=True,
-                     etag=xorb_hash, max_age=0)
+    return send_xorb(xorb_hash)
 
 
 @bp.route(f"{CAS_PREFIX}/<path:_rest>", methods=["GET", "POST", "PUT"])

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from ..wiring import services_of
+
 
 def make_app(data_dir: str | None = None, **overrides: Any):
     """The Flask app for `data_dir` (default: the configured one), without the background search writer."""
@@ -20,7 +22,7 @@ def make_app(data_dir: str | None = None, **overrides: Any):
 
 def registry(ctx: click.Context):
     """The services of the data folder given to the `modelhub` group."""
-    return make_app(ctx.obj.get("data_dir")).extensions["modelhub"]
+    return services_of(make_app(ctx.obj.get("data_dir"))).registry
 
 
 def report_uploads_removed(removed: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..wiring import services_of
 from .common import make_app
 
 
@@ -20,5 +21,5 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     from .. import migrate
 
     app = make_app(ctx.obj.get("data_dir"), AUTO_MIGRATE=False)
-    migrate.upgrade(app.extensions["modelhub"].db, revision)
+    migrate.upgrade(services_of(app).registry.db, revision)
     click.echo("database is up to date", err=True)

@@ -7,6 +7,7 @@ import time
 
 import click
 
+from ..wiring import services_of
 from .common import make_app
 
 
@@ -19,7 +20,7 @@ def index() -> None:
 @click.pass_context
 def index_rebuild(ctx: click.Context) -> None:
     """Rebuild the search index from the database; search keeps serving the old one meanwhile."""
-    search = make_app(ctx.obj.get("data_dir")).extensions["modelhub_search"]
+    search = services_of(make_app(ctx.obj.get("data_dir"))).search
     total = len(search.feed.all_repo_ids())
     started = time.monotonic()
     on_bar_line = True
@@ -40,5 +41,5 @@ def index_rebuild(ctx: click.Context) -> None:
 @click.pass_context
 def index_update(ctx: click.Context) -> None:
     """Apply queued changes now (the server does this continuously)."""
-    n = make_app(ctx.obj.get("data_dir")).extensions["modelhub_search"].drain_once()
+    n = services_of(make_app(ctx.obj.get("data_dir"))).search.drain_once()
     click.echo(f"applied {n} queued changes", err=True)

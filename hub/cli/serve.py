@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from ..wiring import services_of
 from .common import make_app, registry, report_uploads_removed
 
 
@@ -27,7 +28,7 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str | None, worker
         os.environ["MODELHUB_DATA_DIR"] = data_dir
     # Migrate once in the master, before any worker starts.
     app = make_app(data_dir)
-    reg = app.extensions["modelhub"]
+    reg = services_of(app).registry
     report_uploads_removed(reg.sweep_uploads())
     reg.close()
     # Git lock files a killed process left: every writer recovers the ones it meets, so this tidies

@@ -21,7 +21,7 @@ from models_registry.records import RepoView
 from .. import auth
 from ..api.common import base_url, drain_body, json_body, repo_type_of, send_blob
 from ..request_body import body_stream
-from ..services import grants, registry
+from ..wiring import services
 
 bp = Blueprint("lfs", __name__)
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -53,7 +53,7 @@ def _repo(kind: str | None, ns: str, name: str, need: str) -> RepoView:
     p = auth.current()
     if need == "write" and p is None:
         raise Unauthorized("Authentication required to upload")
-    return registry().repos.get(repo_type_of(kind) if kind else "model", f"{ns}/{name}", p, need=need)
+    return services().registry.repos.get(repo_type_of(kind) if kind else "model", f"{ns}/{name}", p, need=need)
 
 
 def batch(kind: str | None, ns: str, name: str) -> Response:
@@ -63,7 +63,7 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
     if operation not in ("upload", "download") or not isinstance(objects, list) or len(objects) > 1000:
         raise BadRequest("Expected 'operation' (upload or download) and at most 1000 'objects'")
     repo = _repo(kind, ns, name, "read")
-    reg = registry()
+    reg = services().registry
     p = auth.current()
     if operation == "upload":
         reg.access.authorize_upload(p, repo)
@@ -126,7 +126,7 @@ NEED = {"upload": "upload", "verify": "upload", "download": "download"}
 def _repo_of_token(data: dict, ns: str, name: str) -> RepoView:
     """The repository an href was signed for, if its holder still has the access it needs."""
     repo = _repo_by_id(data["r"], ns, name)
-    grants().check(data.get("h"), repo, NEED[data["op"]])
+    services().registry.grants.check(data.get("h"), repo, NEED[data["op"]])
     return repo
 
 
@@ -134,7 +134,7 @@ def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
     body: BinaryIO = request.stream
     try:
         data = _check_token("upload", oid)
-        reg = registry()
+        reg = services().registry
         repo = _repo_of_token(data, ns, name)
         expected = int(data["s"])
         length = request.content_length
@@ -152,7 +152,7 @@ def upload_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
 
 
 def _repo_by_id(repo_pk: int, ns: str, name: str) -> RepoView:
-    view = registry().repos.by_id(repo_pk)
+    view = services().registry.repos.by_id(repo_pk)
     if view is None or view.repo_id != f"{ns}/{name}":
         raise NotFound("The repository of this transfer link no longer exists (or was renamed)")
     return view
@@ -165,7 +165,7 @@ def verify(kind: str | None, ns: str, name: str, oid: str) -> Response:
     else:
         repo = _repo(kind, ns, name, "write")
     body = json_body()
-    size = registry().commits.lfs_object_size(repo, oid)
+    size = services().registry.commits.lfs_object_size(repo, oid)
     if size is None or (body.get("size") is not None and body.get("size") != size):
         return _lfs_json({"message": f"Object {oid} was not uploaded (or its size differs)"}, 404)
     return _lfs_json({"oid": oid, "size": size})
@@ -176,7 +176,7 @@ def download_object(kind: str | None, ns: str, name: str, oid: str) -> Response:
         repo = _repo_of_token(_check_token("download", oid), ns, name)
     else:
         repo = _repo(kind, ns, name, "read")
-    reg = registry()
+    reg = services().registry
     if reg.commits.lfs_object_size(repo, oid) is None:
         raise NotFound("Object does not exist")
     return send_blob(oid, reg.commits.lfs_object_size(repo, oid) or 0, oid)

@@ -26,7 +26,7 @@ from models_registry.permissions import can_write
 from models_registry.records import RepoView
 
 from .. import auth
-from ..services import community, registry
+from ..wiring import services
 from .pre_receive import CONTEXT_ENV
 
 log = logging.getLogger(__name__)
@@ -51,11 +51,11 @@ def _repo(kind: str | None, ns: str, name: str, service: str) -> RepoView:
         if p is None:
             raise Unauthorized("Authentication required to push: use an access token as the password")
         # Readers may push to their own pull requests; the pre-receive hook decides per ref.
-        repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
-        registry().access.authorize_upload(p, repo)
+        repo = services().registry.repos.get(repo_type, f"{ns}/{name}", p)
+        services().registry.access.authorize_upload(p, repo)
         return repo
-    repo = registry().repos.get(repo_type, f"{ns}/{name}", p)
-    registry().access.authorize_download(p, repo)
+    repo = services().registry.repos.get(repo_type, f"{ns}/{name}", p)
+    services().registry.access.authorize_download(p, repo)
     return repo
 
 
@@ -109,7 +109,7 @@ def info_refs(kind: str | None, ns: str, name: str) -> Response:
     if service not in SERVICES:
         raise Forbidden("Only the smart HTTP protocol is supported: use git 1.6.6 or newer")
     repo = _repo(kind, ns, name, service)
-    path = registry().git.path_for(repo.storage_key)
+    path = services().registry.git.path_for(repo.storage_key)
     proc = subprocess.run(_git_command(service, path, advertise=True), env=_env(), capture_output=True, timeout=60)
     if proc.returncode != 0:
         log.error("git %s --advertise-refs failed: %s", service, proc.stderr.decode(errors="replace"))
@@ -161,7 +161,7 @@ def _feed(proc: subprocess.Popen, chunks: Iterator[bytes], errors: list[BaseExce
 
 def upload_pack(kind: str | None, ns: str, name: str) -> Response:
     repo = _repo(kind, ns, name, "git-upload-pack")
-    path = registry().git.path_for(repo.storage_key)
+    path = services().registry.git.path_for(repo.storage_key)
     proc = subprocess.Popen(_git_command("git-upload-pack", path, advertise=False), env=_env(),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stderr = _Stderr(proc)
@@ -215,14 +215,14 @@ def _check_input(errors: list[BaseException]) -> None:
 
 def receive_pack(kind: str | None, ns: str, name: str) -> Response:
     repo = _repo(kind, ns, name, "git-receive-pack")
-    reg = registry()
+    reg = services().registry
     principal = auth.require()
     settings = reg.settings
     ctx = {"repo_pk": repo.id, "default_branch": repo.default_branch, "data_dir": str(settings.data_dir),
            "database_url": settings.database_url, "storage_url": settings.storage_url,
            "lfs_threshold": settings.lfs_threshold, "allow_force_default": repo.allow_force_push,
            "can_write": can_write(principal, repo.namespace),
-           "open_prs": community().pushable_pr_refs(principal, repo)}
+           "open_prs": services().community.pushable_pr_refs(principal, repo)}
     path = reg.git.path_for(repo.storage_key)
     with reg.git.writing(repo.storage_key) as writer:
         before = writer.refs()

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from models_registry.errors import BadRequest, Conflict, Unauthorized
 
 from .. import auth
-from ..services import registry
+from ..wiring import services
 from . import LANGUAGES
 from .forms import JoinForm, LoginForm
 from .helpers import safe_next
@@ -23,7 +23,7 @@ def join():
     form = JoinForm()
     if form.validate_on_submit():
         try:
-            uid = registry().accounts.create_user(form.username.data, form.password.data, email=form.email.data or None)
+            uid = services().registry.accounts.create_user(form.username.data, form.password.data, email=form.email.data or None)
         except Conflict:
             form.username.errors = [*form.username.errors, _("This username or email is already taken.")]
         except BadRequest as e:
@@ -40,7 +40,7 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            p = registry().accounts.authenticate_password(form.username.data, form.password.data)
+            p = services().registry.accounts.authenticate_password(form.username.data, form.password.data)
         except Unauthorized:
             error = _("Wrong username or password.")
         else:

@@ -8,7 +8,7 @@ from flask_babel import ngettext
 
 from models_registry.errors import NotFound
 
-from ..services import registry
+from ..wiring import services
 from .accounts import site_admin_required
 
 bp = Blueprint("web_admin", __name__)
@@ -18,14 +18,14 @@ bp = Blueprint("web_admin", __name__)
 def users():
     p = site_admin_required()
     q = request.args.get("q", "").strip()[:96]
-    return render_template("admin/users.html", users=registry().accounts.users_for_admin(p, q), q=q)
+    return render_template("admin/users.html", users=services().registry.accounts.users_for_admin(p, q), q=q)
 
 
 @bp.post("/admin/users/<name>/sign-out")
 def sign_out_everywhere(name: str):
     p = site_admin_required()
     try:
-        ended = registry().accounts.sign_out_everywhere(p, name)
+        ended = services().registry.accounts.sign_out_everywhere(p, name)
     except NotFound:
         abort(404)
     flash(ngettext("%(user)s was signed out of %(num)s session.", "%(user)s was signed out of %(num)s sessions.",

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from models_registry.errors import NotFound
 from models_registry.sync.followed import format_duration
 
-from ..services import registry
+from ..wiring import services
 from .accounts import site_admin_required as _admin
 
 bp = Blueprint("web_mirrors", __name__)
@@ -18,7 +18,7 @@ bp = Blueprint("web_mirrors", __name__)
 @bp.get("/admin/mirrors")
 def index():
     _admin()
-    mirrors = registry().mirrors
+    mirrors = services().registry.mirrors
     rows = mirrors.list()
     return render_template("admin/mirrors.html", mirrors=rows, runs=mirrors.runs(limit=100),
                            by_id={m.id: m for m in rows}, alerts=mirrors.alerts(),
@@ -29,7 +29,7 @@ def index():
 def acknowledge(alert_id: int):
     p = _admin()
     try:
-        a = registry().mirrors.acknowledge(alert_id, p.name)
+        a = services().registry.mirrors.acknowledge(alert_id, p.name)
     except NotFound:
         abort(404)
     flash(_("Accepted the upstream change of %(repo)s: it is shown from now on.", repo=a.repo_id))

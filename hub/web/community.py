@@ -24,7 +24,7 @@ from models_registry.rendering import render_markdown
 from .. import auth
 from ..limits import MAX_URL_INT
 from ..search_writer import viewer_namespaces
-from ..services import community, search_service
+from ..wiring import services
 from .accounts import login_required
 from .helpers import safe_next
 from .forms import CommentForm, DiscussionForm
@@ -56,7 +56,7 @@ def _page_size() -> int:
 def _nav(repo, p) -> dict[str, Any]:
     """What the repository header needs (as pages.model passes it)."""
     return {"repo": repo, "tab": "community", "is_maintainer": can_write(p, repo.namespace),
-            "open_discussions": community().list(p, repo, status="open", page_size=1)[1]}
+            "open_discussions": services().community.list(p, repo, status="open", page_size=1)[1]}
 
 
 def _discussion_url(repo, num: int, anchor: str | None = None) -> str:
@@ -123,8 +123,8 @@ def discussions(ns: str, name: str):
     size = _page_size()
     nums = None
     if text:
-        nums = [h["num"] for h in search_service().discussions(repo.id, text, viewer_namespaces(p))]
-    svc = community()
+        nums = [h["num"] for h in services().search.discussions(repo.id, text, viewer_namespaces(p))]
+    svc = services().community
     items, total, start = svc.list(p, repo, page=page, kind=kind, status=status, nums=nums, page_size=size)
     counts = {s: svc.list(p, repo, kind=kind, status=s, nums=nums, page_size=1)[1] for s in ("open", "closed")}
     return render_template("community/list.html", **_nav(repo, p), items=items, total=total, status=status,
@@ -142,7 +142,7 @@ def new_discussion(ns: str, name: str):
     status = 200
     if form.validate_on_submit():
         try:
-            d = community().create(p, repo, form.title.data, form.description.data or "")
+            d = services().community.create(p, repo, form.title.data, form.description.data or "")
         except Forbidden:
             raise
         except RateLimited as e:
@@ -227,7 +227,7 @@ def _render_event(e, p, repo, d, can: dict[str, bool]) -> dict[str, Any]:
 
 
 def _pr_state(repo, d) -> dict[str, Any]:
-    changed, text, conflicts = community().diff(repo, d.num)
+    changed, text, conflicts = services().community.diff(repo, d.num)
     return {"changed": changed, "diff": text, "conflicts": conflicts}
 
 
@@ -235,7 +235,7 @@ def _pr_state(repo, d) -> dict[str, Any]:
 def discussion(ns: str, name: str, num: int):
     p = auth.current()
     repo = load_repo(ns, name)
-    d = community().details(p, repo, num)
+    d = services().community.details(p, repo, num)
     can = _permissions(p, repo, d)
     events = [_render_event(e, p, repo, d, can) for e in d.events]
     pr = _pr_state(repo, d) if d.is_pull_request else None
@@ -279,7 +279,7 @@ def _diff_files(changed, text: str) -> list[dict[str, Any]]:
 def files_changed(ns: str, name: str, num: int):
     p = auth.current()
     repo = load_repo(ns, name)
-    d = community().details(p, repo, num)
+    d = services().community.details(p, repo, num)
     if not d.is_pull_request:
         abort(404)
     can = _permissions(p, repo, d)
@@ -303,7 +303,7 @@ def comment(ns: str, name: str, num: int):
         _flash_form_errors(form)
         return _see_other(back)
     text = form.comment.data
-    svc = community()
+    svc = services().community
     found = svc.list(p, repo, nums=[num], page_size=1)[0]
     if not found:
         abort(404)
@@ -330,7 +330,7 @@ def comment(ns: str, name: str, num: int):
 @bp.post(ONE + "/title")
 def rename(ns: str, name: str, num: int):
     p, repo = _acting(ns, name)
-    return _run(lambda: community().rename(p, repo, num, request.form.get("title", "")),
+    return _run(lambda: services().community.rename(p, repo, num, request.form.get("title", "")),
                 _discussion_url(repo, num), _("Title changed."))
 
 
@@ -339,7 +339,7 @@ def change_status(ns: str, name: str, num: int):
     p, repo = _acting(ns, name)
     status = request.form.get("status", "")
     msg = _("Reopened.") if status == "open" else _("Closed.")
-    return _run(lambda: community().change_status(p, repo, num, status, request.form.get("comment") or None),
+    return _run(lambda: services().community.change_status(p, repo, num, status, request.form.get("comment") or None),
                 _discussion_url(repo, num), msg)
 
 
@@ -349,7 +349,7 @@ def set_flag(ns: str, name: str, num: int, action: str):
     flag = "locked" if action in ("lock", "unlock") else "pinned"
     messages = {"lock": _("Locked: only moderators can comment now."), "unlock": _("Unlocked."),
                 "pin": _("Pinned to the top of the list."), "unpin": _("Unpinned.")}
-    return _run(lambda: community().set_flag(p, repo, num, flag, action in ("lock", "pin"),
+    return _run(lambda: services().community.set_flag(p, repo, num, flag, action in ("lock", "pin"),
                                              request.form.get("reason") or None),
                 _discussion_url(repo, num), messages[action])
 
@@ -357,7 +357,7 @@ def set_flag(ns: str, name: str, num: int, action: str):
 @bp.post(ONE + "/merge")
 def merge(ns: str, name: str, num: int):
     p, repo = _acting(ns, name)
-    return _run(lambda: community().merge(p, repo, num, request.form.get("comment") or None),
+    return _run(lambda: services().community.merge(p, repo, num, request.form.get("comment") or None),
                 _back(_discussion_url(repo, num)), _("Pull request merged."))
 
 
@@ -367,7 +367,7 @@ def report(ns: str, name: str, num: int):
     eid = request.form.get("comment_id", type=int)
     if eid is not None and not 0 < eid <= MAX_URL_INT:
         abort(404)  # no comment has it (and the column would overflow)
-    return _run(lambda: community().report(p, repo, num, eid, request.form.get("reason", "")),
+    return _run(lambda: services().community.report(p, repo, num, eid, request.form.get("reason", "")),
                 _discussion_url(repo, num, f"c-{eid}" if eid else None),
                 _("Thank you: the moderators will review your report."))
 
@@ -375,14 +375,14 @@ def report(ns: str, name: str, num: int):
 @bp.post(COMMENT + "/edit")
 def edit_comment(ns: str, name: str, num: int, eid: int):
     p, repo = _acting(ns, name)
-    return _run(lambda: community().edit_comment(p, repo, num, eid, request.form.get("comment", "")),
+    return _run(lambda: services().community.edit_comment(p, repo, num, eid, request.form.get("comment", "")),
                 _discussion_url(repo, num, f"c-{eid}"), _("Comment updated."))
 
 
 @bp.post(COMMENT + "/<any(hide,unhide):action>")
 def hide_comment(ns: str, name: str, num: int, eid: int, action: str):
     p, repo = _acting(ns, name)
-    return _run(lambda: community().hide_comment(p, repo, num, eid, request.form.get("reason") or None,
+    return _run(lambda: services().community.hide_comment(p, repo, num, eid, request.form.get("reason") or None,
                                                  hidden=action == "hide"),
                 _discussion_url(repo, num, f"c-{eid}"),
                 _("Comment hidden.") if action == "hide" else _("Comment visible again."))
@@ -391,14 +391,14 @@ def hide_comment(ns: str, name: str, num: int, eid: int, action: str):
 @bp.post(COMMENT + "/react")
 def react(ns: str, name: str, num: int, eid: int):
     p, repo = _acting(ns, name)
-    return _run(lambda: community().react(p, repo, num, eid, request.form.get("reaction", "")),
+    return _run(lambda: services().community.react(p, repo, num, eid, request.form.get("reaction", "")),
                 _discussion_url(repo, num, f"c-{eid}"))
 
 
 @bp.post(COMMENT + "/approve")
 def approve(ns: str, name: str, num: int, eid: int):
     p, repo = _acting(ns, name)
-    return _run(lambda: community().approve(p, repo, num, eid), _back(_discussion_url(repo, num, f"c-{eid}")),
+    return _run(lambda: services().community.approve(p, repo, num, eid), _back(_discussion_url(repo, num, f"c-{eid}")),
                 _("Post approved and published."))
 
 
@@ -409,7 +409,7 @@ def moderation_queue():
     p = auth.current()
     status = request.args.get("status", "open")
     status = status if status in ("open", "resolved", "dismissed") else "open"
-    items = community().queue(p, status)
+    items = services().community.queue(p, status)
     return render_template("community/queue.html", items=items, status=status,
                            site_log=policy.can_see_site_log(p))
 
@@ -419,7 +419,7 @@ def resolve_report(report_id: int):
     login_required()
     p = auth.current()
     dismiss = request.form.get("dismiss") == "1"
-    return _run(lambda: community().resolve_report(p, report_id, request.form.get("resolution") or None, dismiss),
+    return _run(lambda: services().community.resolve_report(p, report_id, request.form.get("resolution") or None, dismiss),
                 _back("/moderation"), _("Report dismissed.") if dismiss else _("Report resolved."))
 
 
@@ -429,7 +429,7 @@ def _log_page(repo=None):
     actor = request.args.get("actor", "").strip()[:96] or None
     action = request.args.get("action", "").strip()[:32] or None
     page = int_param("p", 0, 10_000)
-    rows = community().audit_log(p, repo=repo, actor=actor, action=action, limit=LOG_PAGE + 1,
+    rows = services().community.audit_log(p, repo=repo, actor=actor, action=action, limit=LOG_PAGE + 1,
                                  offset=page * LOG_PAGE)
     ctx: dict[str, Any] = {}
     if repo is not None:
@@ -458,7 +458,7 @@ NOTIFICATION_KINDS = {"comment": _l("New comment"), "mention": _l("Mentioned you
 def notifications():
     login_required()
     unread = request.args.get("unread") in ("1", "true")
-    rows = community().notifications(auth.current(), unread_only=unread, limit=200)
+    rows = services().community.notifications(auth.current(), unread_only=unread, limit=200)
     for r in rows:
         r["url"] = f"/{TYPE_PREFIX.get(r['repoType'], '')}{r['repo']}/discussions/{r['num']}"
     return render_template("community/notifications.html", rows=rows, unread_only=unread,
@@ -468,12 +468,12 @@ def notifications():
 @bp.post("/notifications/<int:nid>/read")
 def notification_read(nid: int):
     login_required()
-    return _run(lambda: community().mark_read(auth.current(), nid), _back(url_for("web_community.notifications")))
+    return _run(lambda: services().community.mark_read(auth.current(), nid), _back(url_for("web_community.notifications")))
 
 
 @bp.post("/notifications/read-all")
 def notifications_read_all():
     login_required()
-    return _run(lambda: community().mark_read(auth.current(), None), _back(url_for("web_community.notifications")),
+    return _run(lambda: services().community.mark_read(auth.current(), None), _back(url_for("web_community.notifications")),
                 _("All notifications marked as read."))
 

@@ -31,7 +31,7 @@ from models_registry.repos import CommitData
 
 from .. import auth
 from ..api.common import raw_path_segments
-from ..services import community, registry
+from ..wiring import services
 from .helpers import qrev
 from .pages import int_param, load_repo
 
@@ -53,7 +53,7 @@ def _header_context(repo) -> dict:
     """What models/_header.html needs, as pages.model passes it."""
     p = auth.current()
     return {"repo": repo, "tab": "files", "is_maintainer": can_write(p, repo.namespace),
-            "open_discussions": community().list(p, repo, status="open", page_size=1)[1]}
+            "open_discussions": services().community.list(p, repo, status="open", page_size=1)[1]}
 
 
 def _segments(ns: str, name: str, marker: str) -> list[str]:
@@ -72,7 +72,7 @@ def _rev_and_path(repo, segs: list[str]) -> tuple[str, str, str]:
     """
     if not segs or not segs[0]:
         abort(404)
-    reg = registry()
+    reg = services().registry
     with reg.repos.open_git(repo) as git:
         for n in range(1, min(len(segs), MAX_REV_SEGMENTS) + 1):
             rev = "/".join(segs[:n])
@@ -115,7 +115,7 @@ def _rev_label(rev: str) -> str:
 
 
 def _refs_context(repo, rev: str, commit: str) -> dict:
-    refs = registry().repos.refs(repo)
+    refs = services().registry.repos.refs(repo)
     return {"branches": refs.branches, "tags": refs.tags, "pull_requests": refs.pull_requests,
             "rev_label": _rev_label(rev), "commit": commit}
 
@@ -158,7 +158,7 @@ def tree_default(ns: str, name: str):
 def tree(ns: str, name: str, _rest: str):
     repo = load_repo(ns, name)
     rev, commit, path = _rev_and_path(repo, _segments(ns, name, "tree"))
-    reg = registry()
+    reg = services().registry
     try:
         entries = reg.repos.tree(repo, commit, path, recursive=False)
     except NOT_FOUND:
@@ -182,7 +182,7 @@ def blob(ns: str, name: str, _rest: str):
     rev, commit, path = _rev_and_path(repo, _segments(ns, name, "blob"))
     if not path:
         return redirect(f"/{repo.repo_id}/tree/{qrev(rev)}")
-    reg = registry()
+    reg = services().registry
     try:
         f = reg.repos.resolve_file(repo, commit, path)
     except NOT_FOUND:
@@ -241,7 +241,7 @@ def commits(ns: str, name: str, _rest: str):
         abort(404)
     per_page = max(1, min(int(current_app.config.get("PAGE_SIZE") or MAX_COMMITS_PER_PAGE), MAX_COMMITS_PER_PAGE))
     page = int_param("p", 0, 100_000)
-    history: Iterator[CommitData] = registry().repos.history(repo, commit)
+    history: Iterator[CommitData] = services().registry.repos.history(repo, commit)
     try:
         rows = [CommitRow.of(c) for c in islice(history, page * per_page, (page + 1) * per_page + 1)]
     finally:
@@ -296,7 +296,7 @@ def commit_page(ns: str, name: str, _rest: str):
     segs = [s for s in _segments(ns, name, "commit") if s != ""]
     if len(segs) != 1:
         abort(404)
-    reg = registry()
+    reg = services().registry
     p = auth.current()
     has_access = reg.gating.has_access(p, repo)
     diffs: list[FileDiff] = []

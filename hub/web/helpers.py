@@ -85,9 +85,9 @@ def init_app(app: Flask, languages: dict[str, str]) -> None:
 
 def _unread() -> int:
     """Unread notifications of the signed-in user (called from the header only)."""
-    from flask import current_app
+    from ..wiring import services
 
     me = g.get("principal")
     if me is None:
         return 0
-    return current_app.extensions["modelhub_community"].unread_count(me)
+    return services().community.unread_count(me)

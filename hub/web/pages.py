@@ -14,7 +14,7 @@ from search_index.query import FACETS, SearchRequest
 
 from .. import auth
 from ..search_writer import viewer_namespaces
-from ..services import community, registry, search_service
+from ..wiring import services
 
 bp = Blueprint("web_pages", __name__)
 PAGE_SIZE = 30
@@ -31,9 +31,9 @@ def int_param(name: str, default: int = 0, hi: int = 10_000) -> int:
 
 @bp.get("/")
 def home():
-    reg = registry()
+    reg = services().registry
     p = auth.current()
-    trending = search_service().search(SearchRequest(sort="trending", limit=12, viewer=viewer_namespaces(p)))
+    trending = services().search.search(SearchRequest(sort="trending", limit=12, viewer=viewer_namespaces(p)))
     return render_template(
         "home.html",
         trending=reg.repos.by_ids([h.pk for h in trending.hits], p),
@@ -50,11 +50,11 @@ def models():
     filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
     if request.args.getlist("tag"):
         filters["tags"] = request.args.getlist("tag")
-    result = search_service().search(SearchRequest(
+    result = services().search.search(SearchRequest(
         text=request.args.get("search", ""), filters=filters, sort=SORTS.get(sort), offset=page * PAGE_SIZE,
         limit=PAGE_SIZE + 1, viewer=viewer_namespaces(p), facets=True, highlight=bool(request.args.get("search"))))
     hits = result.hits[:PAGE_SIZE]
-    repos = {r.id: r for r in registry().repos.by_ids([h.pk for h in hits], p)}
+    repos = {r.id: r for r in services().registry.repos.by_ids([h.pk for h in hits], p)}
     items = [(repos[h.pk], h.snippet) for h in hits if h.pk in repos]
     return render_template("models/list.html", items=items, total=result.total, facets=result.facets,
                            filters=filters, sort=sort, page=page, has_more=len(result.hits) > PAGE_SIZE,
@@ -73,14 +73,14 @@ FACET_LABELS = {"task": N_("Task"), "library": N_("Library"), "license": N_("Lic
 def load_repo(ns: str, name: str, repo_type: str = "model"):
     """The repository for a page, or the 404 page (private ones included: no existence leak)."""
     try:
-        return registry().repos.get(repo_type, f"{ns}/{name}", auth.current())
+        return services().registry.repos.get(repo_type, f"{ns}/{name}", auth.current())
     except RepoNotFound:
         abort(404)
 
 
 @bp.get("/<ns>/<name>")
 def model(ns: str, name: str):
-    reg = registry()
+    reg = services().registry
     p = auth.current()
     repo = load_repo(ns, name)
     card_html, readme_missing = "", True
@@ -98,7 +98,7 @@ def model(ns: str, name: str):
                                   else [meta.get("license")] if meta.get("license") else [])]
     lics = [(lid, license_catalogue.get(lid)) for lid in lic_ids]
     is_maintainer = can_write(p, repo.namespace)
-    open_discussions = community().list(p, repo, status="open", page_size=1)[1]
+    open_discussions = services().community.list(p, repo, status="open", page_size=1)[1]
     return render_template(
         "models/page.html", repo=repo, card_html=card_html, readme_missing=readme_missing, meta=meta,
         licenses=lics, liked=reg.engagement.has_liked(p, repo), access=reg.gating.status_of(p, repo),
@@ -112,7 +112,7 @@ def like(ns: str, name: str):
     from .accounts import login_required
 
     login_required()
-    reg = registry()
+    reg = services().registry
     repo = load_repo(ns, name)
     if reg.engagement.has_liked(auth.current(), repo):
         reg.engagement.unlike(auth.current(), repo)
@@ -129,7 +129,7 @@ def ask_access(ns: str, name: str):
     repo = load_repo(ns, name)
     answers = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
-        status = registry().gating.request_access(auth.current(), repo, answers)
+        status = services().registry.gating.request_access(auth.current(), repo, answers)
     except BadRequest as e:
         flash(e.message, "error")
     else:
@@ -139,7 +139,7 @@ def ask_access(ns: str, name: str):
 
 @bp.get("/<ns>")
 def profile(ns: str):
-    reg = registry()
+    reg = services().registry
     p = auth.current()
     kind = reg.accounts.namespace_kind(ns)
     if kind is None:
@@ -153,7 +153,7 @@ def profile(ns: str):
 
 @bp.get("/licenses")
 def licenses():
-    counts = registry().repos.license_counts(auth.current())
+    counts = services().registry.repos.license_counts(auth.current())
     rows = sorted(license_catalogue.CATALOGUE.values(), key=lambda lic: (-counts.get(lic.id, 0), lic.id))
     return render_template("licenses/index.html", licenses=rows, counts=counts)
 
@@ -164,7 +164,7 @@ def license_page(lid: str):
     if lic is None and not license_catalogue.is_known(lid):
         abort(404)
     page = int_param("p", 0, 1000)
-    repos = registry().repos.list("model", auth.current(), tags=[f"license:{lid.lower()}"], sort="downloads",
+    repos = services().registry.repos.list("model", auth.current(), tags=[f"license:{lid.lower()}"], sort="downloads",
                                   offset=page * PAGE_SIZE, limit=PAGE_SIZE + 1)
     return render_template("licenses/show.html", lid=lid, lic=lic, repos=repos[:PAGE_SIZE], page=page,
                            has_more=len(repos) > PAGE_SIZE)

@@ -25,7 +25,7 @@ from models_registry.names import PR_REF_RE
 from models_registry.permissions import can_write
 
 from .. import auth
-from ..services import community, registry
+from ..wiring import services
 from .accounts import login_required
 from .forms import NewRepoForm
 from .helpers import qrev, repo_path
@@ -45,7 +45,7 @@ def repo_context(repo, tab: str) -> dict[str, Any]:
     """What models/_header.html needs (tabs, counts)."""
     p = auth.current()
     try:
-        open_discussions = community().list(p, repo, status="open", page_size=1)[1]
+        open_discussions = services().community.list(p, repo, status="open", page_size=1)[1]
     except Exception:  # the community service is optional decoration here
         open_discussions = 0
     return {"repo": repo, "tab": tab, "is_maintainer": can_write(p, repo.namespace),
@@ -54,7 +54,7 @@ def repo_context(repo, tab: str) -> dict[str, Any]:
 
 def branch_names(repo) -> tuple[list[str], list[str]]:
     """(branches, pull requests' refs/pr/N)."""
-    refs = registry().repos.refs(repo)
+    refs = services().registry.repos.refs(repo)
     return [b.name for b in refs.branches], [r.name for r in refs.pull_requests]
 
 
@@ -68,7 +68,7 @@ def check_commit_rev(repo, rev: str) -> None:
     if rev in prs or PR_REF_RE.match(rev):
         abort(404)
     try:
-        registry().repos.resolve_revision(repo, rev)
+        services().registry.repos.resolve_revision(repo, rev)
     except RevisionNotFound:
         abort(404)
     raise BadRequest(_("Only branches take commits: %(rev)s is not a branch.", rev=rev))
@@ -77,7 +77,7 @@ def check_commit_rev(repo, rev: str) -> None:
 def commit_mode(p, repo, rev: str) -> str:
     """'pr-ref', 'direct' or 'pr-only' (see community.publishing); refused in the reader's language."""
     try:
-        return community().commit_mode(p, repo, rev)
+        return services().community.commit_mode(p, repo, rev)
     except ReadOnlyPrincipal:
         raise Forbidden(_("Your account is suspended: you can read but not change anything.")) from None
 
@@ -122,7 +122,7 @@ def new_repo():
         form.owner.data = request.args.get("owner") if request.args.get("owner") in dict(form.owner.choices) \
             else p.name
     if form.validate_on_submit():
-        reg = registry()
+        reg = services().registry
         owner, name = form.owner.data, form.name.data.strip()
         private = form.visibility.data == "private"
         try:

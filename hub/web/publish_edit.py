@@ -19,7 +19,7 @@ from models_registry.names import validate_path
 from models_registry.rendering import render_markdown
 
 from .. import auth
-from ..services import community, registry
+from ..wiring import services
 from .forms import CommitMessageForm
 from .helpers import repo_path
 from .pages import load_repo
@@ -94,7 +94,7 @@ def preview_data(repo, rev: str, path: str, text: str) -> dict[str, Any]:
 
 def _load_text(repo, rev: str, path: str) -> tuple[str | None, str]:
     """(current text or None for a new file, commit it was read at)."""
-    reg = registry()
+    reg = services().registry
     try:
         commit = reg.repos.resolve_revision(repo, rev)
     except RevisionNotFound:
@@ -149,10 +149,10 @@ def _commit_edit(p, repo, rev: str, path: str, mode: str, form: EditForm, text: 
     default = _("Create %(path)s", path=path) if is_new else _("Update %(path)s", path=path)
     summary = (form.summary.data or "").strip() or default
     create_pr = opens_pr(mode, form.create_pr.data)
-    reg = registry()
+    reg = services().registry
     staged = reg.stager.from_bytes(text.encode("utf-8"))
     try:
-        result, pr = community().commit_or_open_pr(
+        result, pr = services().community.commit_or_open_pr(
             p, repo, rev, [AddFile(path, staged)], summary, form.description.data or "", create_pr,
             parent_commit=(form.parent.data or None) if mode == "direct" else None)
     except PreconditionFailed:
@@ -196,7 +196,7 @@ def preview(ns: str, name: str):
 @bp.route("/<ns>/<name>/delete/<path:rest>", methods=["GET", "POST"])
 def delete_file(ns: str, name: str, rest: str):
     p, repo, rev, path, mode = _commit_target(ns, name, "delete")
-    reg = registry()
+    reg = services().registry
     try:
         f = reg.repos.resolve_file(repo, rev, path)
     except (EntryNotFound, RevisionNotFound):
@@ -207,7 +207,7 @@ def delete_file(ns: str, name: str, rest: str):
         summary = (form.summary.data or "").strip() or _("Delete %(path)s", path=path)
         create_pr = opens_pr(mode, form.create_pr.data)
         try:
-            _result, pr = community().commit_or_open_pr(p, repo, rev, [DeletePath(path)], summary,
+            _result, pr = services().community.commit_or_open_pr(p, repo, rev, [DeletePath(path)], summary,
                                                         form.description.data or "", create_pr)
         except (BadRequest, Conflict, PreconditionFailed, EntryNotFound) as e:
             form_error = e.message

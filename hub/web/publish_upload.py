@@ -25,7 +25,7 @@ from models_registry.errors import (BadRequest, Conflict, EntryNotFound, Forbidd
 from models_registry.names import validate_path
 
 from .. import auth
-from ..services import community, registry
+from ..wiring import services
 from .forms import CommitMessageForm
 from .pages import load_repo
 from .publish import after_commit_url, bp, check_commit_rev, commit_mode, repo_context, signed_in
@@ -121,7 +121,7 @@ def _may_stage() -> bool:
         if ok:
             args = request.view_args or {}
             try:
-                registry().repos.get("model", f"{args.get('ns')}/{args.get('name')}", p)  # may read it
+                services().registry.repos.get("model", f"{args.get('ns')}/{args.get('name')}", p)  # may read it
             except RegistryError:
                 ok = False
         g.may_stage = ok
@@ -129,7 +129,7 @@ def _may_stage() -> bool:
 
 
 def _staging_stream(total_content_length=None, content_type=None, filename=None, content_length=None):
-    reg = registry()
+    reg = services().registry
     sinks = g.setdefault("upload_sinks", [])
     if total_content_length and total_content_length > reg.settings.max_commit_bytes:
         raise PayloadTooLarge(_("The upload is larger than the limit of %(n)s bytes.",
@@ -197,7 +197,7 @@ def upload(ns: str, name: str, rev: str):
                     else _("Upload %(n)s files", n=len(paths)))
                 create_pr = opens_pr(mode, form.create_pr.data)
                 try:
-                    _result, pr = community().commit_or_open_pr(p, repo, rev, ops, summary,
+                    _result, pr = services().community.commit_or_open_pr(p, repo, rev, ops, summary,
                                                                 form.description.data or "", create_pr)
                 except (BadRequest, Conflict, PreconditionFailed, EntryNotFound, PayloadTooLarge) as e:
                     form_error = e.message

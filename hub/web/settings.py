@@ -17,7 +17,7 @@ from models_registry.gating import questions
 from models_registry.permissions import ROLES, can_admin
 
 from .. import auth
-from ..services import registry
+from ..wiring import services
 from .accounts import login_required
 from .forms import NAME, Form, PasswordForm, ProfileForm, TokenForm
 from .pages import load_repo
@@ -78,7 +78,7 @@ def _nav() -> dict[str, Any]:
 def _render_profile(profile_form: ProfileForm | None = None, password_form: PasswordForm | None = None,
                     status: int = 200):
     p = auth.current()
-    info = registry().accounts.user_profile(p.name) or {}
+    info = services().registry.accounts.user_profile(p.name) or {}
     if profile_form is None:
         profile_form = ProfileForm(formdata=None, data={"fullname": info.get("fullname") or "",
                                                         "email": info.get("email") or ""})
@@ -102,7 +102,7 @@ def profile():
     form = ProfileForm()
     if form.validate():
         try:
-            registry().accounts.update_profile(p.user_id, form.fullname.data or "", (form.email.data or "").strip() or None)
+            services().registry.accounts.update_profile(p.user_id, form.fullname.data or "", (form.email.data or "").strip() or None)
         except Conflict:
             form.email.errors = [*form.email.errors, _("This email address is used by another account.")]
         else:
@@ -117,7 +117,7 @@ def password():
     form = PasswordForm()
     if form.validate():
         try:
-            registry().accounts.change_password(p.user_id, form.current.data, form.new.data)
+            services().registry.accounts.change_password(p.user_id, form.current.data, form.new.data)
         except Unauthorized:
             form.current.errors = [*form.current.errors, _("The current password is wrong.")]
         except BadRequest as e:
@@ -134,7 +134,7 @@ def password():
 # ---- access tokens --------------------------------------------------------------------------
 def _render_tokens(form: TokenForm | None = None, new_token: str | None = None, status: int = 200):
     p = auth.current()
-    tokens = registry().accounts.list_tokens(p.name)
+    tokens = services().registry.accounts.list_tokens(p.name)
     if form is None:
         form = TokenForm(formdata=None)
     resp = make_response(render_template("settings/tokens.html", form=form, tokens=tokens, new_token=new_token,
@@ -151,7 +151,7 @@ def tokens():
     form = TokenForm()
     if form.validate():
         try:
-            secret = registry().accounts.create_token(p.name, role=form.role.data, label=form.label.data.strip())
+            secret = services().registry.accounts.create_token(p.name, role=form.role.data, label=form.label.data.strip())
         except BadRequest as e:
             form.role.errors = [*form.role.errors, e.message]
         else:
@@ -164,7 +164,7 @@ def tokens():
 def revoke_token(token_id: int):
     p = _me()
     try:
-        registry().accounts.revoke_token(p.name, token_id)
+        services().registry.accounts.revoke_token(p.name, token_id)
     except NotFound:
         abort(404)
     flash(_("Token revoked: it no longer works."))
@@ -175,7 +175,7 @@ def revoke_token(token_id: int):
 @bp.get("/settings/sessions")
 def sessions():
     p = _me()
-    rows = registry().accounts.list_sessions(p.user_id, current=auth.session_secret())
+    rows = services().registry.accounts.list_sessions(p.user_id, current=auth.session_secret())
     resp = make_response(render_template("settings/sessions.html", sessions=rows, section="sessions", **_nav()))
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -185,7 +185,7 @@ def sessions():
 def revoke_session(session_id: int):
     p = _me()
     try:
-        registry().accounts.revoke_session(p.user_id, session_id)
+        services().registry.accounts.revoke_session(p.user_id, session_id)
     except NotFound:
         abort(404)
     flash(_("That session was signed out."))
@@ -195,7 +195,7 @@ def revoke_session(session_id: int):
 @bp.post("/settings/sessions/others/revoke")
 def revoke_other_sessions():
     p = _me()
-    ended = registry().accounts.end_other_sessions(p.user_id, keep=auth.session_secret())
+    ended = services().registry.accounts.end_other_sessions(p.user_id, keep=auth.session_secret())
     flash(ngettext("Signed out of %(num)s other session.", "Signed out of %(num)s other sessions.", ended))
     return redirect("/settings/sessions", 303)
 
@@ -209,7 +209,7 @@ def new_org():
         if form.validate():
             name = form.name.data.strip()
             try:
-                registry().accounts.create_org(name, p.name, fullname=(form.fullname.data or "").strip())
+                services().registry.accounts.create_org(name, p.name, fullname=(form.fullname.data or "").strip())
             except Conflict:
                 form.name.errors = [*form.name.errors, _("The name %(name)s is already taken.", name=name)]
             except (BadRequest, NotFound) as e:
@@ -223,7 +223,7 @@ def new_org():
 
 def _org_for_admin(org: str) -> dict:
     p = _me()
-    info = registry().accounts.org_profile(org)
+    info = services().registry.accounts.org_profile(org)
     if info is None:
         abort(404)
     if not (p.is_admin or p.org_roles.get(org) == "admin"):
@@ -252,11 +252,11 @@ def members(org: str):
         if any(m["name"] == user for m in info["members"]):
             form.user.errors = [*form.user.errors, _("%(user)s is already a member: change their role below.",
                                                      user=user)]
-        elif registry().accounts.namespace_kind(user) != "user":
+        elif services().registry.accounts.namespace_kind(user) != "user":
             form.user.errors = [*form.user.errors, _("There is no user named %(user)s.", user=user)]
         else:
             try:
-                registry().accounts.set_member(org, user, form.role.data)
+                services().registry.accounts.set_member(org, user, form.role.data)
             except (BadRequest, NotFound) as e:
                 form.user.errors = [*form.user.errors, e.message]
             else:
@@ -280,7 +280,7 @@ def member_role(org: str, user: str):
         return _render_members(org, info, row_error=(user, _("Choose a role.")), status=400)
     if role != "admin" and _last_admin(info, user):
         return _render_members(org, info, row_error=(user, _("An organization needs at least one admin.")), status=400)
-    registry().accounts.set_member(org, user, role)
+    services().registry.accounts.set_member(org, user, role)
     flash(_("%(user)s is now %(role)s of %(org)s.", user=user, role=ROLE_LABELS[role], org=org))
     return redirect(f"/organizations/{org}/members", 303)
 
@@ -292,7 +292,7 @@ def member_remove(org: str, user: str):
         abort(404)
     if _last_admin(info, user):
         return _render_members(org, info, row_error=(user, _("An organization needs at least one admin.")), status=400)
-    registry().accounts.remove_member(org, user)
+    services().registry.accounts.remove_member(org, user)
     flash(_("%(user)s was removed from %(org)s.", user=user, org=org))
     return redirect(f"/organizations/{org}/members", 303)
 
@@ -301,12 +301,12 @@ def member_remove(org: str, user: str):
 def _settings_repo(ns: str, name: str, need: str):
     p = _me()
     load_repo(ns, name)  # invisible repositories are the 404 page, before any rights question
-    return p, registry().repos.get("model", f"{ns}/{name}", p, need=need)
+    return p, services().registry.repos.get("model", f"{ns}/{name}", p, need=need)
 
 
 def _render_repo_settings(repo, status: int = 200, **forms):
     p = auth.current()
-    reg = registry()
+    reg = services().registry
     is_admin = can_admin(p, repo.namespace)
     vis = forms.get("visibility_form") or VisibilityForm(
         formdata=None, data={"visibility": "private" if repo.private else "public"})
@@ -331,7 +331,7 @@ def repo_visibility(ns: str, name: str):
     p, repo = _settings_repo(ns, name, "admin")
     form = VisibilityForm()
     if form.validate():
-        registry().repos.update_settings(p, "model", repo.repo_id, private=form.visibility.data == "private")
+        services().registry.repos.update_settings(p, "model", repo.repo_id, private=form.visibility.data == "private")
         flash(_("This model is now private.") if form.visibility.data == "private" else _("This model is now public."))
         return redirect(f"/{repo.repo_id}/settings", 303)
     return _render_repo_settings(repo, 400, visibility_form=form)
@@ -342,7 +342,7 @@ def repo_history(ns: str, name: str):
     """Whether git pushes may rewrite the default branch's history (force-push)."""
     p, repo = _settings_repo(ns, name, "admin")
     allow = request.form.get("allow_force_push") in ("1", "on", "true")
-    registry().repos.update_settings(p, "model", repo.repo_id, allow_force_push=allow)
+    services().registry.repos.update_settings(p, "model", repo.repo_id, allow_force_push=allow)
     flash(_("Force-pushes to the default branch are now allowed.") if allow
           else _("Force-pushes to the default branch are now refused."))
     return redirect(f"/{repo.repo_id}/settings#history", 303)
@@ -354,7 +354,7 @@ def repo_gating(ns: str, name: str):
     form = GatingForm()
     if form.validate():
         value = form.gated.data
-        registry().repos.update_settings(p, "model", repo.repo_id, gated=False if value == "off" else value)
+        services().registry.repos.update_settings(p, "model", repo.repo_id, gated=False if value == "off" else value)
         flash(_("Access settings saved."))
         return redirect(f"/{repo.repo_id}/settings#access", 303)
     return _render_repo_settings(repo, 400, gating_form=form)
@@ -370,7 +370,7 @@ def repo_access(ns: str, name: str):
     if action not in ACCESS_ACTIONS or not user:
         return _render_repo_settings(repo, 400, access_error=_("Unknown action."))
     try:
-        registry().gating.handle(p, repo, ACCESS_ACTIONS[action], user=user)
+        services().registry.gating.handle(p, repo, ACCESS_ACTIONS[action], user=user)
     except NotFound:
         return _render_repo_settings(repo, 400, access_error=_("%(user)s has no access request.", user=user))
     messages = {"accept": _("%(user)s now has access.", user=user), "reject": _("%(user)s's request was rejected.", user=user),
@@ -387,7 +387,7 @@ def repo_grant(ns: str, name: str):
     if form.validate():
         user = form.user.data.strip()
         try:
-            registry().gating.grant(p, repo, user)
+            services().registry.gating.grant(p, repo, user)
         except NotFound:
             form.user.errors = [*form.user.errors, _("There is no user named %(user)s.", user=user)]
         except BadRequest as e:
@@ -407,7 +407,7 @@ def repo_delete(ns: str, name: str):
             form.confirm.errors = [*form.confirm.errors, _("Type %(id)s exactly to confirm.", id=repo.repo_id)]
         else:
             try:
-                registry().repos.delete(p, "model", repo.repo_id)
+                services().registry.repos.delete(p, "model", repo.repo_id)
             except RegistryError as e:
                 form.confirm.errors = [*form.confirm.errors, e.message]
             else:

@@ -24,8 +24,9 @@ OWNER, MOD, ADMIN, BOB, CAROL, SUS = "cmo-owner", "cmo-mod", "cmo-admin", "cmo-b
 ACCOUNTS_SCRIPT = """
 import json, sys
 from hub import create_app
+from hub.wiring import services_of
 app = create_app({'SEARCH_WORKER': False})
-reg = app.extensions['modelhub']
+reg = services_of(app).registry
 spec = json.loads(sys.argv[1])
 out = {}
 for name in spec['users']:

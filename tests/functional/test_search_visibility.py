@@ -38,8 +38,9 @@ def make_org(hub, org: str, owner: str, members: list[str]) -> None:
     script = (
         "import json, sys\n"
         "from hub import create_app\n"
+        "from hub.wiring import services_of\n"
         "app = create_app({'SEARCH_WORKER': False})\n"
-        "reg = app.extensions['modelhub']\n"
+        "reg = services_of(app).registry\n"
         "org, owner, members = json.loads(sys.argv[1])\n"
         "reg.accounts.create_org(org, owner)\n"
         "for m in members:\n"

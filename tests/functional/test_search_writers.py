@@ -45,8 +45,9 @@ def ids(body: dict) -> list[str]:
 def backlog(hub: LiveHub) -> int:
     """Rows left in the search queue, read from the database the way the server reads it."""
     script = ("from hub import create_app\n"
+              "from hub.wiring import services_of\n"
               "app = create_app({'SEARCH_WORKER': False})\n"
-              "print(app.extensions['modelhub_search'].feed.backlog())\n")
+              "print(services_of(app).search.feed.backlog())\n")
     done = subprocess.run([sys.executable, "-c", script], env=hub.env, capture_output=True, text=True,
                           check=True, timeout=120)
     return int(done.stdout.strip().splitlines()[-1])
@@ -138,8 +139,9 @@ def create_repos(hub: LiveHub, token: str, names: list[str]) -> None:
     script = (
         "import json, sys\n"
         "from hub import create_app\n"
+        "from hub.wiring import services_of\n"
         "app = create_app({'SEARCH_WORKER': False})\n"
-        "reg = app.extensions['modelhub']\n"
+        "reg = services_of(app).registry\n"
         "token, names = json.loads(sys.argv[1])\n"
         "p = reg.accounts.authenticate_token(token)\n"
         "for name in names:\n"

@@ -86,8 +86,9 @@ class LiveHub:
             script = (
                 "import json, sys\n"
                 "from hub import create_app\n"
+                "from hub.wiring import services_of\n"
                 "app = create_app({'SEARCH_WORKER': False})  # as the CLI: no background index writer\n"
-                "reg = app.extensions['modelhub']\n"
+                "reg = services_of(app).registry\n"
                 "out = {}\n"
                 "for name, role, create in json.loads(sys.argv[1]):\n"
                 "    if create:\n"

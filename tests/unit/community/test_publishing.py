@@ -27,7 +27,9 @@ def registry(tmp_path) -> Registry:
 
 @pytest.fixture
 def community(registry) -> Community:
-    return Community(registry.db, registry, CommunitySettings())
+    built = Community(registry.db, registry, CommunitySettings())
+    registry.commits.listeners.append(built.pull_requests.on_ref_moved)  # as hub/wiring.py wires them
+    return built
 
 
 def user(reg: Registry, name: str, role: str = "write") -> Principal:

@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from hub import create_app
+from hub.wiring import services_of
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,7 @@ def make_app(tmp_path):
 
     yield make
     for app in apps:
-        app.extensions["modelhub"].close()
+        services_of(app).registry.close()
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def client(app):
 def test_factory_uses_the_data_dir(app, tmp_path):
     data = (tmp_path / "data").resolve()
     assert app.config["DATA_DIR"] == str(data)
-    registry = app.extensions["modelhub"]
+    registry = services_of(app).registry
     assert registry.settings.data_dir == data
     assert registry.settings.database_url == f"sqlite:///{data / 'modelhub.db'}"
     assert (data / "modelhub.db").is_file()
@@ -54,13 +55,13 @@ def test_factory_uses_the_data_dir(app, tmp_path):
 
 def test_overrides_reach_the_registry_settings(make_app):
     app = make_app(LFS_THRESHOLD=1234, REGULAR_UPLOAD_MAX=5678)
-    settings = app.extensions["modelhub"].settings
+    settings = services_of(app).registry.settings
     assert (settings.lfs_threshold, settings.regular_upload_max) == (1234, 5678)
 
 
 def test_environment_configures_the_app(make_app, monkeypatch):
     monkeypatch.setenv("MODELHUB_LFS_THRESHOLD", "4321")
-    assert make_app().extensions["modelhub"].settings.lfs_threshold == 4321
+    assert services_of(make_app()).registry.settings.lfs_threshold == 4321
 
 
 def test_health(client):
@@ -102,7 +103,7 @@ def test_health_ignores_credentials(client):
 
 
 def test_valid_token_signs_in(app, client):
-    accounts = app.extensions["modelhub"].accounts
+    accounts = services_of(app).registry.accounts
     accounts.create_user("alice", "password-123")
     token = accounts.create_token("alice", role="read")
     r = client.get("/api/whoami-v2", headers={"Authorization": f"Bearer {token}"})

@@ -12,6 +12,7 @@ import pytest
 
 import hub.search_writer as hub_search
 from hub import create_app
+from hub.wiring import services_of
 
 
 @pytest.fixture
@@ -21,12 +22,12 @@ def app(tmp_path, monkeypatch):
             monkeypatch.delenv(name)
     app = create_app({"DATA_DIR": str(tmp_path / "data"), "TESTING": True, "SEARCH_WORKER": False})
     yield app
-    app.extensions["modelhub"].close()
+    services_of(app).registry.close()
 
 
 def test_a_drain_applies_one_slice_then_lets_go(app, monkeypatch):
-    reg = app.extensions["modelhub"]
-    service = app.extensions["modelhub_search"]
+    reg = services_of(app).registry
+    service = services_of(app).search
     service.drain_once()  # whatever start-up queued
     reg.accounts.create_user("drainer", "pw-drainer-12345")
     owner = reg.accounts.principal_for_name("drainer")
