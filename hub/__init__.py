@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
-
-from models_registry.locks import LockDir
 
 from . import auth, config, errors, limits, migrate, security_headers, wiring
 
@@ -43,7 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     wiring.install(app, built)
     if cfg["AUTO_MIGRATE"]:
         # Several gunicorn workers may start at once: one migrates, the others wait and find nothing to do.
-        with LockDir(Path(cfg["DATA_DIR"]) / "locks").hold("migrate"):
+        with built.registry.locks.hold("migrate"):  # advisory lock on PostgreSQL: every node waits
             migrate.upgrade(built.registry.db)
     if cfg["SEARCH_WORKER"]:
         built.search.start()

@@ -9,7 +9,7 @@ from .db import Database
 from .engagement import Engagement
 from .gating import Gating
 from .grants import Grants
-from .locks import LockDir
+from .locks import open_locks
 from .repos import Repos
 from .settings import RegistrySettings
 from .storage import GitStore, Stager, open_blob_store
@@ -25,7 +25,8 @@ class Registry:
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database_url)
-        self.locks = LockDir(data / "locks")
+        # Cluster-wide on PostgreSQL (several nodes share the repositories), flock on one machine.
+        self.locks = open_locks(self.db, data / "locks")
         self.git = GitStore(data / "repos", self.locks)
         self.xet = Xet(self.db, XetStore(data / "xet"))
         self.blobs = XetBackedBlobStore(open_blob_store(settings.storage_url), self.xet)

@@ -16,7 +16,7 @@ from .accounts import Accounts
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
-from .locks import LockDir
+from .locks import Locks
 from .tables import GitBlobInfo, Repository, RepoTag, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
@@ -55,7 +55,7 @@ class Refs:
 
 class Repos:
     def __init__(self, settings: RegistrySettings, db: Database, git: GitStore, blobs: BlobStore,
-                 locks: LockDir, accounts: Accounts) -> None:
+                 locks: Locks, accounts: Accounts) -> None:
         self.settings = settings
         self.db = db
         self.git = git

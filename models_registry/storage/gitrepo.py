@@ -34,7 +34,7 @@ from dulwich.objects import Blob, Commit, Tag, Tree
 from dulwich.repo import Repo
 
 from ..errors import BadRequest, RevisionNotFound
-from ..locks import LockDir
+from ..locks import LockDir, Locks
 from ..names import FULL_SHA_RE, PR_REF_RE
 from .durable import publish, write_file
 
@@ -285,7 +285,7 @@ class GitRepo:
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            if self._writer and self._pulls_idle is not None:
+            if self._pulls_idle is not None:  # given to writers only (GitStore.writing)
                 with self._pulls_idle() as idle:
                     if idle:  # then nobody else writes objects here: the lock file is a dead writer's
                         log.warning("removing %s, left by a writer that died", os.fsdecode(e.lockfilename))
@@ -347,7 +347,7 @@ class GitStore:
     """Where bare repositories live: ``<root>/<key[:2]>/<key>.git``; `locks` serializes the writers of
     each one (named by its key)."""
 
-    def __init__(self, root: Path, locks: LockDir | None = None) -> None:
+    def __init__(self, root: Path, locks: Locks | None = None) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.locks = locks if locks is not None else LockDir(root / ".locks")
