@@ -1,14 +1,23 @@
 """Feeding and querying the search index from the registry.
 
 Every worker process runs one background thread that tries, without waiting, to take the index's
-writer lock; whoever holds it drains the search queue (models_registry.search_feed) into the index,
-then lets go. So exactly one process writes at a time, any worker can take over if another dies,
-and a change is searchable a few hundred milliseconds after its transaction commits.
+writer lock; whoever holds it applies the search log (models_registry.search_feed) to the index from
+where this node's cursor stands, then lets go. So exactly one process of a node writes its index at a
+time, any worker can take over if another dies, and a change is searchable a few hundred
+milliseconds after its transaction commits, on every node.
+
+Each node's index is one reader of the log, named by a random id kept in its folder (`node-id`,
+made at first start). A folder without one (a new node) is a new reader, which rebuilds its index
+once; so does a node the others forgot after a long absence. Copying a search folder to make another
+node would make two readers of one name: delete the copy's `node-id`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +27,7 @@ from community.service import Community
 from models_registry import cards
 from models_registry.locks import LockDir
 from models_registry.registry import Registry
-from models_registry.search_feed import SearchFeed
+from models_registry.search_feed import Cursor, Pending, SearchFeed
 from models_registry.records import RepoView
 from search_index import DiscussionDoc, RepoDoc, SearchIndex
 from search_index.query import SearchRequest, SearchResult, quick, search, search_discussions
@@ -29,13 +38,30 @@ BATCH = 500
 # How long one holder of the writer lock keeps draining: under a steady stream of changes the queue
 # never empties, and a drain that waited for it to would keep the lock from a rebuild forever.
 DRAIN_SLICE_SECONDS = 2.0
+NODE_ID_FILE = "node-id"
+
+
+def node_id_of(root: Path) -> str:
+    """This index's name in the search log, made at its first start. It lives in the index's own
+    folder because the cursor describes this index: a fresh folder is a new node, which rebuilds."""
+    path = root / NODE_ID_FILE
+    if not path.exists():
+        tmp = root / f".{NODE_ID_FILE}-{os.getpid()}-{threading.get_ident()}"
+        tmp.write_text(f"{socket.gethostname()[:40]}-{secrets.token_hex(8)}\n")
+        try:
+            os.link(tmp, path)  # atomic, and never replaces the one another worker made first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
 
 
 class SearchService:
     def __init__(self, registry: Registry, root: Path, community: Community | None = None) -> None:
         self.registry = registry
         self.index = SearchIndex(root, LockDir(root))
-        self.feed = SearchFeed(registry.db)
+        self.feed = SearchFeed(registry.db, node_id_of(self.index.root))
         self.community = community  # discussions are indexed through it (none: repositories only)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,39 +103,62 @@ class SearchService:
 
     # ---- writing ----------------------------------------------------------------------------
     def drain_once(self) -> int:
-        """Apply queued changes if no other process is writing; returns how many were applied."""
+        """Apply logged changes if no other process is writing; returns how many were applied."""
         with self.index.writer_lock(blocking=False) as mine:
             if not mine:
                 return 0
             return self._drain_locked()
 
     def _drain_locked(self) -> int:
-        """Apply queued changes, batch after batch, until none is left or DRAIN_SLICE_SECONDS have
+        """Follow this node's cursor; without one (a new index, a node the others forgot, an
+        interrupted rebuild) nobody knows what the index misses: rebuild it."""
+        cursor = self.feed.cursor()
+        if cursor is None:
+            log.warning("search index %s has no cursor in the search log: rebuilding it", self.feed.node_id)
+            return self._rebuild_locked()
+        return self._follow(cursor)
+
+    def _follow(self, cursor: Cursor) -> int:
+        """Apply logged changes, batch after batch, until none is left or DRAIN_SLICE_SECONDS have
         passed (the lock is then let go; what is left is applied by the next drain)."""
         done = 0
         deadline = time.monotonic() + DRAIN_SLICE_SECONDS
-        while (pending := self.feed.pending(BATCH)) is not None:
-            docs, gone = [], []
-            for pk in pending.repos:
-                repo = self.registry.repos.by_id(pk)
-                if repo is None:
-                    gone.append(pk)
-                else:
-                    docs.append(self.repo_doc(repo))
-            ddocs, dgone = [], []
-            for pk in pending.discussions:
-                found = self.community.by_pk(pk) if self.community else None
-                if found is None:
-                    dgone.append(pk)
-                else:
-                    ddocs.append(self.discussion_doc(*found))
-            self.index.apply(repos=docs, deleted_repos=gone, discussions=ddocs, deleted_discussions=dgone,
-                             deleted_discussions_of_repos=gone)
-            self.feed.ack(pending.ids)
-            done += len(pending.repos) + len(pending.discussions)
-            if time.monotonic() >= deadline:  # at least one batch a drain, however slow
+        while True:
+            pending = self.feed.read(cursor, BATCH)
+            if pending.ids:
+                self._apply(pending)
+                done += len(pending.repos) + len(pending.discussions)
+            cursor = self.feed.advance(pending)  # after the index commit: a crash re-applies, never skips
+            if pending.complete or time.monotonic() >= deadline:  # at least one batch a drain
                 break
+        self._maintain(cursor)
         return done
+
+    def _apply(self, pending: Pending) -> None:
+        docs, gone = [], []
+        for pk in pending.repos:
+            repo = self.registry.repos.by_id(pk)
+            if repo is None:
+                gone.append(pk)
+            else:
+                docs.append(self.repo_doc(repo))
+        ddocs, dgone = [], []
+        for pk in pending.discussions:
+            found = self.community.by_pk(pk) if self.community else None
+            if found is None:
+                dgone.append(pk)
+            else:
+                ddocs.append(self.discussion_doc(*found))
+        self.index.apply(repos=docs, deleted_repos=gone, discussions=ddocs, deleted_discussions=dgone,
+                         deleted_discussions_of_repos=gone)
+
+    def _maintain(self, cursor: Cursor) -> None:
+        """Once a minute: say this node is alive and prune the log. A failure (two nodes pruning at
+        once on PostgreSQL may deadlock) costs nothing but a later prune: a warning, not a traceback."""
+        try:
+            self.feed.maintain(cursor)
+        except Exception as e:
+            log.warning("search log pruning failed (retried later): %s", e)
 
     def start(self) -> None:
         if self._thread is None:
@@ -145,33 +194,38 @@ class SearchService:
                 phase: Callable[[str], None] | None = None) -> int:
         """Re-index every repository into a fresh generation while search serves the old one.
 
-        only_if_stale: just when the live index was built with an older schema (checked under the
-        lock, so of several workers starting together only the first rebuilds)."""
+        only_if_stale: just when the live index was built with an older schema, or this node has no
+        cursor in the search log (checked under the lock, so of several workers starting together
+        only the first rebuilds)."""
         with self.index.writer_lock():
-            if only_if_stale and self.index.is_current_schema():
+            if only_if_stale and self.index.is_current_schema() and self.feed.cursor() is not None:
                 return 0
-            log.info("rebuilding the search index from the database")
-            # The queue first: what is queued now is reflected in the rows read after it; anything
-            # queued later (or committed later with a lower id) stays queued and is drained below.
-            queued = self.feed.queued_ids()
-            ids = self.feed.all_repo_ids()
+            return self._rebuild_locked(progress, phase)
 
-            def docs() -> Iterator[RepoDoc]:
-                for pk in ids:
-                    repo = self.registry.repos.by_id(pk)
-                    if repo is not None:
-                        yield self.repo_doc(repo)
+    def _rebuild_locked(self, progress: Callable[[int], None] | None = None,
+                        phase: Callable[[str], None] | None = None) -> int:
+        """rebuild(), the caller holding the writer lock; then follows the log from the rebuild's cursor."""
+        log.info("rebuilding the search index from the database")
+        # The log first: what is in it now is reflected in the rows read after it; anything logged
+        # later (or committed later with a lower id: a gap of this cursor) is followed below.
+        cursor = self.feed.begin_rebuild()
+        ids = self.feed.all_repo_ids()
 
-            def discussion_docs() -> Iterator[DiscussionDoc]:
-                for pk in (self.community.all_ids() if self.community else []):
-                    found = self.community.by_pk(pk) if self.community else None
-                    if found is not None:
-                        yield self.discussion_doc(*found)
+        def docs() -> Iterator[RepoDoc]:
+            for pk in ids:
+                repo = self.registry.repos.by_id(pk)
+                if repo is not None:
+                    yield self.repo_doc(repo)
 
-            self.index.rebuild(docs(), discussion_docs(), progress, phase)
-            # Everything queued before the rebuild read the database is in it already.
-            self.feed.ack(queued)
-            self._drain_locked()
+        def discussion_docs() -> Iterator[DiscussionDoc]:
+            for pk in (self.community.all_ids() if self.community else []):
+                found = self.community.by_pk(pk) if self.community else None
+                if found is not None:
+                    yield self.discussion_doc(*found)
+
+        self.index.rebuild(docs(), discussion_docs(), progress, phase)
+        self.feed.end_rebuild()
+        self._follow(cursor)
         return len(ids)
 
     # ---- reading ----------------------------------------------------------------------------

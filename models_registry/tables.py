@@ -254,6 +254,26 @@ class SearchQueueEntry(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class SearchCursor(Base):
+    """How far one search index (one hub node) has followed search_queue (models_registry.search_feed).
+
+    applied_through: every entry up to it was applied (or given up as rolled back); the log is pruned
+    below the lowest one. read_through and gaps: the highest id read, and the ranges below it not
+    visible yet ([lo, hi, first noticed], re-read until they appear or time out)."""
+
+    __tablename__ = "search_cursors"
+
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied_through: Mapped[int] = mapped_column(BigInteger)
+    read_through: Mapped[int] = mapped_column(BigInteger)
+    gaps: Mapped[list[Any]] = mapped_column(JSON)
+    # True from the moment a rebuild recorded its starting point until its index is live: an
+    # interrupted rebuild leaves a cursor the node must not follow (it rebuilds again).
+    rebuilding: Mapped[bool] = mapped_column(Boolean)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class XetXorb(Base):
     """A verified Xet xorb (key: its Merkle hash in the protocol's string form); bytes live on disk."""
 
