@@ -19,9 +19,9 @@ model page and the list under 50 ms of server time at p95, measured with several
     requested. Then `modelhub index rebuild` (the list and home read the search index).
   * server: `modelhub serve --workers N` (tests.support.live.start_hub) on that data folder,
     warmed up through fresh connections so that every worker has served every page kind.
-  * latency, client side, over keep-alive connections (requests.Session): a shuffled schedule of
+  * latency, client side, over keep-alive connections (httpx2.Client): a shuffled schedule of
     --requests requests per page kind (the kinds interleaved, so that a load spike hits them all),
-    first from one client thread, then from --clients threads (each with its own session). The
+    first from one client thread, then from --clients threads (each with its own client). The
     baseline, in the same schedule, is /api/health (one `SELECT 1`: the floor of gunicorn +
     Flask + client + loopback); "p95 - health p95" is the estimate of the page's own server time.
   * server CPU per request (load-independent, information): per page kind, --cpu-requests
@@ -68,7 +68,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 from benchkit import cpu_of, pct, table, tree_pids  # noqa: E402
 
-import requests  # noqa: E402
+import httpx2  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
@@ -331,13 +331,13 @@ class Results:
                 self.first_error = self.first_error or f"{path}: HTTP {status}"
 
 
-def _one(session: requests.Session, url: str, kind: str, path: str, res: Results) -> None:
+def _one(session: httpx2.Client, url: str, kind: str, path: str, res: Results) -> None:
     t0 = time.perf_counter()
     try:
         r = session.get(url + path, timeout=60)
         _ = r.content
         status = r.status_code
-    except requests.RequestException as e:
+    except httpx2.HTTPError as e:
         status = -1
         res.first_error = res.first_error or f"{path}: {e!r}"
     res.add(kind, (time.perf_counter() - t0) * 1000, status, path)
@@ -346,7 +346,7 @@ def _one(session: requests.Session, url: str, kind: str, path: str, res: Results
 def run_sequential(url: str, sched: list[tuple[str, str]]) -> Results:
     res = Results()
     t0 = time.perf_counter()
-    with requests.Session() as s:
+    with httpx2.Client(follow_redirects=True) as s:
         for kind, path in sched:
             _one(s, url, kind, path, res)
     res.wall = time.perf_counter() - t0
@@ -360,7 +360,7 @@ def run_concurrent(url: str, sched: list[tuple[str, str]], clients: int) -> Resu
         todo.put(item)
 
     def client() -> None:
-        with requests.Session() as s:
+        with httpx2.Client(follow_redirects=True) as s:
             while True:
                 try:
                     kind, path = todo.get_nowait()
@@ -395,7 +395,7 @@ def warm_up(url: str, real: list[str], workers: int, rng: random.Random) -> None
                 p = todo.get_nowait()
             except queue.Empty:
                 return
-            r = requests.get(url + p, timeout=120, headers={"Connection": "close"})
+            r = httpx2.get(url + p, follow_redirects=True, timeout=120, headers={"Connection": "close"})
             if r.status_code != 200:
                 bad.append(f"{p}: HTTP {r.status_code}")
 
@@ -407,9 +407,9 @@ def warm_up(url: str, real: list[str], workers: int, rng: random.Random) -> None
     if bad:
         raise RuntimeError(f"warm-up requests failed: {bad[:5]}")
     # The pages are what they should be.
-    page = requests.get(url + "/" + real[0], timeout=60).text
+    page = httpx2.get(url + "/" + real[0], follow_redirects=True, timeout=60).text
     assert real[0].split("/")[1] in page, "model page without the repository's name"
-    listing = requests.get(url + "/models", timeout=60).text
+    listing = httpx2.get(url + "/models", follow_redirects=True, timeout=60).text
     assert "model-list" in listing, "/models without a model list"
 
 
@@ -425,7 +425,7 @@ def cpu_pass(hub: LiveHub, real: list[str], per_kind: int, rng: random.Random) -
     idle = (cpu_of(pids) - c0) / (time.perf_counter() - t0)
     paths = Paths(rng, real)
     out = {}
-    with requests.Session() as s:
+    with httpx2.Client(follow_redirects=True) as s:
         for kind in KINDS:
             items = [paths.path(kind) for _ in range(per_kind)]
             c0, t0 = cpu_of(pids), time.perf_counter()

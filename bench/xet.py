@@ -87,7 +87,7 @@ def upload(hub: LiveHub, token: str, repo_id: str, path: Path, home: Path, xet: 
 
 def download(hub: LiveHub, token: str, repo_id: str, dest: Path, rng: str | None = None) -> float:
     """GET .../resolve/main/weights.bin streamed into dest in 10 MiB blocks; seconds taken."""
-    import requests
+    import httpx2
 
     headers = {"Authorization": f"Bearer {token}"}
     if rng:
@@ -95,11 +95,11 @@ def download(hub: LiveHub, token: str, repo_id: str, dest: Path, rng: str | None
     dest.unlink(missing_ok=True)  # truncating the last 1 GiB download inside the timing cost ~0.3 s
     os.sync()
     t0 = time.perf_counter()
-    with requests.get(f"{hub.url}/{repo_id}/resolve/main/weights.bin", headers=headers, stream=True,
-                      timeout=600) as r:
+    with httpx2.stream("GET", f"{hub.url}/{repo_id}/resolve/main/weights.bin", headers=headers,
+                       follow_redirects=True, timeout=600) as r:
         r.raise_for_status()
         with open(dest, "wb") as f:
-            for block in r.iter_content(10 * MiB):
+            for block in r.iter_bytes(10 * MiB):
                 f.write(block)
     return time.perf_counter() - t0
 

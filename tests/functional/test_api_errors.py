@@ -68,21 +68,21 @@ def test_repo_not_found_is_401_anonymous_and_404_signed_in(hub, tokens, repos):
     for rid in (f"{OWNER}/no-such-repo", repos["private"]):
         for path in (f"/api/models/{rid}", f"/api/models/{rid}/revision/main", f"/api/models/{rid}/tree/main",
                      f"/api/models/{rid}/refs", f"/api/models/{rid}/commits/main"):
-            with hub.get(path) as r:
-                assert r.status_code == 401, path
-                assert r.headers["X-Error-Code"] == "RepoNotFound", path
-            with hub.get(path, tokens["other"]) as r:
-                assert r.status_code == 404, path
-                assert r.headers["X-Error-Code"] == "RepoNotFound", path
-                assert r.json()["error"]
+            r = hub.get(path)
+            assert r.status_code == 401, path
+            assert r.headers["X-Error-Code"] == "RepoNotFound", path
+            r = hub.get(path, tokens["other"])
+            assert r.status_code == 404, path
+            assert r.headers["X-Error-Code"] == "RepoNotFound", path
+            assert r.json()["error"]
         for token, status in ((None, 401), (tokens["other"], 404)):
-            with hub.request("HEAD", f"/{rid}/resolve/main/a.txt", token) as r:
-                assert r.status_code == status
-                assert r.headers["X-Error-Code"] == "RepoNotFound"
-                assert r.headers["X-Error-Message"]
+            r = hub.request("HEAD", f"/{rid}/resolve/main/a.txt", token)
+            assert r.status_code == status
+            assert r.headers["X-Error-Code"] == "RepoNotFound"
+            assert r.headers["X-Error-Message"]
     # the owner sees the private one
-    with hub.get(f"/api/models/{repos['private']}", tokens["owner"]) as r:
-        assert r.status_code == 200 and r.json()["id"] == repos["private"]
+    r = hub.get(f"/api/models/{repos['private']}", tokens["owner"])
+    assert r.status_code == 200 and r.json()["id"] == repos["private"]
 
 
 def test_revision_not_found(hub, tokens, repos):
@@ -93,21 +93,21 @@ def test_revision_not_found(hub, tokens, repos):
                          ("HEAD", f"/{rid}/resolve/no-such-rev/a.txt"),
                          ("GET", f"/{rid}/resolve/no-such-rev/a.txt"),
                          ("GET", f"/{rid}/resolve/0123456789abcdef0123456789abcdef01234567/a.txt")):
-        with hub.request(method, path, tokens["owner"]) as r:
-            assert r.status_code == 404, path
-            assert r.headers["X-Error-Code"] == "RevisionNotFound", path
+        r = hub.request(method, path, tokens["owner"])
+        assert r.status_code == 404, path
+        assert r.headers["X-Error-Code"] == "RevisionNotFound", path
 
 
 def test_entry_not_found_carries_the_commit(hub, tokens, repos, hf_cache):
     rid, sha = repos["public"], repos["public-sha"]
     for method in ("HEAD", "GET"):
         for path in ("missing.txt", "dir", "dir/missing.txt"):
-            with hub.request(method, f"/{rid}/resolve/main/{path}", tokens["owner"]) as r:
-                assert r.status_code == 404, (method, path)
-                assert r.headers["X-Error-Code"] == "EntryNotFound", (method, path)
-                assert r.headers["X-Repo-Commit"] == sha, (method, path)
-    with hub.get(f"/api/models/{rid}/tree/main/missing") as r:
-        assert r.status_code == 404 and r.headers["X-Error-Code"] == "EntryNotFound"
+            r = hub.request(method, f"/{rid}/resolve/main/{path}", tokens["owner"])
+            assert r.status_code == 404, (method, path)
+            assert r.headers["X-Error-Code"] == "EntryNotFound", (method, path)
+            assert r.headers["X-Repo-Commit"] == sha, (method, path)
+    r = hub.get(f"/api/models/{rid}/tree/main/missing")
+    assert r.status_code == 404 and r.headers["X-Error-Code"] == "EntryNotFound"
     with pytest.raises(EntryNotFoundError):
         hf_hub_download(rid, "missing.txt", endpoint=hub.url, token=tokens["owner"], cache_dir=hf_cache)
 
@@ -127,8 +127,8 @@ def test_read_token_cannot_write(hub, tokens, repos, hf_cache):
     with pytest.raises(HfHubHTTPError) as exc:
         reader.upload_file(path_or_fileobj=b"nope\n", path_in_repo="nope.txt", repo_id=rid)
     assert exc.value.response.status_code == 403
-    with hub.commit_ndjson(tokens["read"], rid, header() + file_line("nope.txt", b"nope\n")) as r:
-        assert_json_error(r, 403)
+    r = hub.commit_ndjson(tokens["read"], rid, header() + file_line("nope.txt", b"nope\n"))
+    assert_json_error(r, 403)
     for call in (lambda: reader.create_repo("by-read-token"),
                  lambda: reader.create_branch(rid, branch="nope"),
                  lambda: reader.create_tag(rid, tag="nope"),
@@ -154,10 +154,10 @@ def test_other_user_cannot_write(hub, tokens, repos):
     with pytest.raises(HfHubHTTPError) as exc:
         hub.api(tokens["other"]).upload_file(path_or_fileobj=b"x\n", path_in_repo="x.txt", repo_id=rid)
     assert exc.value.response.status_code == 403
-    with hub.commit_ndjson(tokens["other"], rid, header() + file_line("x.txt", b"x\n")) as r:
-        assert_json_error(r, 403)
-    with hub.commit_ndjson(None, rid, header() + file_line("x.txt", b"x\n")) as r:
-        assert_json_error(r, 401)
+    r = hub.commit_ndjson(tokens["other"], rid, header() + file_line("x.txt", b"x\n"))
+    assert_json_error(r, 403)
+    r = hub.commit_ndjson(None, rid, header() + file_line("x.txt", b"x\n"))
+    assert_json_error(r, 401)
     assert commit_ids(hub, tokens["owner"], rid) == before
 
 
@@ -172,12 +172,12 @@ def test_invalid_token_is_401(hub, repos):
     assert not isinstance(exc.value, RepositoryNotFoundError)  # a bad token is not a missing repo
     for method, path in (("GET", f"/api/models/{repos['public']}"), ("GET", "/api/whoami-v2"),
                          ("HEAD", f"/{repos['public']}/resolve/main/a.txt")):
-        with hub.request(method, path, headers={"Authorization": "Bearer mh_this-token-does-not-exist"}) as r:
-            assert r.status_code == 401, path
-            assert r.headers["X-Error-Message"] == "Invalid credentials in Authorization header", path
-            assert "X-Error-Code" not in r.headers, path
-    with hub.get("/api/whoami-v2") as r:
-        assert r.status_code == 401
+        r = hub.request(method, path, headers={"Authorization": "Bearer mh_this-token-does-not-exist"})
+        assert r.status_code == 401, path
+        assert r.headers["X-Error-Message"] == "Invalid credentials in Authorization header", path
+        assert "X-Error-Code" not in r.headers, path
+    r = hub.get("/api/whoami-v2")
+    assert r.status_code == 401
 
 
 # ---- hostile commit bodies ----------------------------------------------------------------------
@@ -192,14 +192,14 @@ def test_path_traversal_refused_and_nothing_written(hub, tokens, repos):
     before = commit_ids(hub, tokens["owner"], rid)
     files_before = sorted(owner.list_repo_files(rid))
     for bad in BAD_PATHS:
-        with hub.commit_ndjson(tokens["owner"], rid, header() + file_line(bad, b"evil\n")) as r:
-            assert_json_error(r, 400)
+        r = hub.commit_ndjson(tokens["owner"], rid, header() + file_line(bad, b"evil\n"))
+        assert_json_error(r, 400)
         # also hidden behind a valid operation, and as deletions
         body = header() + file_line("fine.txt", b"fine\n") + file_line(bad, b"evil\n")
-        with hub.commit_ndjson(tokens["owner"], rid, body) as r:
-            assert_json_error(r, 400)
-        with hub.commit_ndjson(tokens["owner"], rid, header() + line("deletedFile", {"path": bad})) as r:
-            assert r.status_code == 400, (bad, r.status_code, r.text)
+        r = hub.commit_ndjson(tokens["owner"], rid, body)
+        assert_json_error(r, 400)
+        r = hub.commit_ndjson(tokens["owner"], rid, header() + line("deletedFile", {"path": bad}))
+        assert r.status_code == 400, (bad, r.status_code, r.text)
     assert commit_ids(hub, tokens["owner"], rid) == before
     assert sorted(owner.list_repo_files(rid)) == files_before
 
@@ -223,9 +223,9 @@ def test_malformed_ndjson_is_400(hub, tokens, repos):
         "path not string": header() + line("deletedFile", {"path": 7}),
     }
     for what, body in bodies.items():
-        with hub.commit_ndjson(tokens["owner"], rid, body) as r:
-            assert r.status_code == 400, (what, r.status_code, r.text)
-            assert r.json()["error"], what
+        r = hub.commit_ndjson(tokens["owner"], rid, body)
+        assert r.status_code == 400, (what, r.status_code, r.text)
+        assert r.json()["error"], what
     assert commit_ids(hub, tokens["owner"], rid) == before
 
 
@@ -235,12 +235,12 @@ def test_commit_with_never_uploaded_lfs_oid_is_400(hub, tokens, repos):
     data = os.urandom(1000)
     oid = hashlib.sha256(data).hexdigest()
     body = header() + line("lfsFile", {"path": "w.bin", "algo": "sha256", "oid": oid, "size": len(data)})
-    with hub.commit_ndjson(tokens["owner"], rid, body) as r:
-        assert_json_error(r, 400)
+    r = hub.commit_ndjson(tokens["owner"], rid, body)
+    assert_json_error(r, 400)
     for bad_oid in ("not-a-sha256", "0" * 63, "../../etc/passwd"):
         body = header() + line("lfsFile", {"path": "w.bin", "algo": "sha256", "oid": bad_oid, "size": 5})
-        with hub.commit_ndjson(tokens["owner"], rid, body) as r:
-            assert_json_error(r, 400)
+        r = hub.commit_ndjson(tokens["owner"], rid, body)
+        assert_json_error(r, 400)
     assert commit_ids(hub, tokens["owner"], rid) == before
     assert not hub.api(tokens["owner"]).file_exists(rid, "w.bin")
 
@@ -248,10 +248,10 @@ def test_commit_with_never_uploaded_lfs_oid_is_400(hub, tokens, repos):
 def test_deleting_a_missing_file_is_404_entry_not_found(hub, tokens, repos):
     rid = repos["public"]
     before = commit_ids(hub, tokens["owner"], rid)
-    with hub.commit_ndjson(tokens["owner"], rid, header() + line("deletedFile", {"path": "missing.txt"})) as r:
-        msg = assert_json_error(r, 404)
-        assert r.headers["X-Error-Code"] == "EntryNotFound"
-        assert "A file with this name doesn't exist" in msg
+    r = hub.commit_ndjson(tokens["owner"], rid, header() + line("deletedFile", {"path": "missing.txt"}))
+    msg = assert_json_error(r, 404)
+    assert r.headers["X-Error-Code"] == "EntryNotFound"
+    assert "A file with this name doesn't exist" in msg
     with pytest.raises(EntryNotFoundError):
         hub.api(tokens["owner"]).delete_file("missing.txt", rid)
     with pytest.raises(EntryNotFoundError):
@@ -262,27 +262,27 @@ def test_deleting_a_missing_file_is_404_entry_not_found(hub, tokens, repos):
 def test_bad_repo_names_on_create_are_400(hub, tokens):
     api = hub.api(tokens["owner"])
     for name in ("bad name", "a--b", "x.git", "..dots", "-lead", "n" * 97, "dot.", "a/b/c", "sl@sh", "", "é"):
-        with hub.request("POST", "/api/repos/create", tokens["owner"], json={"name": name, "organization": None}) as r:
-            assert r.status_code == 400, (name, r.status_code, r.text)
-            assert r.json()["error"]
-    with hub.request("POST", "/api/repos/create", tokens["owner"], json={"name": "ok-name", "type": "weird"}) as r:
-        assert_json_error(r, 400)
-    with hub.request("POST", "/api/repos/create", tokens["owner"], data=b"not json",
-                     headers={"Content-Type": "application/json"}) as r:
-        assert_json_error(r, 400)
+        r = hub.request("POST", "/api/repos/create", tokens["owner"], json={"name": name, "organization": None})
+        assert r.status_code == 400, (name, r.status_code, r.text)
+        assert r.json()["error"]
+    r = hub.request("POST", "/api/repos/create", tokens["owner"], json={"name": "ok-name", "type": "weird"})
+    assert_json_error(r, 400)
+    r = hub.request("POST", "/api/repos/create", tokens["owner"], content=b"not json",
+                    headers={"Content-Type": "application/json"})
+    assert_json_error(r, 400)
     assert not [m.id for m in api.list_models(author=OWNER) if m.id not in (f"{OWNER}/public", f"{OWNER}/private")]
 
 
 def test_xet_token_endpoints_refuse_with_json_errors(hub, tokens, repos):
     # write needs write access; private repositories stay invisible; bad CAS tokens are 401
-    with hub.get(f"/api/models/{repos['public']}/xet-write-token/main", tokens["read"]) as r:
-        assert "read-only" in assert_json_error(r, 403)
-    with hub.get(f"/api/models/{repos['public']}/xet-write-token/main", tokens["other"]) as r:
-        assert_json_error(r, 403)
+    r = hub.get(f"/api/models/{repos['public']}/xet-write-token/main", tokens["read"])
+    assert "read-only" in assert_json_error(r, 403)
+    r = hub.get(f"/api/models/{repos['public']}/xet-write-token/main", tokens["other"])
+    assert_json_error(r, 403)
     for kind in ("xet-write-token", "xet-read-token"):
-        with hub.get(f"/api/models/{repos['private']}/{kind}/main", tokens["other"]) as r:
-            assert_json_error(r, 404)
-            assert r.headers["X-Error-Code"] == "RepoNotFound"
-    with hub.request("POST", "/xet-cas/v1/shards", "not-a-xet-token", data=b"x") as r:
-        assert "Xet access token" in assert_json_error(r, 401)
-        assert r.headers["X-Error-Message"]
+        r = hub.get(f"/api/models/{repos['private']}/{kind}/main", tokens["other"])
+        assert_json_error(r, 404)
+        assert r.headers["X-Error-Code"] == "RepoNotFound"
+    r = hub.request("POST", "/xet-cas/v1/shards", "not-a-xet-token", content=b"x")
+    assert "Xet access token" in assert_json_error(r, 401)
+    assert r.headers["X-Error-Message"]

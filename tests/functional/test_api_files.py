@@ -215,10 +215,10 @@ def test_list_repo_tree_recursive_and_paginated(hub, api):
         list(api.list_repo_tree(rid, path_in_repo="f1.txt"))  # a file is not a folder
 
     # the raw pages: 5 entries each, absolute next links carrying the original parameters
-    with hub.get(f"/api/models/{rid}/tree/main", params={"recursive": "true", "expand": "false"}) as r:
-        assert r.status_code == 200
-        assert len(r.json()) == 5
-        nxt = r.links["next"]["url"]
+    r = hub.get(f"/api/models/{rid}/tree/main", params={"recursive": "true", "expand": "false"})
+    assert r.status_code == 200
+    assert len(r.json()) == 5
+    nxt = r.links["next"]["url"]
     assert nxt.startswith(f"{hub.url}/api/models/{rid}/tree/main?")
     assert "recursive=true" in nxt and "expand=false" in nxt
 
@@ -297,25 +297,25 @@ def test_range_requests(hub, token, raw_repo, name):
     n = len(data)
     for rng, start, end in (("bytes=100-199", 100, 199), ("bytes=0-0", 0, 0), (f"bytes={n - 10}-", n - 10, n - 1),
                             ("bytes=-7", n - 7, n - 1)):
-        with hub.get(url, token, headers={"Range": rng}) as r:
-            assert r.status_code == 206, rng
-            assert r.content == data[start:end + 1], rng
-            assert r.headers["Content-Range"] == f"bytes {start}-{end}/{n}", rng
-            assert int(r.headers["Content-Length"]) == end - start + 1
-            assert r.headers["X-Repo-Commit"] == commit
-    with hub.get(url, token) as r:
-        assert r.status_code == 200 and r.content == data
-        assert r.headers["Accept-Ranges"] == "bytes"
+        r = hub.get(url, token, headers={"Range": rng})
+        assert r.status_code == 206, rng
+        assert r.content == data[start:end + 1], rng
+        assert r.headers["Content-Range"] == f"bytes {start}-{end}/{n}", rng
+        assert int(r.headers["Content-Length"]) == end - start + 1
+        assert r.headers["X-Repo-Commit"] == commit
+    r = hub.get(url, token)
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["Accept-Ranges"] == "bytes"
 
 
 @pytest.mark.parametrize("name", ["text.txt", "blob.bin"])
 def test_range_not_satisfiable(hub, token, raw_repo, name):
     rid, _ = raw_repo
     n = len(RAW_FILES[name])
-    with hub.get(f"/{rid}/resolve/main/{name}", token, headers={"Range": f"bytes={n + 100}-"}) as r:
-        assert r.status_code == 416
-        # RFC 9110 15.5.17: a 416 to a byte-range request carries the current length
-        assert r.headers.get("Content-Range") == f"bytes */{n}"
+    r = hub.get(f"/{rid}/resolve/main/{name}", token, headers={"Range": f"bytes={n + 100}-"})
+    assert r.status_code == 416
+    # RFC 9110 15.5.17: a 416 to a byte-range request carries the current length
+    assert r.headers.get("Content-Range") == f"bytes */{n}"
 
 
 @pytest.mark.parametrize("name", ["text.txt", "blob.bin"])
@@ -324,36 +324,36 @@ def test_conditional_get(hub, token, raw_repo, name):
     data = RAW_FILES[name]
     etag = git_blob_sha1(data) if name == "text.txt" else sha256(data)
     url = f"/{rid}/resolve/main/{name}"
-    with hub.get(url, token) as r:
-        assert r.status_code == 200
-        assert r.headers["ETag"] == f'"{etag}"'
-    with hub.get(url, token, headers={"If-None-Match": f'"{etag}"'}) as r:
-        assert r.status_code == 304
-        assert r.content == b""
-    with hub.get(url, token, headers={"If-None-Match": '"0000000000000000000000000000000000000000"'}) as r:
-        assert r.status_code == 200 and r.content == data
+    r = hub.get(url, token)
+    assert r.status_code == 200
+    assert r.headers["ETag"] == f'"{etag}"'
+    r = hub.get(url, token, headers={"If-None-Match": f'"{etag}"'})
+    assert r.status_code == 304
+    assert r.content == b""
+    r = hub.get(url, token, headers={"If-None-Match": '"0000000000000000000000000000000000000000"'})
+    assert r.status_code == 200 and r.content == data
 
 
 def test_head_metadata_headers(hub, token, raw_repo):
     rid, commit = raw_repo
-    with hub.request("HEAD", f"/{rid}/resolve/main/text.txt", token) as r:
-        assert r.status_code == 200
-        assert r.headers["X-Repo-Commit"] == commit
-        assert r.headers["ETag"] == f'"{git_blob_sha1(TEXT)}"'
-        assert int(r.headers["Content-Length"]) == len(TEXT)
-        assert "Location" not in r.headers
-        assert not [h for h in r.headers if h.lower().startswith("x-xet")]
-        assert "xet-auth" not in r.headers.get("Link", "")
-    with hub.request("HEAD", f"/{rid}/resolve/{commit}/blob.bin", token) as r:
-        assert r.status_code == 200
-        assert r.headers["X-Repo-Commit"] == commit
-        assert r.headers["ETag"] == f'"{sha256(BLOB)}"'
-        assert r.headers["X-Linked-Etag"] == f'"{sha256(BLOB)}"'
-        assert r.headers["X-Linked-Size"] == str(len(BLOB))
-        assert int(r.headers["Content-Length"]) == len(BLOB)
-        assert "Location" not in r.headers
-        assert not [h for h in r.headers if h.lower().startswith("x-xet")]
-        assert "xet-auth" not in r.headers.get("Link", "")
+    r = hub.request("HEAD", f"/{rid}/resolve/main/text.txt", token)
+    assert r.status_code == 200
+    assert r.headers["X-Repo-Commit"] == commit
+    assert r.headers["ETag"] == f'"{git_blob_sha1(TEXT)}"'
+    assert int(r.headers["Content-Length"]) == len(TEXT)
+    assert "Location" not in r.headers
+    assert not [h for h in r.headers if h.lower().startswith("x-xet")]
+    assert "xet-auth" not in r.headers.get("Link", "")
+    r = hub.request("HEAD", f"/{rid}/resolve/{commit}/blob.bin", token)
+    assert r.status_code == 200
+    assert r.headers["X-Repo-Commit"] == commit
+    assert r.headers["ETag"] == f'"{sha256(BLOB)}"'
+    assert r.headers["X-Linked-Etag"] == f'"{sha256(BLOB)}"'
+    assert r.headers["X-Linked-Size"] == str(len(BLOB))
+    assert int(r.headers["Content-Length"]) == len(BLOB)
+    assert "Location" not in r.headers
+    assert not [h for h in r.headers if h.lower().startswith("x-xet")]
+    assert "xet-auth" not in r.headers.get("Link", "")
 
     # what the client makes of it
     meta = get_hf_file_metadata(hf_hub_url(rid, "blob.bin", endpoint=hub.url), token=token)

@@ -127,10 +127,10 @@ def test_list_repo_commits_order_titles_and_pages(hub, api):
         api.list_repo_commits(rid, revision="no-such-rev")
 
     # the raw first page: 7 items and an absolute next link
-    with hub.get(f"/api/models/{rid}/commits/main") as r:
-        assert r.status_code == 200
-        assert [c["id"] for c in r.json()] == [c.commit_id for c in commits[:7]]
-        assert r.links["next"]["url"].startswith(f"{hub.url}/api/models/{rid}/commits/main?")
+    r = hub.get(f"/api/models/{rid}/commits/main")
+    assert r.status_code == 200
+    assert [c["id"] for c in r.json()] == [c.commit_id for c in commits[:7]]
+    assert r.links["next"]["url"].startswith(f"{hub.url}/api/models/{rid}/commits/main?")
 
 
 def test_create_commit_with_stale_parent_is_refused(api):

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
+import httpx2
 import pytest
-import requests
 from huggingface_hub import hf_hub_download
 
 from models_registry.storage import staging
@@ -64,23 +64,23 @@ def lfs_commit_body(path: str, oid: str, size: int) -> bytes:
 def batch(lfs_hub, token, rid: str, objects: list[tuple[str, int]], operation: str = "upload") -> list[dict]:
     body = {"operation": operation, "transfers": ["basic"], "hash_algo": "sha256", "ref": {"name": "main"},
             "objects": [{"oid": o, "size": s} for o, s in objects]}
-    with lfs_hub.request("POST", f"/{rid}.git/info/lfs/objects/batch", token, data=json.dumps(body),
-                         headers={"Accept": LFS_JSON, "Content-Type": LFS_JSON}) as r:
-        assert r.status_code == 200, r.text
-        out = r.json()["objects"]
+    r = lfs_hub.request("POST", f"/{rid}.git/info/lfs/objects/batch", token, content=json.dumps(body),
+                        headers={"Accept": LFS_JSON, "Content-Type": LFS_JSON})
+    assert r.status_code == 200, r.text
+    out = r.json()["objects"]
     assert [o["oid"] for o in out] == [o for o, _ in objects]
     return out
 
 
-def verify(lfs_hub, token, href: str, oid: str, size: int) -> requests.Response:
+def verify(lfs_hub, token, href: str, oid: str, size: int) -> httpx2.Response:
     assert href.startswith(lfs_hub.url + "/")
-    return lfs_hub.request("POST", href[len(lfs_hub.url):], token, data=json.dumps({"oid": oid, "size": size}),
+    return lfs_hub.request("POST", href[len(lfs_hub.url):], token, content=json.dumps({"oid": oid, "size": size}),
                            headers={"Accept": LFS_JSON, "Content-Type": LFS_JSON})
 
 
-def put(href: str, data: bytes) -> requests.Response:
+def put(href: str, data: bytes) -> httpx2.Response:
     # like the HF client: no Authorization, the href authorizes itself
-    return requests.put(href, data=data, timeout=60)
+    return httpx2.put(href, content=data, follow_redirects=True, timeout=60)
 
 
 # ---- (a) the stock client (hf_xet active) uploads LFS-mode files through Xet ----------------------
@@ -102,9 +102,9 @@ def test_stock_client_uploads_lfs_mode_files_through_xet(lfs_hub, token, tmp_pat
     assert sib["weights/big.bin"].lfs is not None and sib["weights/big.bin"].lfs.sha256 == sha256(data)
     # the git-LFS batch API serves the Xet-uploaded object too
     obj = batch(lfs_hub, token, rid, [(sha256(data), len(data))], operation="download")[0]
-    with requests.get(obj["actions"]["download"]["href"], timeout=60,
-                      headers=obj["actions"]["download"].get("header", {})) as r:
-        assert r.status_code == 200 and r.content == data
+    r = httpx2.get(obj["actions"]["download"]["href"], follow_redirects=True, timeout=60,
+                   headers=obj["actions"]["download"].get("header", {}))
+    assert r.status_code == 200 and r.content == data
     # small files still go inline
     lfs_hub.api(token).upload_file(path_or_fileobj=b"small\n", path_in_repo="small.txt", repo_id=rid)
     assert sorted(lfs_hub.api(token).list_repo_files(rid)) == [".gitattributes", "small.txt", "weights/big.bin"]
@@ -159,27 +159,27 @@ def test_lfs_put_with_wrong_bytes_is_refused_and_not_stored(lfs_hub, token, hf_c
     verify_href = obj["actions"]["verify"]["href"]
     assert href.startswith(lfs_hub.url + "/")
 
-    with put(href, os.urandom(len(data))) as r:  # right size, wrong bytes
-        assert r.status_code == 400, r.text
-    with put(href, data[:-1]) as r:  # wrong size
-        assert r.status_code == 400, r.text
+    r = put(href, os.urandom(len(data)))  # right size, wrong bytes
+    assert r.status_code == 400, r.text
+    r = put(href, data[:-1])  # wrong size
+    assert r.status_code == 400, r.text
     # not stored: the batch API still asks for it, verify says no, and a commit cannot use it
     assert "upload" in batch(lfs_hub, token, rid, [(oid, len(data))])[0]["actions"]
-    with verify(lfs_hub, token, verify_href, oid, len(data)) as r:
-        assert r.status_code == 404
-    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
-        assert r.status_code == 400, r.text
-        assert r.json()["error"]
+    r = verify(lfs_hub, token, verify_href, oid, len(data))
+    assert r.status_code == 404
+    r = lfs_hub.commit_ndjson(token, rid, lfs_commit_body("w.bin", oid, len(data)))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]
     assert commit_ids(lfs_hub, token, rid) == before
 
     # the right bytes are accepted, and then everything works (so the refusals above mean something)
-    with put(href, data) as r:
-        assert r.status_code == 200, r.text
-    with verify(lfs_hub, token, verify_href, oid, len(data)) as r:
-        assert r.status_code == 200
+    r = put(href, data)
+    assert r.status_code == 200, r.text
+    r = verify(lfs_hub, token, verify_href, oid, len(data))
+    assert r.status_code == 200
     assert "actions" not in batch(lfs_hub, token, rid, [(oid, len(data))])[0]
-    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("w.bin", oid, len(data))) as r:
-        assert r.status_code == 200, r.text
+    r = lfs_hub.commit_ndjson(token, rid, lfs_commit_body("w.bin", oid, len(data)))
+    assert r.status_code == 200, r.text
     path = hf_hub_download(rid, "w.bin", endpoint=lfs_hub.url, token=token, cache_dir=hf_cache)
     with open(path, "rb") as f:
         assert f.read() == data
@@ -198,16 +198,16 @@ def test_lfs_put_with_forged_href_is_403(lfs_hub, token):
     for url, data in ((f"{base_a}?token={tampered}", a),
                       (base_a, a),  # no token at all
                       (f"{base_b}?token={token_a}", b)):  # a token for another object
-        with put(url, data) as r:
-            assert r.status_code == 403, (url, r.status_code, r.text)
+        r = put(url, data)
+        assert r.status_code == 403, (url, r.status_code, r.text)
     # nothing got stored: both objects are still wanted, and commits cannot reference them
     for obj in batch(lfs_hub, token, rid, [(sha256(a), len(a)), (sha256(b), len(b))]):
         assert "upload" in obj["actions"]
-    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("b.bin", sha256(b), len(b))) as r:
-        assert r.status_code == 400
+    r = lfs_hub.commit_ndjson(token, rid, lfs_commit_body("b.bin", sha256(b), len(b)))
+    assert r.status_code == 400
     # the genuine href works
-    with put(href_a, a) as r:
-        assert r.status_code == 200
+    r = put(href_a, a)
+    assert r.status_code == 200
 
 
 # ---- (c2) large objects: received straight into the staging buffers (past gunicorn's body reader) --
@@ -242,10 +242,10 @@ def test_large_put_is_checked_stored_and_the_connection_stays_usable(lfs_hub, to
         assert conn.sock is sock and sock is not None
     finally:
         conn.close()
-    with verify(lfs_hub, token, obj["actions"]["verify"]["href"], oid, len(data)) as r:
-        assert r.status_code == 200
-    with lfs_hub.commit_ndjson(token, rid, lfs_commit_body("large.bin", oid, len(data))) as r:
-        assert r.status_code == 200, r.text
+    r = verify(lfs_hub, token, obj["actions"]["verify"]["href"], oid, len(data))
+    assert r.status_code == 200
+    r = lfs_hub.commit_ndjson(token, rid, lfs_commit_body("large.bin", oid, len(data)))
+    assert r.status_code == 200, r.text
     path = hf_hub_download(rid, "large.bin", endpoint=lfs_hub.url, token=token, cache_dir=hf_cache)
     assert os.path.getsize(path) == len(data)
     with open(path, "rb") as f:
@@ -263,8 +263,8 @@ def test_a_client_gone_midway_through_a_large_put_leaves_nothing(lfs_hub, token)
     staging_dir = lfs_hub.data_dir / "tmp"
     poll(lambda: sorted(p.name for p in staging_dir.iterdir() if p.name.startswith("stage-")), lambda left: not left)
     assert "upload" in batch(lfs_hub, token, rid, [(oid, len(data))])[0]["actions"]  # not stored
-    with lfs_hub.request("GET", "/api/health", token) as r:
-        assert r.status_code == 200
+    r = lfs_hub.request("GET", "/api/health", token)
+    assert r.status_code == 200
 
 
 # ---- (d) the commit body cap --------------------------------------------------------------------
@@ -277,16 +277,16 @@ def test_oversized_commit_body_is_413_and_nothing_written(lfs_hub, token):
     body = ndjson(("header", {"summary": "too big", "description": ""}),
                   ("file", {"path": "big.txt", "content": base64.b64encode(big).decode(), "encoding": "base64"}))
     assert len(body) > 5_000_000
-    with lfs_hub.commit_ndjson(token, rid, body) as r:
-        assert r.status_code == 413, (r.status_code, r.text[:500])
-        assert r.headers["Content-Type"].startswith("application/json")
-        assert r.json()["error"]
+    r = lfs_hub.commit_ndjson(token, rid, body)
+    assert r.status_code == 413, (r.status_code, r.text[:500])
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["error"]
     assert commit_ids(lfs_hub, token, rid) == before
     assert api.list_repo_files(rid) == [".gitattributes"]
     # under the cap, the same endpoint takes a commit
     small = ndjson(("header", {"summary": "small", "description": ""}),
                    ("file", {"path": "small.txt", "content": base64.b64encode(b"ok\n").decode(),
                              "encoding": "base64"}))
-    with lfs_hub.commit_ndjson(token, rid, small) as r:
-        assert r.status_code == 200, r.text
+    r = lfs_hub.commit_ndjson(token, rid, small)
+    assert r.status_code == 200, r.text
     assert sorted(api.list_repo_files(rid)) == [".gitattributes", "small.txt"]

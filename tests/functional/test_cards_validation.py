@@ -147,7 +147,7 @@ def test_raw_commit_with_warnings_is_accepted(hub):
     assert warnings[0].startswith("line 2, field 'license': unknown license identifier 'frob-1.0'")
     assert "line 6, field 'pipeline_tag': unknown task 'flying'" in warnings
     assert "line 3, field 'language': 'xx' is not an ISO 639 language code" in warnings
-    headers = r.raw.headers.getlist("X-HF-Warning")
+    headers = r.headers.get_list("X-HF-Warning")
     assert len(headers) == 3
     for i, h in enumerate(headers):
         topic, _, message = h.partition(";")

@@ -19,8 +19,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 
+import httpx2
 import pytest
-import requests
 from huggingface_hub import CommitOperationAdd
 
 from tests.support import rawhttp
@@ -57,12 +57,12 @@ def target(hub):
     api.create_commit(REPO, [CommitOperationAdd("c.txt", b"c\n")], commit_message="pr", create_pr=True)
     xet_token = hub.get(f"/api/models/{REPO}/xet-write-token/main", token).json()["accessToken"]
     # A signed-in browser: its cookie and CSRF token take the fuzz past the forms' CSRF check.
-    browser = requests.Session()
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', browser.get(hub.url + "/login", timeout=60).text)[1]
-    browser.post(hub.url + "/login", data={"username": OWNER, "password": f"pw-{OWNER}-12345", "csrf_token": csrf},
-                 timeout=60)
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', browser.get(hub.url + "/settings", timeout=60).text)[1]
-    cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+    with httpx2.Client(follow_redirects=True) as browser:
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', browser.get(hub.url + "/login", timeout=60).text)[1]
+        browser.post(hub.url + "/login", data={"username": OWNER, "password": f"pw-{OWNER}-12345",
+                                               "csrf_token": csrf}, timeout=60)
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', browser.get(hub.url + "/settings", timeout=60).text)[1]
+        cookie = "; ".join(f"{c.name}={c.value}" for c in browser.cookies.jar)
     done = subprocess.run([sys.executable, "-c", ROUTES_SCRIPT], env=hub.env, capture_output=True, text=True,
                           check=True, timeout=120)
     routes = json.loads(done.stdout.strip().splitlines()[-1])

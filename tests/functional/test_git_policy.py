@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
+import httpx2
 import pytest
-import requests
 from huggingface_hub import CommitOperationAdd, hf_hub_download
 
 from tests.support.gitutil import lfs_pointer, make_git, remote_url, sha256
@@ -322,9 +322,9 @@ def test_malformed_protocol_input_is_not_a_server_error(hub, git, request, servi
     before = git.ls_remote(url)
     log_start = len(hub.log())
 
-    resp = requests.post(f"{hub.url}/{rid}/{service}", data=body, timeout=60,
-                         headers={"Content-Type": f"application/x-{service}-request", **headers},
-                         auth=("git", token) if with_auth else None)
+    resp = httpx2.post(f"{hub.url}/{rid}/{service}", content=body, follow_redirects=True, timeout=60,
+                       headers={"Content-Type": f"application/x-{service}-request", **headers},
+                       auth=("git", token) if with_auth else None)
     assert resp.status_code < 500, resp.text
     new_log = hub.log()[log_start:]
     assert "Traceback" not in new_log and "Exception in thread" not in new_log, new_log

@@ -138,8 +138,8 @@ def test_list_models_search_agrees_with_the_search_api(hub, corpus, text):
 def test_list_models_search_pages_through_more_than_one_page(hub, corpus):
     got = [m.id for m in hub.api(None).list_models(search="模型", filter=TAG)]
     assert len(got) > 7 and len(set(got)) == len(got)
-    with hub.get("/api/models", params={"search": "模型", "filter": TAG}) as r:
-        assert r.status_code == 200 and len(r.json()) == 7 and "next" in r.links
+    r = hub.get("/api/models", params={"search": "模型", "filter": TAG})
+    assert r.status_code == 200 and len(r.json()) == 7 and "next" in r.links
 
 
 # ---- facets, filters, sorting, pages -------------------------------------------------------------

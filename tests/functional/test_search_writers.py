@@ -14,8 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx2
 import pytest
-import requests
 
 from tests.support.live import LiveHub, start_hub
 from tests.support.waiting import poll
@@ -177,14 +177,14 @@ def test_rebuild_while_searching_and_writing(whub, batch, tokens):
     written: dict[str, str] = {}
 
     def query_loop():
-        session = requests.Session()
-        while not stop.is_set():
-            try:
-                r = session.get(f"{whub.url}/api/search", params={"q": "concshared", "limit": 100}, timeout=30)
-                body = r.json() if r.status_code == 200 else {}
-                seen.append((r.status_code, body.get("total", -1), sorted(ids(body)) if body else []))
-            except Exception as e:  # reported below
-                errors.append(e)
+        with httpx2.Client(follow_redirects=True) as session:
+            while not stop.is_set():
+                try:
+                    r = session.get(f"{whub.url}/api/search", params={"q": "concshared", "limit": 100}, timeout=30)
+                    body = r.json() if r.status_code == 200 else {}
+                    seen.append((r.status_code, body.get("total", -1), sorted(ids(body)) if body else []))
+                except Exception as e:  # reported below
+                    errors.append(e)
 
     def write_loop():  # changes made while the rebuild holds the writer lock wait in the queue
         api = whub.api(tokens[WRITERS[2]])

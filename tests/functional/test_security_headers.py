@@ -5,11 +5,12 @@ charset on text files; and in Chromium, the main pages load and work with no pol
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from email.message import Message
 from pathlib import Path
 
+import httpx2
 import pytest
-import requests
 from huggingface_hub import CommitOperationAdd, hf_hub_download
 from playwright.sync_api import expect
 
@@ -69,12 +70,13 @@ def repo(hub, tokens) -> str:
     return REPO
 
 
-def signed_in(hub, name: str) -> requests.Session:
-    s = requests.Session()
+def signed_in(hub, name: str) -> httpx2.Client:
+    """A client signed in through the login form; its pages follow redirects, as a browser's do."""
+    s = httpx2.Client(follow_redirects=True)
     page = s.get(hub.url + "/login", timeout=30).text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = s.post(hub.url + "/login", data={"csrf_token": csrf, "username": name, "password": f"pw-{name}-12345"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code in (302, 303), r.text
     return s
 
@@ -89,7 +91,7 @@ def policy(header: str) -> dict[str, str]:
     return out
 
 
-def assert_page_headers(r: requests.Response) -> None:
+def assert_page_headers(r: httpx2.Response) -> None:
     where = f"{r.request.method} {r.url} ({r.status_code})"
     assert r.headers["Content-Type"].startswith("text/html"), where
     csp = policy(r.headers.get("Content-Security-Policy", ""))
@@ -103,14 +105,14 @@ def assert_page_headers(r: requests.Response) -> None:
     assert r.headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
 
 
-def disposition(r: requests.Response) -> tuple[str, str]:
+def disposition(r: httpx2.Response) -> tuple[str, str]:
     """(type, file name) of the Content-Disposition header."""
     m = Message()
     m["Content-Disposition"] = r.headers["Content-Disposition"]
     return m.get_content_disposition(), m.get_filename()
 
 
-def assert_not_active(r: requests.Response, name: str) -> None:
+def assert_not_active(r: httpx2.Response, name: str) -> None:
     where = f"{r.url} ({r.status_code})"
     assert r.status_code == 200, where
     assert disposition(r) == ("attachment", name), where
@@ -136,11 +138,11 @@ def test_pages_and_error_pages_carry_the_page_policy(hub, repo):
         r = hub.get(path)
         assert r.status_code == 404, path
         assert_page_headers(r)
-    s = signed_in(hub, OWNER)
-    for path in ("/settings/profile", "/settings/tokens", f"/{repo}/settings", f"/{repo}/upload/main", "/new"):
-        r = s.get(hub.url + path, timeout=30)
-        assert r.status_code == 200, path
-        assert_page_headers(r)
+    with closing(signed_in(hub, OWNER)) as s:
+        for path in ("/settings/profile", "/settings/tokens", f"/{repo}/settings", f"/{repo}/upload/main", "/new"):
+            r = s.get(hub.url + path, timeout=30)
+            assert r.status_code == 200, path
+            assert_page_headers(r)
     # the policy itself: nothing inline, nothing from elsewhere but images
     csp = policy(PAGE_POLICY)
     assert "'unsafe-inline'" not in PAGE_POLICY and "'unsafe-eval'" not in PAGE_POLICY
@@ -179,7 +181,7 @@ def test_active_files_are_attachments_with_nosniff_and_a_sandbox(hub, repo):
             r = hub.get(f"/{repo}/resolve/main/{path}{suffix}")
             assert_not_active(r, name)
             assert r.content == ACTIVE[path]
-        head = requests.head(f"{hub.url}/{repo}/resolve/main/{path}", timeout=30)
+        head = httpx2.head(f"{hub.url}/{repo}/resolve/main/{path}", timeout=30)
         assert disposition(head) == ("attachment", name)
 
 
@@ -213,7 +215,7 @@ def test_the_hf_client_still_downloads_active_files(hub, repo, tokens, hf_cache)
         assert Path(local).name == path.rsplit("/", 1)[-1] and f"snapshots/{sha}/" in local
         r = hub.get(f"/{repo}/resolve/main/{path}", tokens[1])
         assert r.headers["X-Repo-Commit"] == sha and r.headers["ETag"]
-    lfs = requests.head(f"{hub.url}/{repo}/resolve/main/lfs/page.html", timeout=30)
+    lfs = httpx2.head(f"{hub.url}/{repo}/resolve/main/lfs/page.html", timeout=30)
     assert lfs.headers["X-Linked-Etag"] and lfs.headers["X-Linked-Size"] == str(len(ACTIVE["lfs/page.html"]))
 
 

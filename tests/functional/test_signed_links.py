@@ -9,9 +9,10 @@ import json
 import re
 import time
 import uuid
+from contextlib import closing
 
+import httpx2
 import pytest
-import requests
 from huggingface_hub import CommitOperationAdd
 from itsdangerous import TimestampSigner
 
@@ -30,11 +31,12 @@ def people(hub) -> dict[str, str]:
     return dict(zip((OWNER, READER, WRITER), tokens))
 
 
-def signed_in(hub, name: str) -> requests.Session:
-    s = requests.Session()
+def signed_in(hub, name: str) -> httpx2.Client:
+    """A client signed in through the login form, following redirects as a browser does."""
+    s = httpx2.Client(follow_redirects=True)
     page = s.get(hub.url + "/login", timeout=30).text
     r = s.post(hub.url + "/login", data={"csrf_token": csrf_of(page), "username": name,
-                                         "password": f"pw-{name}-12345"}, allow_redirects=False, timeout=30)
+                                         "password": f"pw-{name}-12345"}, follow_redirects=False, timeout=30)
     assert r.status_code in (302, 303), r.text
     return s
 
@@ -43,9 +45,9 @@ def csrf_of(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def post_form(hub, s: requests.Session, page: str, action: str, **data) -> None:
+def post_form(hub, s: httpx2.Client, page: str, action: str, **data) -> None:
     csrf = csrf_of(s.get(hub.url + page, timeout=30).text)
-    r = s.post(hub.url + action, data={"csrf_token": csrf, **data}, allow_redirects=False, timeout=30)
+    r = s.post(hub.url + action, data={"csrf_token": csrf, **data}, follow_redirects=False, timeout=30)
     assert r.status_code in (302, 303), (action, r.status_code, r.text[-1000:])
 
 
@@ -59,7 +61,7 @@ def new_repo(hub, people, name: str, private: bool = True) -> str:
 
 def batch(hub, token: str | None, rid: str, operation: str, oid: str, size: int) -> dict:
     body = {"operation": operation, "transfers": ["basic"], "objects": [{"oid": oid, "size": size}]}
-    r = hub.request("POST", f"/{rid}.git/info/lfs/objects/batch", token, data=json.dumps(body),
+    r = hub.request("POST", f"/{rid}.git/info/lfs/objects/batch", token, content=json.dumps(body),
                     headers={"Accept": LFS_JSON, "Content-Type": LFS_JSON})
     assert r.status_code == 200, r.text
     [obj] = r.json()["objects"]
@@ -71,12 +73,12 @@ def download_href(hub, token: str | None, rid: str) -> str:
     return batch(hub, token, rid, "download", hashlib.sha256(WEIGHTS).hexdigest(), len(WEIGHTS))["download"]["href"]
 
 
-def fetch(href: str) -> requests.Response:
+def fetch(href: str) -> httpx2.Response:
     """As git-lfs does: the href carries its own authorization, no credentials are sent."""
-    return requests.get(href, timeout=30)
+    return httpx2.get(href, follow_redirects=True, timeout=30)
 
 
-def refused(r: requests.Response, words: str) -> bool:
+def refused(r: httpx2.Response, words: str) -> bool:
     return r.status_code == 403 and words in r.headers.get("X-Error-Message", "")
 
 
@@ -87,8 +89,8 @@ def test_an_lfs_href_dies_when_its_holder_leaves_the_organization(hub, people):
     assert fetch(href).content == WEIGHTS
     other = download_href(hub, people[OWNER], rid)
 
-    post_form(hub, signed_in(hub, OWNER), f"/organizations/{ORG}/members",
-              f"/organizations/{ORG}/members/{READER}/remove")
+    with closing(signed_in(hub, OWNER)) as s:
+        post_form(hub, s, f"/organizations/{ORG}/members", f"/organizations/{ORG}/members/{READER}/remove")
     assert refused(fetch(href), "can no longer read")
     assert fetch(other).content == WEIGHTS  # the owner's own link is unaffected
     assert hub.get(f"/api/models/{rid}", people[READER]).status_code == 404
@@ -100,12 +102,12 @@ def test_an_lfs_upload_href_dies_when_its_holder_leaves_the_organization(hub, pe
     data = b"\x00new object" * 10
     oid = hashlib.sha256(data).hexdigest()
     actions = batch(hub, people[WRITER], rid, "upload", oid, len(data))
-    post_form(hub, signed_in(hub, OWNER), f"/organizations/{ORG}/members",
-              f"/organizations/{ORG}/members/{WRITER}/remove")
-    r = requests.put(actions["upload"]["href"], data=data, timeout=30)
+    with closing(signed_in(hub, OWNER)) as s:
+        post_form(hub, s, f"/organizations/{ORG}/members", f"/organizations/{ORG}/members/{WRITER}/remove")
+    r = httpx2.put(actions["upload"]["href"], content=data, follow_redirects=True, timeout=30)
     assert refused(r, "can no longer read"), (r.status_code, r.headers.get("X-Error-Message"))
-    r = requests.post(actions["verify"]["href"], data=json.dumps({"oid": oid, "size": len(data)}), timeout=30,
-                      headers={"Content-Type": LFS_JSON})
+    r = httpx2.post(actions["verify"]["href"], content=json.dumps({"oid": oid, "size": len(data)}),
+                    follow_redirects=True, timeout=30, headers={"Content-Type": LFS_JSON})
     assert r.status_code == 403
 
 
@@ -144,10 +146,10 @@ def test_an_href_dies_when_the_token_it_was_issued_to_is_revoked(hub, people):
     rid = new_repo(hub, people, "revoke")
     href = download_href(hub, token, rid)
     assert fetch(href).content == WEIGHTS
-    s = signed_in(hub, OWNER)
-    page = s.get(hub.url + "/settings/tokens", timeout=30).text
-    token_id = re.findall(r'action="/settings/tokens/(\d+)/revoke"', page)[-1]  # the newest
-    post_form(hub, s, "/settings/tokens", f"/settings/tokens/{token_id}/revoke")
+    with closing(signed_in(hub, OWNER)) as s:
+        page = s.get(hub.url + "/settings/tokens", timeout=30).text
+        token_id = re.findall(r'action="/settings/tokens/(\d+)/revoke"', page)[-1]  # the newest
+        post_form(hub, s, "/settings/tokens", f"/settings/tokens/{token_id}/revoke")
     assert hub.get("/api/whoami-v2", token).status_code == 401
     assert refused(fetch(href), "revoked")
 
@@ -162,11 +164,11 @@ def test_a_xet_token_dies_when_its_holder_leaves_the_organization(hub, people):
     cas, xet_token = r.json()["casUrl"], r.json()["accessToken"]
     assert int(r.json()["exp"]) <= time.time() + 3600
 
-    def reconstruction() -> requests.Response:
-        return requests.get(f"{cas}/v1/reconstructions/{'0' * 64}", timeout=30,
-                            headers={"Authorization": f"Bearer {xet_token}"})
+    def reconstruction() -> httpx2.Response:
+        return httpx2.get(f"{cas}/v1/reconstructions/{'0' * 64}", follow_redirects=True, timeout=30,
+                          headers={"Authorization": f"Bearer {xet_token}"})
 
     assert reconstruction().status_code == 404  # the token works: there is just no such file
-    post_form(hub, signed_in(hub, OWNER), f"/organizations/{ORG}/members",
-              f"/organizations/{ORG}/members/{member}/remove")
+    with closing(signed_in(hub, OWNER)) as s:
+        post_form(hub, s, f"/organizations/{ORG}/members", f"/organizations/{ORG}/members/{member}/remove")
     assert refused(reconstruction(), "can no longer read")

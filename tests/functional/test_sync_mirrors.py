@@ -20,8 +20,8 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx2
 import pytest
-import requests
 from huggingface_hub import CommitOperationAdd, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
@@ -197,18 +197,22 @@ def test_two_runs_at_once_sync_each_repository_once(upstream, mirror, up, admin)
 
 
 def test_a_run_skips_a_repository_another_process_is_syncing(upstream, mirror, up, admin):
-    from models_registry.locks import LockDir
+    from models_registry.db import Database
+    from models_registry.locks import open_locks
     from models_registry.sync.mirror_records import lock_name
 
     rid = f"{OWNER}/m5"
     publish(up, rid)
     run_sync(mirror, "add", "--from", upstream.url, rid, "--every", "1h")
-    with LockDir(mirror.data_dir / "locks").try_hold(lock_name("model", rid)) as held:  # "another sync"
+    database = Database(mirror.env.get("MODELHUB_DATABASE_URL") or f"sqlite:///{mirror.data_dir / 'modelhub.db'}")
+    locks = open_locks(database, mirror.data_dir / "locks")  # the hub's own kind: flock, or PostgreSQL's
+    with locks.try_hold(lock_name("model", rid)) as held:  # "another sync"
         assert held
         out = run_sync(mirror, "run", "--once")
     assert f"{rid}: skipped: another sync of this repository is running" in out.stderr
     assert mirror_api(mirror, admin, rid)["runs"] == []
     assert f"{rid}: ok" in run_sync(mirror, "run", "--once").stderr  # still due, synced by the next run
+    database.engine.dispose()
 
 
 def test_a_one_off_pull_is_recorded_as_a_mirror_without_a_schedule(upstream, mirror, up, admin):
@@ -259,20 +263,21 @@ def test_license_and_gating_changes_are_held_back_until_acknowledged(upstream, m
     assert mine["license"][3] == "'apache-2.0' -> 'mit'" and mine["gating"][3] == "None -> 'auto'"
 
     # An admin accepts the license change on the admin page (a CSRF-protected form).
-    s = requests.Session()
-    login = s.get(mirror.url + "/login").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
-    signed_in = s.post(mirror.url + "/login", data={"csrf_token": csrf, "username": ADMIN,
-                                                    "password": f"pw-{ADMIN}-12345"}, allow_redirects=False)
-    assert signed_in.status_code == 302
-    admin_page = s.get(mirror.url + "/admin/mirrors").text
-    assert f'data-ack="{mine["license"][0]}"' in admin_page
-    no_csrf = s.post(f"{mirror.url}/admin/mirrors/alerts/{mine['license'][0]}/ack", allow_redirects=False)
-    assert no_csrf.status_code == 400
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', admin_page).group(1)
-    r = s.post(f"{mirror.url}/admin/mirrors/alerts/{mine['license'][0]}/ack", data={"csrf_token": csrf},
-               allow_redirects=False)
-    assert r.status_code == 302
+    # (pages follow redirects, as a browser's do)
+    with httpx2.Client(follow_redirects=True, timeout=60) as s:
+        login = s.get(mirror.url + "/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+        signed_in = s.post(mirror.url + "/login", data={"csrf_token": csrf, "username": ADMIN,
+                                                        "password": f"pw-{ADMIN}-12345"}, follow_redirects=False)
+        assert signed_in.status_code == 302
+        admin_page = s.get(mirror.url + "/admin/mirrors").text
+        assert f'data-ack="{mine["license"][0]}"' in admin_page
+        no_csrf = s.post(f"{mirror.url}/admin/mirrors/alerts/{mine['license'][0]}/ack", follow_redirects=False)
+        assert no_csrf.status_code == 400
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', admin_page).group(1)
+        r = s.post(f"{mirror.url}/admin/mirrors/alerts/{mine['license'][0]}/ack", data={"csrf_token": csrf},
+                   follow_redirects=False)
+        assert r.status_code == 302
     info = api.model_info(rid)
     assert info.card_data["license"] == "mit" and "license:mit" in info.tags and not info.gated
     assert 'href="/licenses/mit"' in mirror.get(f"/{rid}").text

@@ -1,5 +1,5 @@
 """The community pages (discussions, pull requests, moderation, inbox) driven like a browser would:
-a signed-in requests.Session that reads each page's CSRF token and posts its forms, against a real
+a signed-in httpx2.Client that reads each page's CSRF token and posts its forms, against a real
 server. Every action redirects back (303) with a flash message; a form that was not offered to the
 user (a forged post) answers 403 and changes nothing. Ends with one real-browser (Playwright) run.
 """
@@ -11,8 +11,8 @@ import re
 import time
 from pathlib import Path
 
+import httpx2
 import pytest
-import requests
 
 from tests.support.live import start_hub
 
@@ -29,12 +29,26 @@ XSS = '<script>alert("pwned")</script>'
 
 
 # ---- a tiny browser -------------------------------------------------------------------------------------
+OPENED: list[httpx2.Client] = []  # the running test's clients, closed when it ends
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    """Close the clients a test opened: left to the garbage collector, their open sockets raise a
+    ResourceWarning, which fails the test (requests' connection pools closed themselves)."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 class Browser:
-    """A requests.Session signed in through the login form (or anonymous), posting forms with CSRF."""
+    """An httpx2.Client signed in through the login form (or anonymous), posting forms with CSRF.
+    Pages follow redirects as a browser does; form posts do not, to see the redirect itself."""
 
     def __init__(self, hub, user: str | None = None) -> None:
         self.hub = hub
-        self.s = requests.Session()
+        self.s = httpx2.Client(follow_redirects=True)
+        OPENED.append(self.s)
         self.user = user
         if user:
             page = self.s.get(hub.url + "/login", timeout=60)
@@ -43,20 +57,20 @@ class Browser:
                                                       "password": f"pw-{user}-12345"}, timeout=60)
             assert r.status_code == 200 and "Sign out" in r.text, (r.status_code, r.text[:500])
 
-    def get(self, path: str, **kw) -> requests.Response:
+    def get(self, path: str, **kw) -> httpx2.Response:
         return self.s.get(self.hub.url + path, timeout=60, **kw)
 
     def token(self) -> str:
         page = self.get("/licenses")
         return re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
 
-    def post(self, path: str, data: dict | None = None, csrf: bool = True) -> requests.Response:
+    def post(self, path: str, data: dict | None = None, csrf: bool = True) -> httpx2.Response:
         data = dict(data or {})
         if csrf:
             data["csrf_token"] = self.token()
-        return self.s.post(self.hub.url + path, data=data, allow_redirects=False, timeout=120)
+        return self.s.post(self.hub.url + path, data=data, follow_redirects=False, timeout=120)
 
-    def act(self, path: str, data: dict | None = None) -> tuple[requests.Response, str]:
+    def act(self, path: str, data: dict | None = None) -> tuple[httpx2.Response, str]:
         """Post a form, expect the redirect back, and return (redirect, the page it leads to)."""
         r = self.post(path, data)
         assert r.status_code == 303, (r.status_code, r.text[:1000])
@@ -176,7 +190,7 @@ def test_private_repository_discussions_are_hidden(hub, site):
 
 def test_new_discussion_form(hub, site):
     anon = Browser(hub)
-    r = anon.get(f"/{REPO}/discussions/new", allow_redirects=False)
+    r = anon.get(f"/{REPO}/discussions/new", follow_redirects=False)
     assert r.status_code == 302 and "/login?next=" in r.headers["Location"]
 
     carol = Browser(hub, CAROL)
@@ -414,7 +428,7 @@ def test_moderation_queue_resolve_dismiss_and_audit_logs(hub, site):
     site_log = admin.get(f"/moderation/log?actor={OWNER}").text
     assert 'data-action="resolve_report"' in site_log and f'href="/{REPO}"' in site_log
     assert "Audit log" in admin.get("/moderation").text
-    r = Browser(hub).get("/moderation", allow_redirects=False)
+    r = Browser(hub).get("/moderation", follow_redirects=False)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
@@ -537,7 +551,7 @@ def test_notifications_inbox(hub, site):
     _, page = carol.act("/notifications/read-all", {"next": "/notifications?unread=1"})
     assert flashes(page, "success") == ["All notifications marked as read."]
     assert "No unread notifications." in page and 'class="notification unread"' not in page
-    r = Browser(hub).get("/notifications", allow_redirects=False)
+    r = Browser(hub).get("/notifications", follow_redirects=False)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 

@@ -28,7 +28,7 @@ BINARY = b"\x00\x01\x02weights" * 64  # a NUL byte: stored as LFS (and *.bin is 
 
 
 def page(hub, path: str, token: str | None = None, status: int = 200, **kw):
-    r = hub.get(path, token, allow_redirects=False, **kw)
+    r = hub.get(path, token, follow_redirects=False, **kw)
     assert r.status_code == status, f"{path}: {r.status_code}\n{r.text[:2000]}"
     if status == 200:
         assert r.headers["Content-Type"].startswith("text/html")

@@ -2,7 +2,7 @@
 cookie (set by /lang/<code>) or else Accept-Language; pages, form labels and messages, relative times
 and dates come out in Chinese, no interface string stays in English, and English stays English.
 
-Plain HTTP (requests) is enough here: the pages are rendered by the server; what JavaScript shows
+Plain HTTP (httpx2) is enough here: the pages are rendered by the server; what JavaScript shows
 comes from data- attributes of the page, checked here too.
 """
 
@@ -15,8 +15,8 @@ import uuid
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx2
 import pytest
-import requests
 from babel.messages.pofile import read_po
 
 PO = Path(__file__).resolve().parents[2] / "hub" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
@@ -107,10 +107,23 @@ def csrf_of(page: str) -> str:
     return m.group(1)
 
 
-def zh_session(hub) -> requests.Session:
-    """A browser-like session that picked 简体中文 with the header switch."""
-    s = requests.Session()
-    r = s.get(hub.url + "/lang/zh", params={"next": "/models"}, allow_redirects=False, timeout=30)
+OPENED: list[httpx2.Client] = []  # the running test's clients, closed when it ends
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    """Close the clients a test opened: left to the garbage collector, their open sockets raise a
+    ResourceWarning, which fails the test (requests' connection pools closed themselves)."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
+def zh_session(hub) -> httpx2.Client:
+    """A browser-like client (cookies kept, redirects followed) that picked 简体中文 with the header switch."""
+    s = httpx2.Client(follow_redirects=True)
+    OPENED.append(s)
+    r = s.get(hub.url + "/lang/zh", params={"next": "/models"}, follow_redirects=False, timeout=30)
     assert r.status_code in (302, 303) and r.headers["Location"].endswith("/models")
     assert s.cookies.get("lang") == "zh"
     return s
@@ -166,9 +179,9 @@ def test_lang_switch_sets_a_cookie_and_every_page_follows(world):
 
 
 def test_unknown_language_is_a_404_and_sets_nothing(world):
-    s = requests.Session()
-    r = s.get(world.url + "/lang/fr", allow_redirects=False, timeout=30)
-    assert r.status_code == 404 and "lang" not in s.cookies
+    with httpx2.Client() as s:
+        r = s.get(world.url + "/lang/fr", timeout=30)
+        assert r.status_code == 404 and "lang" not in s.cookies
 
 
 @pytest.mark.parametrize("header", ["zh-CN", "zh-CN,zh;q=0.9,en;q=0.8", "zh", "zh-Hans-CN"])
@@ -267,7 +280,7 @@ def test_signed_in_pages_and_script_texts_in_chinese(world, english_ui):
     s = zh_session(world)
     login = s.get(world.url + "/login", timeout=30).text
     r = s.post(world.url + "/login", data={"csrf_token": csrf_of(login), "username": OWNER,
-                                           "password": f"pw-{OWNER}-12345"}, allow_redirects=False, timeout=30)
+                                           "password": f"pw-{OWNER}-12345"}, follow_redirects=False, timeout=30)
     assert r.status_code == 302
     home = s.get(world.url + "/", timeout=30).text
     assert {"收件箱", "新建模型", "个人资料", "设置", "访问令牌"} <= set(nav_labels(home))

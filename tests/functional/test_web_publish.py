@@ -1,7 +1,7 @@
 """Publishing pages against a real server: create a model, upload files (streamed multipart, with
 and without XHR), open pull requests, edit a file with a live preview, delete a file.
 
-Pages are driven like a browser without JavaScript: a requests.Session signs in through /login and
+Pages are driven like a browser without JavaScript: an httpx2.Client signs in through /login and
 sends the form's csrf_token. One Playwright test drives the JavaScript side in Chromium.
 """
 
@@ -15,8 +15,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx2
 import pytest
-import requests
 
 from tests.support.browser import browser, new_page  # noqa: F401  (fixtures)
 
@@ -41,16 +41,19 @@ def csrf_of(page: str) -> str:
     return m.group(1)
 
 
-def sign_in(hub, name: str) -> requests.Session:
-    s = requests.Session()
+def sign_in(hub, name: str) -> httpx2.Client:
+    """A client signed in through the login form; like a browser (and the requests session these
+    tests were written with), it follows redirects unless a call says follow_redirects=False to look
+    at the redirect itself."""
+    s = httpx2.Client(follow_redirects=True)
     page = s.get(hub.url + "/login", timeout=30).text
     r = s.post(hub.url + "/login", data={"csrf_token": csrf_of(page), "username": name,
-                                         "password": f"pw-{name}-12345"}, allow_redirects=False, timeout=30)
+                                         "password": f"pw-{name}-12345"}, follow_redirects=False, timeout=30)
     assert r.status_code == 302, r.text
     return s
 
 
-def get_form(s: requests.Session, hub, path: str) -> tuple[str, str]:
+def get_form(s: httpx2.Client, hub, path: str) -> tuple[str, str]:
     r = s.get(hub.url + path, timeout=30)
     assert r.status_code == 200, (path, r.status_code, r.text[-2000:])
     return r.text, csrf_of(r.text)
@@ -89,10 +92,10 @@ def textarea(page: str, name: str) -> str:
     return html.unescape(m.group(1))
 
 
-def new_repo(s, hub, owner: str, name: str, license: str = "", visibility: str = "public") -> requests.Response:
+def new_repo(s, hub, owner: str, name: str, license: str = "", visibility: str = "public") -> httpx2.Response:
     _page, token = get_form(s, hub, "/new")
     return s.post(hub.url + "/new", data={"csrf_token": token, "owner": owner, "name": name, "license": license,
-                                          "visibility": visibility}, allow_redirects=False, timeout=60)
+                                          "visibility": visibility}, follow_redirects=False, timeout=60)
 
 
 def head_of(hub, token: str, repo_id: str, rev: str = "main") -> str:
@@ -103,19 +106,23 @@ def head_of(hub, token: str, repo_id: str, rev: str = "main") -> str:
 def alice(hub):
     name = "pub-alice"
     token = make_user(hub, name)
-    return {"name": name, "token": token, "s": sign_in(hub, name)}
+    s = sign_in(hub, name)
+    yield {"name": name, "token": token, "s": s}
+    s.close()
 
 
 @pytest.fixture(scope="module")
 def bob(hub):
     name = "pub-bob"
     token = make_user(hub, name)
-    return {"name": name, "token": token, "s": sign_in(hub, name)}
+    s = sign_in(hub, name)
+    yield {"name": name, "token": token, "s": s}
+    s.close()
 
 
 # ---- /new -----------------------------------------------------------------------------------
 def test_new_requires_sign_in(hub):
-    r = requests.get(hub.url + "/new", allow_redirects=False, timeout=30)
+    r = httpx2.get(hub.url + "/new", timeout=30)
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
 
 
@@ -134,7 +141,7 @@ def test_new_repo_with_license_and_visibility(hub, alice):
                                   cache_dir=str(hub.data_dir / "cache-lic"))).read_text()
     assert readme.startswith("---\nlicense: apache-2.0\n---\n")
     # private: another signed-in user and an anonymous visitor get the 404 page
-    assert requests.get(f"{hub.url}/{alice['name']}/{name}", timeout=30).status_code == 404
+    assert httpx2.get(f"{hub.url}/{alice['name']}/{name}", follow_redirects=True, timeout=30).status_code == 404
 
     plain = uniq("nolic")
     assert new_repo(s, hub, alice["name"], plain).status_code == 302
@@ -180,7 +187,7 @@ def test_new_repo_duplicate_and_foreign_owner(hub, alice, bob):
 def test_new_repo_without_csrf_is_refused(hub, alice):
     name = uniq("nocsrf")
     r = alice["s"].post(hub.url + "/new", data={"owner": alice["name"], "name": name, "visibility": "public"},
-                        allow_redirects=False, timeout=30)
+                        follow_redirects=False, timeout=30)
     assert r.status_code == 400
     assert not list(hub.api(alice["token"]).list_models(author=alice["name"], search=name))
 
@@ -188,7 +195,7 @@ def test_new_repo_without_csrf_is_refused(hub, alice):
 def test_new_repo_in_an_organization(hub, alice):
     s, org = alice["s"], uniq("puborg")
     page, token = get_form(s, hub, "/organizations/new")
-    r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org}, allow_redirects=False,
+    r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org}, follow_redirects=False,
                timeout=30)
     assert r.status_code == 303
     page, _ = get_form(s, hub, "/new")
@@ -203,6 +210,18 @@ def up_repo(hub, alice):
     name = uniq("up")
     assert new_repo(alice["s"], hub, alice["name"], name, license="mit").status_code == 302
     return f"{alice['name']}/{name}"
+
+
+def no_file_chosen(fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """(body, headers) of the upload form as a browser posts it with no file chosen: the fields and
+    an empty part with filename="". Written out by hand because httpx2 drops an empty filename, and
+    a part without one is a plain field to the server, not the empty file input it is."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
+                 f'Content-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n'.encode())
+    return b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
 def staging_files(hub) -> set[str]:
@@ -224,7 +243,7 @@ def test_upload_streams_a_large_file(hub, alice, up_repo, tmp_path):
                    data={"csrf_token": token, "folder": "weights/v1", "summary": "Add weights", "description": ""},
                    files=[("files", ("model.bin", fb, "application/octet-stream")),
                           ("files", ("notes.txt", b"hello\n", "text/plain"))],
-                   allow_redirects=False, timeout=300)
+                   follow_redirects=False, timeout=300)
     assert r.status_code == 303, r.text[-2000:]
     assert r.headers["Location"] == f"/{up_repo}/tree/main"
     api = hub.api(alice["token"])
@@ -266,8 +285,8 @@ def test_upload_bad_input_keeps_values_and_commits_nothing(hub, alice, up_repo):
     discussions = len(list(hub.api(alice["token"]).get_repo_discussions(up_repo)))
     _page, token = get_form(s, hub, f"/{up_repo}/upload/main")
     # no file chosen (a browser sends an empty part)
-    r = s.post(f"{hub.url}/{up_repo}/upload/main", data={"csrf_token": token, "summary": "Keep me"},
-               files=[("files", ("", b"", "application/octet-stream"))], allow_redirects=False, timeout=60)
+    body, headers = no_file_chosen({"csrf_token": token, "summary": "Keep me"})
+    r = s.post(f"{hub.url}/{up_repo}/upload/main", content=body, headers=headers, follow_redirects=False, timeout=60)
     assert r.status_code == 400
     assert "Choose at least one file." in field_errors(r.text)
     assert input_value(r.text, "summary") == "Keep me"
@@ -275,14 +294,14 @@ def test_upload_bad_input_keeps_values_and_commits_nothing(hub, alice, up_repo):
     for folder in ("../outside", "a/../../b", ".git/hooks"):
         r = s.post(f"{hub.url}/{up_repo}/upload/main",
                    data={"csrf_token": token, "folder": folder, "summary": "Sneaky", "create_pr": "y"},
-                   files=[("files", ("x.txt", b"x", "text/plain"))], allow_redirects=False, timeout=60)
+                   files=[("files", ("x.txt", b"x", "text/plain"))], follow_redirects=False, timeout=60)
         assert r.status_code == 400, folder
         assert field_errors(r.text), folder
         assert input_value(r.text, "folder") == folder
         assert 'checked' in re.search(r'<input[^>]*name="create_pr"[^>]*>', r.text).group(0)
     # a file name that is not a valid path
     r = s.post(f"{hub.url}/{up_repo}/upload/main", data={"csrf_token": token},
-               files=[("files", (".git", b"x", "text/plain"))], allow_redirects=False, timeout=60)
+               files=[("files", (".git", b"x", "text/plain"))], follow_redirects=False, timeout=60)
     assert r.status_code == 400 and field_errors(r.text)
     assert head_of(hub, alice["token"], up_repo) == head
     assert len(list(hub.api(alice["token"]).get_repo_discussions(up_repo))) == discussions  # no pull request
@@ -293,7 +312,7 @@ def test_upload_without_csrf_is_refused_and_leaves_nothing(hub, alice, up_repo):
     before = staging_files(hub)
     r = alice["s"].post(f"{hub.url}/{up_repo}/upload/main", data={"summary": "x"},
                         files=[("files", ("evil.bin", os.urandom(2 * 1024 * 1024), "application/octet-stream"))],
-                        allow_redirects=False, timeout=60)
+                        follow_redirects=False, timeout=60)
     assert r.status_code == 400
     assert head_of(hub, alice["token"], up_repo) == head
     assert staging_files(hub) - before == set()
@@ -306,7 +325,7 @@ def test_upload_with_pull_request(hub, alice, up_repo, tmp_path):
     r = s.post(f"{hub.url}/{up_repo}/upload/main",
                data={"csrf_token": token, "summary": "Propose tokenizer", "description": "Please review",
                      "create_pr": "y"},
-               files=[("files", ("tokenizer.json", b'{"v": 1}', "application/json"))], allow_redirects=False,
+               files=[("files", ("tokenizer.json", b'{"v": 1}', "application/json"))], follow_redirects=False,
                timeout=60)
     assert r.status_code == 303, r.text[-2000:]
     m = re.fullmatch(rf"/{re.escape(up_repo)}/discussions/(\d+)", r.headers["Location"])
@@ -325,7 +344,7 @@ def test_upload_with_pull_request(hub, alice, up_repo, tmp_path):
     assert textarea(page, "content") == ""
     r = s.post(f"{hub.url}/{up_repo}/edit/{rev}/NOTES.md",
                data={"csrf_token": token, "content": "# Notes\n", "action": "commit", "parent": ""},
-               allow_redirects=False, timeout=60)
+               follow_redirects=False, timeout=60)
     assert r.status_code == 303, r.text[-2000:]
     assert "NOTES.md" in api.list_repo_files(up_repo, revision=f"refs/pr/{num}")
     assert "NOTES.md" not in api.list_repo_files(up_repo)
@@ -337,7 +356,7 @@ def test_upload_by_a_reader_becomes_a_pull_request(hub, alice, bob, up_repo):
     page, token = get_form(s, hub, f"/{up_repo}/upload/main")
     assert 'name="create_pr"' not in page  # no choice: a pull request it is
     r = s.post(f"{hub.url}/{up_repo}/upload/main", data={"csrf_token": token, "summary": "From bob"},
-               files=[("files", ("bob.txt", b"bob\n", "text/plain"))], allow_redirects=False, timeout=60)
+               files=[("files", ("bob.txt", b"bob\n", "text/plain"))], follow_redirects=False, timeout=60)
     assert r.status_code == 303 and "/discussions/" in r.headers["Location"]
     assert head_of(hub, alice["token"], up_repo) == head
 
@@ -348,7 +367,7 @@ def test_upload_to_an_invisible_repo_is_404(hub, alice, bob):
     assert bob["s"].get(f"{hub.url}/{alice['name']}/{name}/upload/main", timeout=30).status_code == 404
     _p, token = get_form(bob["s"], hub, "/new")
     r = bob["s"].post(f"{hub.url}/{alice['name']}/{name}/upload/main", data={"csrf_token": token},
-                      files=[("files", ("x.txt", b"x", "text/plain"))], allow_redirects=False, timeout=60)
+                      files=[("files", ("x.txt", b"x", "text/plain"))], follow_redirects=False, timeout=60)
     assert r.status_code == 404
     assert hub.api(alice["token"]).list_repo_files(f"{alice['name']}/{name}") == [".gitattributes"]
 
@@ -379,21 +398,21 @@ def test_edit_readme_preview_and_commit(hub, alice):
     # commit with broken YAML: refused next to the editor, text kept, nothing committed
     r = s.post(f"{hub.url}/{repo_id}/edit/main/README.md",
                data={"csrf_token": token, "content": BROKEN, "action": "commit", "parent": head,
-                     "summary": "Broken"}, allow_redirects=False, timeout=60)
+                     "summary": "Broken"}, follow_redirects=False, timeout=60)
     assert r.status_code == 400
     assert any("Nothing was committed" in e for e in field_errors(r.text))
     assert textarea(r.text, "content") == BROKEN
     assert input_value(r.text, "summary") == "Broken"
     r = s.post(f"{hub.url}/{repo_id}/edit/main/README.md",
                data={"csrf_token": token, "content": INVALID_FIELD, "action": "commit", "parent": head},
-               allow_redirects=False, timeout=60)
+               follow_redirects=False, timeout=60)
     assert r.status_code == 400 and "pipeline_tag" in r.text
     assert head_of(hub, alice["token"], repo_id) == head
 
     # a valid card commits and shows on the model page
     r = s.post(f"{hub.url}/{repo_id}/edit/main/README.md",
                data={"csrf_token": token, "content": VALID.replace("\n", "\r\n"), "action": "commit",
-                     "parent": head, "summary": "Write the card"}, allow_redirects=False, timeout=60)
+                     "parent": head, "summary": "Write the card"}, follow_redirects=False, timeout=60)
     assert r.status_code == 303 and r.headers["Location"] == f"/{repo_id}"
     page = s.get(f"{hub.url}/{repo_id}", timeout=30).text
     assert "Sentiment model" in page and "<strong>works</strong>" in page
@@ -404,13 +423,13 @@ def test_edit_readme_preview_and_commit(hub, alice):
     # the editor remembers which commit it started from: a stale one is reported, then allowed
     r = s.post(f"{hub.url}/{repo_id}/edit/main/README.md",
                data={"csrf_token": token, "content": VALID + "\nMore.\n", "action": "commit", "parent": head},
-               allow_redirects=False, timeout=60)
+               follow_redirects=False, timeout=60)
     assert r.status_code == 400 and any("changed this branch" in e for e in field_errors(r.text))
     new_parent = input_value(r.text, "parent")
     assert new_parent == head_of(hub, alice["token"], repo_id)
     r = s.post(f"{hub.url}/{repo_id}/edit/main/README.md",
                data={"csrf_token": token, "content": VALID + "\nMore.\n", "action": "commit",
-                     "parent": new_parent}, allow_redirects=False, timeout=60)
+                     "parent": new_parent}, follow_redirects=False, timeout=60)
     assert r.status_code == 303
 
 
@@ -437,9 +456,9 @@ def test_preview_endpoint(hub, alice, bob):
     assert "<script" not in data["html"] and "onerror" not in data["html"]
     # no CSRF header: refused; bad body: 400; signed out: 401; someone else's private repository: 404
     assert s.post(url, json={"text": "x"}, timeout=30).status_code == 400
-    anon = requests.Session()
-    anon_token = csrf_of(anon.get(hub.url + "/login", timeout=30).text)
-    assert anon.post(url, json={"text": "x"}, headers={"X-CSRFToken": anon_token}, timeout=30).status_code == 401
+    with httpx2.Client(follow_redirects=True) as anon:
+        anon_token = csrf_of(anon.get(hub.url + "/login", timeout=30).text)
+        assert anon.post(url, json={"text": "x"}, headers={"X-CSRFToken": anon_token}, timeout=30).status_code == 401
     assert s.post(url, json={"nope": 1}, headers={"X-CSRFToken": token}, timeout=30).status_code == 400
     _p, bob_token = get_form(bob["s"], hub, "/new")
     assert bob["s"].post(url, json={"text": "x"}, headers={"X-CSRFToken": bob_token}, timeout=30).status_code == 404
@@ -454,7 +473,7 @@ def test_edit_refuses_binary_and_missing_revision(hub, alice, up_repo):
     page, token = get_form(s, hub, f"/{up_repo}/edit/main/docs/usage.md")
     r = s.post(f"{hub.url}/{up_repo}/edit/main/docs/usage.md",
                data={"csrf_token": token, "content": "Use it.\n", "action": "commit",
-                     "parent": input_value(page, "parent")}, allow_redirects=False, timeout=60)
+                     "parent": input_value(page, "parent")}, follow_redirects=False, timeout=60)
     assert r.status_code == 303 and r.headers["Location"] == f"/{up_repo}/blob/main/docs/usage.md"
     assert hub.api(alice["token"]).list_repo_commits(up_repo)[0].title == "Create docs/usage.md"
 
@@ -465,18 +484,18 @@ def test_delete_file(hub, alice, bob, up_repo):
     page, token = get_form(s, hub, f"/{up_repo}/delete/main/weights/v1/notes.txt")
     assert "weights/v1/notes.txt" in page
     # without CSRF: refused
-    r = s.post(f"{hub.url}/{up_repo}/delete/main/weights/v1/notes.txt", data={}, allow_redirects=False, timeout=30)
+    r = s.post(f"{hub.url}/{up_repo}/delete/main/weights/v1/notes.txt", data={}, follow_redirects=False, timeout=30)
     assert r.status_code == 400
     assert "weights/v1/notes.txt" in hub.api(alice["token"]).list_repo_files(up_repo)
     # a reader's deletion is only a proposal
     _p, bob_token = get_form(bob["s"], hub, f"/{up_repo}/delete/main/weights/v1/notes.txt")
     r = bob["s"].post(f"{hub.url}/{up_repo}/delete/main/weights/v1/notes.txt", data={"csrf_token": bob_token},
-                      allow_redirects=False, timeout=30)
+                      follow_redirects=False, timeout=30)
     assert r.status_code == 303 and "/discussions/" in r.headers["Location"]
     assert "weights/v1/notes.txt" in hub.api(alice["token"]).list_repo_files(up_repo)
     # the owner's deletion is a commit
     r = s.post(f"{hub.url}/{up_repo}/delete/main/weights/v1/notes.txt",
-               data={"csrf_token": token, "summary": ""}, allow_redirects=False, timeout=30)
+               data={"csrf_token": token, "summary": ""}, follow_redirects=False, timeout=30)
     assert r.status_code == 303 and r.headers["Location"] == f"/{up_repo}/tree/main"
     api = hub.api(alice["token"])
     assert "weights/v1/notes.txt" not in api.list_repo_files(up_repo)

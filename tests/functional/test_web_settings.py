@@ -8,8 +8,8 @@ import html
 import re
 import uuid
 
+import httpx2
 import pytest
-import requests
 from huggingface_hub.errors import HfHubHTTPError
 
 
@@ -24,26 +24,47 @@ def csrf_of(page: str) -> str:
     return m.group(1)
 
 
-def sign_in(hub, name: str, password: str | None = None) -> requests.Session:
-    s = requests.Session()
+OPENED: list[httpx2.Client] = []  # the running test's clients, closed when it ends
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    """Close the clients a test opened: left to the garbage collector, their open sockets raise a
+    ResourceWarning, which fails the test (requests' connection pools closed themselves)."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
+def new_client() -> httpx2.Client:
+    """A client that keeps cookies and follows redirects like a browser (and the requests session
+    these tests were written with); a call says follow_redirects=False to look at the redirect itself.
+    Closed when the test ends."""
+    s = httpx2.Client(follow_redirects=True, timeout=30)
+    OPENED.append(s)
+    return s
+
+
+def sign_in(hub, name: str, password: str | None = None) -> httpx2.Client:
+    s = new_client()
     page = s.get(hub.url + "/login", timeout=30).text
     r = s.post(hub.url + "/login", data={"csrf_token": csrf_of(page), "username": name,
                                          "password": password or f"pw-{name}-12345"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 302, r.text[-1000:]
     return s
 
 
-def get_form(s: requests.Session, hub, path: str) -> tuple[str, str]:
+def get_form(s: httpx2.Client, hub, path: str) -> tuple[str, str]:
     r = s.get(hub.url + path, timeout=30)
     assert r.status_code == 200, (path, r.status_code)
     return r.text, csrf_of(r.text)
 
 
-def post(s, hub, path: str, data: dict) -> requests.Response:
+def post(s, hub, path: str, data: dict) -> httpx2.Response:
     """A form post with the session's CSRF token (any page of the session carries it)."""
     token = csrf_of(s.get(hub.url + "/settings/profile", timeout=30).text)
-    return s.post(hub.url + path, data={"csrf_token": token, **data}, allow_redirects=False, timeout=60)
+    return s.post(hub.url + path, data={"csrf_token": token, **data}, follow_redirects=False, timeout=60)
 
 
 def field_errors(page: str) -> list[str]:
@@ -64,20 +85,28 @@ def person(hub, name: str) -> dict:
     return {"name": name, "token": token, "s": sign_in(hub, name)}
 
 
+def module_person(hub, name: str):
+    """person() for a module-scoped fixture: its client outlives the test that first asked for it."""
+    p = person(hub, name)
+    OPENED.remove(p["s"])
+    yield p
+    p["s"].close()
+
+
 @pytest.fixture(scope="module")
 def carol(hub):
-    return person(hub, "set-carol")
+    yield from module_person(hub, "set-carol")
 
 
 @pytest.fixture(scope="module")
 def dave(hub):
-    return person(hub, "set-dave")
+    yield from module_person(hub, "set-dave")
 
 
 # ---- profile and password -------------------------------------------------------------------
 def test_settings_need_sign_in(hub):
     for path in ("/settings/profile", "/settings/tokens", "/organizations/new"):
-        r = requests.get(hub.url + path, allow_redirects=False, timeout=30)
+        r = httpx2.get(hub.url + path, timeout=30)
         assert r.status_code == 302 and r.headers["Location"].startswith("/login?next="), path
 
 
@@ -88,7 +117,7 @@ def test_profile_update_and_bad_input(hub, carol, dave):
     page = s.get(hub.url + "/settings/profile", timeout=30).text
     assert input_value(page, "fullname") == "Carol Example"
     assert input_value(page, "email") == "carol@example.org"
-    assert "Carol Example" in requests.get(f"{hub.url}/{carol['name']}", timeout=30).text
+    assert "Carol Example" in httpx2.get(f"{hub.url}/{carol['name']}", follow_redirects=True, timeout=30).text
     # a malformed email: the message next to the field, both values kept, nothing saved
     r = post(s, hub, "/settings/profile", {"fullname": "Carol <b>New</b>", "email": "not-an-email"})
     assert r.status_code == 400
@@ -101,7 +130,7 @@ def test_profile_update_and_bad_input(hub, carol, dave):
     page = s.get(hub.url + "/settings/profile", timeout=30).text
     assert input_value(page, "fullname") == "Carol Example"
     # no CSRF token
-    r = s.post(hub.url + "/settings/profile", data={"fullname": "Hacked"}, allow_redirects=False, timeout=30)
+    r = s.post(hub.url + "/settings/profile", data={"fullname": "Hacked"}, follow_redirects=False, timeout=30)
     assert r.status_code == 400
     assert input_value(s.get(hub.url + "/settings/profile", timeout=30).text, "fullname") == "Carol Example"
 
@@ -130,16 +159,16 @@ def test_change_password(hub):
 
 
 # ---- sessions ---------------------------------------------------------------------------------
-def copy_of(s: requests.Session) -> requests.Session:
+def copy_of(s: httpx2.Client) -> httpx2.Client:
     """Another client holding the same cookies: what a stolen or saved cookie would be."""
-    c = requests.Session()
+    c = new_client()
     c.cookies.update(s.cookies)
     return c
 
 
-def signed_in(hub, s: requests.Session) -> bool:
+def signed_in(hub, s: httpx2.Client) -> bool:
     """Whether `s` is a signed-in session; a refused one is sent to the sign-in page."""
-    r = s.get(hub.url + "/settings/tokens", allow_redirects=False, timeout=30)
+    r = s.get(hub.url + "/settings/tokens", follow_redirects=False, timeout=30)
     assert r.status_code in (200, 302), r.status_code
     if r.status_code == 302:
         assert r.headers["Location"].startswith("/login?next=")
@@ -154,10 +183,10 @@ def session_rows(page: str) -> list[tuple[str, bool]]:
 def test_logout_ends_the_session_everywhere(hub):
     name = uniq("out")
     hub.user(name)
-    s = requests.Session()
+    s = new_client()
     page = s.get(hub.url + "/login", timeout=30).text
     r = s.post(hub.url + "/login", data={"csrf_token": csrf_of(page), "username": name,
-                                         "password": f"pw-{name}-12345"}, allow_redirects=False, timeout=30)
+                                         "password": f"pw-{name}-12345"}, follow_redirects=False, timeout=30)
     assert r.status_code == 302
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -171,7 +200,8 @@ def test_logout_ends_the_session_everywhere(hub):
         assert not signed_in(hub, saved)
     assert not signed_in(hub, s)
     # a cookie of the old kind (user id and password fingerprint, no session) is refused too
-    assert not signed_in(hub, requests.Session())
+    with httpx2.Client() as fresh:
+        assert not signed_in(hub, fresh)
 
 
 def test_suspension_ends_sessions(hub):
@@ -198,7 +228,7 @@ def test_user_sees_and_ends_own_sessions(hub, dave):
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     rows = session_rows(page.text)
     assert len(rows) == 3 and sum(cur for _, cur in rows) == 1
-    assert "python-requests" in page.text
+    assert here.headers["User-Agent"] in page.text  # python-httpx2/<version>, as it signed in
     other_ids = [sid for sid, cur in rows if not cur]
     # one other session signed out from here
     r = post(here, hub, f"/settings/sessions/{other_ids[0]}/revoke", {})
@@ -216,7 +246,7 @@ def test_user_sees_and_ends_own_sessions(hub, dave):
     assert len(session_rows(page)) == 1 and session_rows(page)[0][1]
     assert not signed_in(hub, laptop) and not signed_in(hub, phone) and signed_in(hub, here)
     # no CSRF token: refused
-    r = here.post(hub.url + "/settings/sessions/others/revoke", allow_redirects=False, timeout=30)
+    r = here.post(hub.url + "/settings/sessions/others/revoke", follow_redirects=False, timeout=30)
     assert r.status_code == 400
 
 
@@ -240,7 +270,8 @@ def test_admin_signs_a_user_out_everywhere(hub, dave):
     victim = sign_in(hub, admin)
     assert dave["s"].get(hub.url + "/admin/users", timeout=30).status_code == 404
     assert post(dave["s"], hub, f"/admin/users/{admin}/sign-out", {}).status_code == 404
-    assert requests.post(hub.url + f"/admin/users/{admin}/sign-out", timeout=30).status_code in (400, 404)
+    assert httpx2.post(hub.url + f"/admin/users/{admin}/sign-out", follow_redirects=True,
+                       timeout=30).status_code in (400, 404)
     assert signed_in(hub, victim)
     assert post(boss, hub, "/admin/users/nobody-at-all/sign-out", {}).status_code == 404
 
@@ -254,11 +285,11 @@ def test_https_public_url_makes_the_cookie_secure(tmp_path):
         name = uniq("sec")
         h.user(name)
         # by hand: a client keeps Secure cookies away from this plain-http test server
-        r = requests.get(h.url + "/login", timeout=30)
+        r = httpx2.get(h.url + "/login", follow_redirects=True, timeout=30)
         jar = r.headers["Set-Cookie"].split(";", 1)[0]
-        r = requests.post(h.url + "/login", data={"csrf_token": csrf_of(r.text), "username": name,
-                                                  "password": f"pw-{name}-12345"},
-                          headers={"Cookie": jar}, allow_redirects=False, timeout=30)
+        r = httpx2.post(h.url + "/login", data={"csrf_token": csrf_of(r.text), "username": name,
+                                                "password": f"pw-{name}-12345"},
+                        headers={"Cookie": jar}, timeout=30)
         assert r.status_code == 302, r.text[-500:]
         cookie = r.headers["Set-Cookie"]
         attrs = [a.strip() for a in cookie.split(";")]
@@ -271,8 +302,7 @@ def test_https_public_url_makes_the_cookie_secure(tmp_path):
         left = email.utils.parsedate_to_datetime(expires).timestamp() - time.time()
         assert 2 * 86400 - 600 < left <= 2 * 86400 + 60
         session_cookie = cookie.split(";", 1)[0]
-        page = requests.get(h.url + "/settings/sessions", headers={"Cookie": session_cookie}, allow_redirects=False,
-                            timeout=30)
+        page = httpx2.get(h.url + "/settings/sessions", headers={"Cookie": session_cookie}, timeout=30)
         assert page.status_code == 200 and "and 2 days after signing in" in page.text
     finally:
         h.stop()
@@ -283,7 +313,7 @@ def test_tokens_create_use_list_revoke(hub, carol):
     s = carol["s"]
     page, token = get_form(s, hub, "/settings/tokens")
     r = s.post(hub.url + "/settings/tokens", data={"csrf_token": token, "label": "ci-runner", "role": "write"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 201
     assert r.headers["Cache-Control"] == "no-store"
     secret = re.search(r'value="(mh_[^"]+)"', r.text).group(1)
@@ -302,13 +332,13 @@ def test_tokens_create_use_list_revoke(hub, carol):
 
     # a read token cannot write
     r = s.post(hub.url + "/settings/tokens", data={"csrf_token": token, "label": "reader", "role": "read"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     reader = re.search(r'value="(mh_[^"]+)"', r.text).group(1)
     with pytest.raises(HfHubHTTPError):
         hub.api(reader).create_repo(uniq("nope"))
 
     # revoke: the token stops working at once
-    r = s.post(f"{hub.url}/settings/tokens/{tid}/revoke", data={"csrf_token": token}, allow_redirects=False,
+    r = s.post(f"{hub.url}/settings/tokens/{tid}/revoke", data={"csrf_token": token}, follow_redirects=False,
                timeout=30)
     assert r.status_code == 303
     with pytest.raises(HfHubHTTPError) as err:
@@ -344,18 +374,18 @@ def test_create_organization_and_bad_names(hub, carol):
     org = uniq("org")
     for bad in ("settings", carol["name"], "../x", "<b>o</b>", "a" * 97, ""):
         r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": bad, "fullname": "Kept"},
-                   allow_redirects=False, timeout=30)
+                   follow_redirects=False, timeout=30)
         assert r.status_code == 400, bad
         assert re.search(r'<div class="field has-error">\s*<label for="name"', r.text), bad
         assert input_value(r.text, "name") == bad and input_value(r.text, "fullname") == "Kept"
     r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org, "fullname": "The Org"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303 and r.headers["Location"] == f"/organizations/{org}/members"
-    assert "The Org" in requests.get(f"{hub.url}/{org}", timeout=30).text
+    assert "The Org" in httpx2.get(f"{hub.url}/{org}", follow_redirects=True, timeout=30).text
     r = s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org.upper()},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 400 and any("already taken" in e for e in field_errors(r.text))
-    r = s.post(hub.url + "/organizations/new", data={"name": uniq("nocsrf")}, allow_redirects=False, timeout=30)
+    r = s.post(hub.url + "/organizations/new", data={"name": uniq("nocsrf")}, follow_redirects=False, timeout=30)
     assert r.status_code == 400
 
 
@@ -364,12 +394,12 @@ def test_organization_members(hub, carol, dave):
     org = uniq("team")
     _page, token = get_form(s, hub, "/organizations/new")
     assert s.post(hub.url + "/organizations/new", data={"csrf_token": token, "name": org},
-                  allow_redirects=False, timeout=30).status_code == 303
+                  follow_redirects=False, timeout=30).status_code == 303
     page, token = get_form(s, hub, f"/organizations/{org}/members")
     assert carol["name"] in page
     # add dave as writer
     r = s.post(f"{hub.url}/organizations/{org}/members",
-               data={"csrf_token": token, "user": dave["name"], "role": "write"}, allow_redirects=False, timeout=30)
+               data={"csrf_token": token, "user": dave["name"], "role": "write"}, follow_redirects=False, timeout=30)
     assert r.status_code == 303
     api = hub.api(dave["token"])
     api.create_repo(f"{org}/{uniq('by-dave')}")  # a writer creates models in the organization
@@ -392,7 +422,7 @@ def test_organization_members(hub, carol, dave):
     assert r.status_code == 403
     # change role: dave becomes a reader, and can no longer create models there
     r = s.post(f"{hub.url}/organizations/{org}/members/{dave['name']}/role",
-               data={"csrf_token": token, "role": "read"}, allow_redirects=False, timeout=30)
+               data={"csrf_token": token, "role": "read"}, follow_redirects=False, timeout=30)
     assert r.status_code == 303
     with pytest.raises(HfHubHTTPError):
         api.create_repo(f"{org}/{uniq('by-dave')}")
@@ -402,7 +432,7 @@ def test_organization_members(hub, carol, dave):
     assert r.status_code == 400 and any("at least one admin" in e for e in field_errors(r.text))
     # removal ends the membership (the flash message names dave, so look at the member rows)
     r = s.post(f"{hub.url}/organizations/{org}/members/{dave['name']}/remove", data={"csrf_token": token},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303
     members = s.get(f"{hub.url}/organizations/{org}/members", timeout=30).text
     assert f'id="member-{dave["name"]}"' not in members and f'id="member-{carol["name"]}"' in members
@@ -429,10 +459,10 @@ def test_repo_visibility_and_delete(hub, carol, dave):
     page, token = get_form(s, hub, f"/{repo}/settings")
     assert 'aria-current="page"' in page and "Delete this repository" in page
     r = s.post(f"{hub.url}/{repo}/settings/visibility", data={"csrf_token": token, "visibility": "private"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303
     assert hub.api(carol["token"]).model_info(repo).private is True
-    assert requests.get(f"{hub.url}/{repo}", timeout=30).status_code == 404
+    assert httpx2.get(f"{hub.url}/{repo}", follow_redirects=True, timeout=30).status_code == 404
     r = s.post(f"{hub.url}/{repo}/settings/visibility", data={"csrf_token": token, "visibility": "secret"},
                timeout=30)
     assert r.status_code == 400
@@ -446,7 +476,7 @@ def test_repo_visibility_and_delete(hub, carol, dave):
     assert any("exactly" in e for e in field_errors(r.text))
     assert hub.api(carol["token"]).model_info(repo).id == repo
     r = s.post(f"{hub.url}/{repo}/settings/delete", data={"csrf_token": token, "confirm": repo},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303 and r.headers["Location"] == f"/{carol['name']}"
     assert s.get(f"{hub.url}/{repo}", timeout=30).status_code == 404
 
@@ -467,7 +497,7 @@ def test_other_users_repo_settings_are_refused(hub, carol, dave):
     info = hub.api(carol["token"]).model_info(public)
     assert info.private is False and not info.gated
     # anonymous visitors are sent to sign in
-    r = requests.get(f"{hub.url}/{public}/settings", allow_redirects=False, timeout=30)
+    r = httpx2.get(f"{hub.url}/{public}/settings", timeout=30)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
@@ -481,14 +511,14 @@ def test_gating_and_access_requests(hub, carol, dave):
     r = s.post(f"{hub.url}/{repo}/settings/gating", data={"csrf_token": token, "gated": "sometimes"}, timeout=30)
     assert r.status_code == 400
     r = s.post(f"{hub.url}/{repo}/settings/gating", data={"csrf_token": token, "gated": "manual"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303
     assert hub.api(carol["token"]).model_info(repo).gated == "manual"
 
     # a request arrives (the form on the model page), it is listed as pending
     model_page = requester["s"].get(f"{hub.url}/{repo}", timeout=30).text
     r = requester["s"].post(f"{hub.url}/{repo}/ask-access-form", data={"csrf_token": csrf_of(model_page)},
-                            allow_redirects=False, timeout=30)
+                            follow_redirects=False, timeout=30)
     assert r.status_code == 302
     page = s.get(f"{hub.url}/{repo}/settings", timeout=30).text
     assert f'data-request="{requester["name"]}"' in page
@@ -497,14 +527,14 @@ def test_gating_and_access_requests(hub, carol, dave):
 
     # accept, then revoke
     r = s.post(f"{hub.url}/{repo}/settings/access", data={"csrf_token": token, "action": "accept",
-                                                          "user": requester["name"]}, allow_redirects=False,
+                                                          "user": requester["name"]}, follow_redirects=False,
                timeout=30)
     assert r.status_code == 303
     assert [u.username for u in api.list_accepted_access_requests(repo)] == [requester["name"]]
     page = s.get(f"{hub.url}/{repo}/settings", timeout=30).text
     assert f'data-accepted="{requester["name"]}"' in page
     r = s.post(f"{hub.url}/{repo}/settings/access", data={"csrf_token": token, "action": "revoke",
-                                                          "user": requester["name"]}, allow_redirects=False,
+                                                          "user": requester["name"]}, follow_redirects=False,
                timeout=30)
     assert r.status_code == 303
     assert [u.username for u in api.list_rejected_access_requests(repo)] == [requester["name"]]
@@ -517,7 +547,7 @@ def test_gating_and_access_requests(hub, carol, dave):
 
     # grant directly; bad user names come back next to the field
     r = s.post(f"{hub.url}/{repo}/settings/grant", data={"csrf_token": token, "user": granted["name"]},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303
     assert granted["name"] in [u.username for u in api.list_accepted_access_requests(repo)]
     r = s.post(f"{hub.url}/{repo}/settings/grant", data={"csrf_token": token, "user": "ghost-user-x"}, timeout=30)
@@ -527,7 +557,7 @@ def test_gating_and_access_requests(hub, carol, dave):
 
     # gating off again
     r = s.post(f"{hub.url}/{repo}/settings/gating", data={"csrf_token": token, "gated": "off"},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303 and not hub.api(carol["token"]).model_info(repo).gated
 
 
@@ -548,5 +578,5 @@ def test_org_writer_handles_requests_but_not_admin_settings(hub, carol, dave):
     assert d.post(f"{hub.url}/{repo}/settings/visibility", data={"csrf_token": dave_token, "visibility": "private"},
                   timeout=30).status_code == 403
     r = d.post(f"{hub.url}/{repo}/settings/grant", data={"csrf_token": dave_token, "user": carol["name"]},
-               allow_redirects=False, timeout=30)
+               follow_redirects=False, timeout=30)
     assert r.status_code == 303

@@ -18,12 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+import httpx2
 import numpy as np
 import pytest
-import requests
 from itsdangerous import URLSafeSerializer
 from safetensors.numpy import save_file
 
+from tests.support import rawhttp
 from tests.support.gitutil import make_git, remote_url
 from tests.support.live import start_hub
 from tests.support.xet_build import Xorb, shard
@@ -62,7 +63,11 @@ else:
 
 @pytest.fixture(scope="module")
 def xhub(tmp_path_factory):
-    h = start_hub(tmp_path_factory.mktemp("xet-hub"), workers=2, env={"MODELHUB_REGULAR_UPLOAD_MAX": str(MiB)})
+    # The tests below weigh the store on disk (dedup, no LFS copy): pinned to the local store, also when
+    # the suite runs against SeaweedFS (test_s3_storage covers Xet there).
+    data = tmp_path_factory.mktemp("xet-hub")
+    h = start_hub(data, workers=2, env={"MODELHUB_REGULAR_UPLOAD_MAX": str(MiB),
+                                        "MODELHUB_STORAGE_URL": f"file://{data / 'lfs'}"})
     yield h
     h.stop()
 
@@ -157,8 +162,8 @@ def test_upload_file_50mb_and_download_with_xet_on_and_off(xhub, tokens, tmp_pat
     assert lfs is not None and (lfs.sha256, lfs.size) == (digest, len(data))
     # resolve advertises Xet for this file; the stock client with Xet on downloads through the CAS
     # (reconstruction API + presigned xorb ranges), with Xet off over plain HTTP
-    head = requests.head(f"{xhub.url}/{rid}/resolve/main/big.bin", timeout=30,
-                         headers={"Authorization": f"Bearer {tokens['user']}"})
+    head = httpx2.head(f"{xhub.url}/{rid}/resolve/main/big.bin", timeout=30,
+                       headers={"Authorization": f"Bearer {tokens['user']}"})
     assert len(head.headers["X-Xet-Hash"]) == 64
     assert f"/api/models/{rid}/xet-read-token/" in head.headers["Link"] and 'rel="xet-auth"' in head.headers["Link"]
     api = xhub.api(tokens["user"])
@@ -174,16 +179,16 @@ def test_upload_file_50mb_and_download_with_xet_on_and_off(xhub, tokens, tmp_pat
         assert ("GET /xet-cas/v1/reconstructions/" in log) == xet
         assert (f"GET /{rid}/resolve/main/big.bin" in log) == (not xet)
     # plain resolve, with and without Range
-    with xhub.get(f"/{rid}/resolve/main/big.bin", tokens["user"], headers={"Range": "bytes=12345678-13345677"}) as r:
-        assert r.status_code == 206 and r.content == data[12345678:13345678]
-        assert r.headers["Content-Range"] == f"bytes 12345678-13345677/{len(data)}"
-    with xhub.get(f"/{rid}/resolve/main/big.bin", tokens["user"], headers={"Range": f"bytes={len(data) - 10}-"}) as r:
-        assert r.status_code == 206 and r.content == data[-10:]
-    r = requests.get(f"{xhub.url}/{rid}/resolve/main/big.bin", headers={"Authorization": f"Bearer {tokens['user']}"},
-                     stream=True, timeout=60)
+    r = xhub.get(f"/{rid}/resolve/main/big.bin", tokens["user"], headers={"Range": "bytes=12345678-13345677"})
+    assert r.status_code == 206 and r.content == data[12345678:13345678]
+    assert r.headers["Content-Range"] == f"bytes 12345678-13345677/{len(data)}"
+    r = xhub.get(f"/{rid}/resolve/main/big.bin", tokens["user"], headers={"Range": f"bytes={len(data) - 10}-"})
+    assert r.status_code == 206 and r.content == data[-10:]
     h = hashlib.sha256()
-    for block in r.iter_content(MiB):
-        h.update(block)
+    with httpx2.stream("GET", f"{xhub.url}/{rid}/resolve/main/big.bin", follow_redirects=True, timeout=60,
+                       headers={"Authorization": f"Bearer {tokens['user']}"}) as r:
+        for block in r.iter_bytes(MiB):
+            h.update(block)
     assert (r.status_code, r.headers["Content-Length"], h.hexdigest()) == (200, str(len(data)), digest)
 
 
@@ -295,8 +300,8 @@ def test_upload_to_a_pull_request_by_another_user(xhub, tokens, tmp_path):
     assert "xet-write-token/None?create_pr=1" in cas_log(xhub, log_start)
     files = xhub.api(tokens["user"]).list_repo_files(rid, revision="refs/pr/1")
     assert "w.bin" in files and "w.bin" not in xhub.api(tokens["user"]).list_repo_files(rid)
-    with xhub.get(f"/{rid}/resolve/refs%2Fpr%2F1/w.bin", tokens["user"]) as r:
-        assert r.status_code == 200 and r.content == data
+    r = xhub.get(f"/{rid}/resolve/refs%2Fpr%2F1/w.bin", tokens["user"])
+    assert r.status_code == 200 and r.content == data
 
 
 # ---- tokens ----------------------------------------------------------------------------------------
@@ -326,9 +331,15 @@ def test_token_endpoints(xhub, tokens):
 
 # ---- bad input ---------------------------------------------------------------------------------------
 
-def cas(xhub, method: str, path: str, token: str, data: bytes = b""):
-    return requests.request(method, f"{xhub.url}/xet-cas{path}", data=data, timeout=60,
-                            headers={"Authorization": f"Bearer {token}"})
+def cas(xhub, method: str, path: str, token: str, data: bytes = b"") -> httpx2.Response:
+    return httpx2.request(method, f"{xhub.url}/xet-cas{path}", content=data, follow_redirects=True, timeout=60,
+                          headers={"Authorization": f"Bearer {token}"})
+
+
+def cas_empty_bearer(xhub, method: str, path: str, data: bytes = b"") -> rawhttp.RawResponse:
+    """A CAS request with `Authorization: Bearer ` (no token after the space), over a raw socket:
+    httpx2 refuses to send a header value that ends in a space."""
+    return rawhttp.send(xhub.host_port, rawhttp.build(method, f"/xet-cas{path}", [("Authorization", "Bearer ")], data))
 
 
 def assert_error(r, status: int, *words: str):
@@ -353,7 +364,7 @@ def test_corrupted_or_malformed_xorbs_are_refused(xhub, tokens):
     assert_error(cas(xhub, "POST", f"/v1/xorbs/other/{x.hash}", token, x.body), 400)
     assert xorb_bytes(xhub) == stored
     # unauthenticated, bad signature, read scope
-    assert cas(xhub, "POST", f"/v1/xorbs/default/{x.hash}", "", x.body).status_code == 401
+    assert cas_empty_bearer(xhub, "POST", f"/v1/xorbs/default/{x.hash}", x.body).status == 401
     assert cas(xhub, "POST", f"/v1/xorbs/default/{x.hash}", token[:-2] + "xx", x.body).status_code == 401
     read = xhub.get(f"/api/models/{rid}/xet-read-token/main", tokens["user"]).json()["accessToken"]
     assert_error(cas(xhub, "POST", f"/v1/xorbs/default/{x.hash}", read, x.body), 403, "read-only")
@@ -396,8 +407,8 @@ def test_bad_shards_and_foreign_or_expired_tokens_reference_nothing(xhub, tokens
     assert_error(try_commit(rid), 400, digest)
     # expired token, read token: refused before anything is read
     secret = (xhub.data_dir / "secret_key").read_text().strip()
-    with xhub.get(f"/api/models/{rid}/xet-write-token/main", tokens["user"]) as r:
-        repo_pk = URLSafeSerializer(secret, salt="xet-cas-token").loads(r.json()["accessToken"])["r"]
+    r = xhub.get(f"/api/models/{rid}/xet-write-token/main", tokens["user"])
+    repo_pk = URLSafeSerializer(secret, salt="xet-cas-token").loads(r.json()["accessToken"])["r"]
     expired = URLSafeSerializer(secret, salt="xet-cas-token").dumps({"r": repo_pk, "s": "write",
                                                                      "e": int(time.time()) - 5})
     assert_error(cas(xhub, "POST", "/v1/shards", expired, good), 401, "Expired")
@@ -408,10 +419,10 @@ def test_bad_shards_and_foreign_or_expired_tokens_reference_nothing(xhub, tokens
     # a valid shard under the token of `rid`: the file is usable in `rid`, not in another repository
     assert cas(xhub, "POST", "/v1/shards", token, good).status_code == 200
     assert_error(try_commit(other_rid), 400, digest)
-    with try_commit(rid) as r:
-        assert r.status_code == 200, r.text
-    with xhub.get(f"/{rid}/resolve/main/w.bin", tokens["user"]) as r:
-        assert r.content == data
+    r = try_commit(rid)
+    assert r.status_code == 200, r.text
+    r = xhub.get(f"/{rid}/resolve/main/w.bin", tokens["user"])
+    assert r.content == data
 
 
 def _decode_chunks(body: bytes, count: int) -> bytes:
@@ -447,38 +458,38 @@ def test_reconstruction_api_and_presigned_ranges(xhub, tokens):
             info = next(f for f in answer["fetch_info"][t["hash"]]
                         if f["range"]["start"] <= t["range"]["start"] and f["range"]["end"] >= t["range"]["end"])
             rng = f"bytes={info['url_range']['start']}-{info['url_range']['end']}"
-            with requests.get(info["url"], headers={"Range": rng}, timeout=30) as r:
-                assert r.status_code == 206, r.text
-                body = _decode_chunks(r.content, info["range"]["end"] - info["range"]["start"])
+            r = httpx2.get(info["url"], headers={"Range": rng}, follow_redirects=True, timeout=30)
+            assert r.status_code == 206, r.text
+            body = _decode_chunks(r.content, info["range"]["end"] - info["range"]["start"])
             out.append(body)  # (one fetch per term here: each term has its own range)
             assert len(body) == t["unpacked_length"]
         return b"".join(out)[answer["offset_into_first_range"]:]
 
-    with cas(xhub, "GET", f"/v1/reconstructions/{fid}", read) as r:
-        assert r.status_code == 200, r.text
-        full = r.json()
+    r = cas(xhub, "GET", f"/v1/reconstructions/{fid}", read)
+    assert r.status_code == 200, r.text
+    full = r.json()
     assert rebuild(full) == data
     for start, end in ((0, 99), (100_000, 200_000), (len(data) - 5, len(data) - 1), (70_000, len(data) + 100)):
-        r = requests.get(f"{xhub.url}/xet-cas/v1/reconstructions/{fid}", timeout=30,
-                         headers={"Authorization": f"Bearer {read}", "Range": f"bytes={start}-{end}"})
+        r = httpx2.get(f"{xhub.url}/xet-cas/v1/reconstructions/{fid}", follow_redirects=True, timeout=30,
+                       headers={"Authorization": f"Bearer {read}", "Range": f"bytes={start}-{end}"})
         assert r.status_code == 200, r.text
         assert rebuild(r.json())[:end - start + 1] == data[start:end + 1]
-    r = requests.get(f"{xhub.url}/xet-cas/v1/reconstructions/{fid}", timeout=30,
-                     headers={"Authorization": f"Bearer {read}", "Range": f"bytes={len(data)}-"})
+    r = httpx2.get(f"{xhub.url}/xet-cas/v1/reconstructions/{fid}", follow_redirects=True, timeout=30,
+                   headers={"Authorization": f"Bearer {read}", "Range": f"bytes={len(data)}-"})
     assert_error(r, 416)
     # another repository's token does not reach this file; unknown or malformed ids
     other_read = xhub.get(f"/api/models/{stranger}/xet-read-token/main", tokens["other"]).json()["accessToken"]
     assert_error(cas(xhub, "GET", f"/v1/reconstructions/{fid}", other_read), 404)
     assert_error(cas(xhub, "GET", f"/v1/reconstructions/{'0' * 64}", read), 404)
     assert_error(cas(xhub, "GET", "/v1/reconstructions/xyz", read), 400)
-    assert cas(xhub, "GET", f"/v1/reconstructions/{fid}", "").status_code == 401
+    assert cas_empty_bearer(xhub, "GET", f"/v1/reconstructions/{fid}").status == 401
     # a presigned URL grants exactly its range of its xorb
     info = full["fetch_info"][x1.hash][0]
     url, lo, hi = info["url"], info["url_range"]["start"], info["url_range"]["end"]
     for headers in ({}, {"Range": f"bytes={lo}-{hi + 1}"}, {"Range": "bytes=0-"}):
-        assert requests.get(url, headers=headers, timeout=30).status_code == 403
+        assert httpx2.get(url, headers=headers, follow_redirects=True, timeout=30).status_code == 403
     sig = url.split("sig=", 1)[1]
-    assert requests.get(url.replace(sig, sig[:-3] + ("AAA" if sig[-3:] != "AAA" else "BBB")),
-                        headers={"Range": f"bytes={lo}-{hi}"}, timeout=30).status_code == 403
-    assert requests.get(url.replace(x1.hash, x2.hash), headers={"Range": f"bytes={lo}-{hi}"},
-                        timeout=30).status_code == 403
+    assert httpx2.get(url.replace(sig, sig[:-3] + ("AAA" if sig[-3:] != "AAA" else "BBB")),
+                      headers={"Range": f"bytes={lo}-{hi}"}, follow_redirects=True, timeout=30).status_code == 403
+    assert httpx2.get(url.replace(x1.hash, x2.hash), headers={"Range": f"bytes={lo}-{hi}"},
+                      follow_redirects=True, timeout=30).status_code == 403

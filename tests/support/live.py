@@ -15,7 +15,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
+import httpx2
+
+from tests.support.seaweed import fresh_s3_env
 
 _counter = itertools.count()
 
@@ -107,26 +109,27 @@ class LiveHub:
 
         return HfApi(endpoint=self.url, token=token if token is not None else False)
 
-    def get(self, path: str, token: str | None = None, **kw) -> requests.Response:
+    def get(self, path: str, token: str | None = None, **kw) -> httpx2.Response:
+        return self.request("GET", path, token, timeout=60, **kw)
+
+    def request(self, method: str, path: str, token: str | None = None, **kw) -> httpx2.Response:
+        """One request to this server; redirects are followed unless `follow_redirects=False` (what
+        the tests were written against: requests followed them, httpx2 does not by default)."""
         headers = kw.pop("headers", {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return requests.get(self.url + path, headers=headers, timeout=60, **kw)
+        kw.setdefault("timeout", 120)
+        kw.setdefault("follow_redirects", True)
+        return httpx2.request(method, self.url + path, headers=headers, **kw)
 
-    def request(self, method: str, path: str, token: str | None = None, **kw) -> requests.Response:
-        headers = kw.pop("headers", {})
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return requests.request(method, self.url + path, headers=headers, timeout=120, **kw)
-
-    def commit_ndjson(self, token: str | None, repo_id: str, body: bytes, rev: str = "main") -> requests.Response:
+    def commit_ndjson(self, token: str | None, repo_id: str, body: bytes, rev: str = "main") -> httpx2.Response:
         """POST a raw NDJSON commit body (what huggingface_hub's create_commit sends): for bodies the
         client would never send."""
-        return self.request("POST", f"/api/models/{repo_id}/commit/{rev}", token, data=body,
+        return self.request("POST", f"/api/models/{repo_id}/commit/{rev}", token, content=body,
                             headers={"Content-Type": "application/x-ndjson"})
 
     def raw_commit(self, token: str, repo_id: str, files: dict[str, bytes], summary: str = "raw commit"
-                   ) -> requests.Response:
+                   ) -> httpx2.Response:
         """A commit of inline (base64) files, straight to the NDJSON endpoint."""
         lines = [{"key": "header", "value": {"summary": summary, "description": ""}}]
         for path, data in files.items():
@@ -194,6 +197,8 @@ def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = Non
     db_url = None if given else _fresh_database_url(os.environ.get("MODELHUB_TEST_DATABASE_URL"))
     if db_url:
         full_env["MODELHUB_DATABASE_URL"] = db_url
+    if not (env or {}).get("MODELHUB_STORAGE_URL"):  # MODELHUB_TEST_S3=1: a fresh prefix in SeaweedFS
+        full_env.update(fresh_s3_env() or {})
     full_env.update(env or {})
     log_path = data_dir / "server.log"
     with open(log_path, "ab") as log:  # the child keeps its own descriptor; a restart appends
@@ -209,9 +214,9 @@ def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = Non
         if proc.poll() is not None:
             raise RuntimeError(f"modelhub serve exited early:\n{hub.log()}")
         try:
-            if requests.get(url + "/api/health", timeout=2).status_code == 200:
+            if httpx2.get(url + "/api/health", timeout=2).status_code == 200:
                 return hub
-        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer on a busy machine
+        except httpx2.TransportError:  # not up yet (refused, reset), or slow to answer on a busy machine
             pass
         time.sleep(0.2)
     hub.stop()
