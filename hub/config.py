@@ -7,13 +7,22 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from models_registry.settings import MB, RegistrySettings
+from models_registry.settings import MB, RegistrySettings, S3Options
 
 # name -> (default, type). Each is read from MODELHUB_<NAME>.
 SETTINGS: dict[str, tuple[Any, type]] = {
     "DATA_DIR": ("hub-data", str),
     "DATABASE_URL": (None, str),
-    "STORAGE_URL": (None, str),
+    "STORAGE_URL": (None, str),  # file://PATH (default: DATA_DIR/lfs) or s3://BUCKET/PREFIX
+    # S3-compatible storage; unset values fall to boto3's own (AWS_* variables, ~/.aws).
+    "S3_ENDPOINT": (None, str),
+    "S3_REGION": (None, str),
+    "S3_ACCESS_KEY": (None, str),
+    "S3_SECRET_KEY": (None, str),
+    "S3_ADDRESSING": ("path", str),  # path (SeaweedFS, MinIO, Ceph) or virtual (AWS)
+    "S3_REDIRECT": (True, bool),  # downloads: 302 to a presigned URL, or (0) the hub proxies the bytes
+    "S3_URL_TTL": (600, int),  # seconds a presigned download URL is valid
+    "S3_PUBLIC_ENDPOINT": (None, str),  # the store as clients reach it, if not S3_ENDPOINT
     "PUBLIC_URL": (None, str),  # the URL clients use, if not the Host header (behind a proxy)
     "SECRET_KEY": (None, str),
     "LFS_THRESHOLD": (10 * MB, int),
@@ -70,6 +79,10 @@ def registry_settings(cfg: dict[str, Any]) -> RegistrySettings:
         lfs_threshold=cfg["LFS_THRESHOLD"], regular_upload_max=cfg["REGULAR_UPLOAD_MAX"],
         max_commit_bytes=cfg["MAX_COMMIT_BYTES"], max_lfs_object_bytes=cfg["MAX_LFS_OBJECT_BYTES"],
         stale_upload_hours=cfg["STALE_UPLOAD_HOURS"],
+        s3=S3Options(endpoint=cfg["S3_ENDPOINT"], region=cfg["S3_REGION"], access_key=cfg["S3_ACCESS_KEY"],
+                     secret_key=cfg["S3_SECRET_KEY"], addressing=cfg["S3_ADDRESSING"],
+                     redirect=cfg["S3_REDIRECT"], url_ttl=cfg["S3_URL_TTL"],
+                     public_endpoint=cfg["S3_PUBLIC_ENDPOINT"]),
     )
 
 

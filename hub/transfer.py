@@ -9,7 +9,9 @@ import `models_registry.storage`.
 
 from __future__ import annotations
 
-from flask import Response, current_app, request, send_file
+import io
+
+from flask import Response, current_app, redirect, request, send_file
 from werkzeug.wsgi import wrap_file
 
 from models_registry.errors import NotFound
@@ -19,9 +21,21 @@ from .security_headers import raw_file, raw_mimetype
 from .wiring import services
 
 
+def _client_fetches_from_the_store() -> bool:
+    """API clients, git-lfs and browser navigations (a download link) follow a redirect to the
+    store. A page's own subresources (card images, media: Sec-Fetch-Mode other than "navigate")
+    are served from the hub's origin: the pages' CSP allows only it, and no page makes the
+    browser contact another host."""
+    mode = request.headers.get("Sec-Fetch-Mode")
+    return mode is None or mode == "navigate"
+
+
 def send_blob(oid: str, size: int, etag: str, download_name: str | None = None) -> Response:
-    """An LFS object's bytes with Range support: sendfile from local disk, else streamed from `open`
-    (Xet-uploaded files are rebuilt from xorbs on the fly and have no local path)."""
+    """An LFS object's bytes with Range support, the fastest way the store allows: sendfile from
+    local disk; a 302 to a presigned URL on object storage (HEAD too: clients keep the first
+    response's X-Linked-* headers and fetch the bytes from the store, as from the Hub's CDN);
+    else streamed through the hub from `open` (object storage the clients cannot reach, and
+    Xet-uploaded files, rebuilt from xorbs on the fly)."""
 
     blobs: BlobStore = services().registry.blobs
     local = blobs.local_path(oid)
@@ -30,6 +44,12 @@ def send_blob(oid: str, size: int, etag: str, download_name: str | None = None) 
         resp = send_file(local, mimetype=mimetype, conditional=True, etag=etag,
                          download_name=download_name, max_age=0)
         return raw_file(resp, download_name)
+    url = blobs.download_url(oid, download_name) if _client_fetches_from_the_store() else None
+    if url is not None:
+        resp = redirect(url, code=302)
+        resp.headers["ETag"] = f'"{etag}"'
+        resp.cache_control.no_cache = True
+        return resp
     try:
         f = blobs.open(oid)
     except FileNotFoundError:
@@ -43,10 +63,40 @@ def send_blob(oid: str, size: int, etag: str, download_name: str | None = None) 
     return resp.make_conditional(request.environ, accept_ranges=True, complete_length=size)
 
 
+def direct_download(oid: str, download_name: str | None = None) -> tuple[str, int] | None:
+    """(URL, seconds it stays valid) for clients to fetch an object from the store themselves
+    (git-LFS batch hrefs), or None when the hub serves the bytes."""
+    reg = services().registry
+    url = reg.blobs.download_url(oid, download_name)
+    return (url, reg.settings.s3.url_ttl) if url is not None else None
+
+
+def xorb_fetch_url(xorb_hash: str) -> str | None:
+    """A presigned URL of a xorb on object storage, for the reconstruction's fetch_info (clients
+    GET their range from the store); None on local disk, where the hub serves signed ranges."""
+    return services().registry.xet.xorb_url(xorb_hash)
+
+
 def send_xorb(xorb_hash: str) -> Response:
     """A stored xorb, for the byte range a signed fetch URL granted (the view checked the signature
-    and the Range header): sendfile with Range from local disk."""
-    path = services().registry.xet.xorb_path(xorb_hash)
+    and the Range header): sendfile with Range from local disk, a redirect on object storage."""
+    xet = services().registry.xet
+    path = xet.xorb_path(xorb_hash)
+    if path is None:  # object storage
+        url = xet.xorb_url(xorb_hash)
+        if url is not None:
+            return redirect(url, code=302)
+        try:
+            f = xet.open_xorb(xorb_hash)
+        except FileNotFoundError:
+            raise NotFound(f"Xorb {xorb_hash} is missing from storage") from None
+        size = f.seek(0, io.SEEK_END)
+        f.seek(0)
+        resp = current_app.response_class(wrap_file(request.environ, f), mimetype="application/octet-stream",
+                                          direct_passthrough=True)
+        resp.content_length = size
+        resp.set_etag(xorb_hash)
+        return resp.make_conditional(request.environ, accept_ranges=True, complete_length=size)
     if not path.exists():
         raise NotFound(f"Xorb {xorb_hash} is missing from storage")
     return send_file(path, mimetype="application/octet-stream", conditional=True, etag=xorb_hash, max_age=0)

@@ -70,3 +70,10 @@ class PayloadTooLarge(RegistryError):
 
 class NotImplementedYet(RegistryError):
     status = 501
+
+
+class StorageUnavailable(RegistryError):
+    """The object store did not answer or refused (down, wrong credentials, bucket missing, full):
+    nothing was stored or referenced, and the client may retry (`retry_after` seconds)."""
+
+    status = 503

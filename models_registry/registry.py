@@ -15,6 +15,7 @@ from .settings import RegistrySettings
 from .storage import GitStore, Stager, open_blob_store
 from .storage.xet.blobs import XetBackedBlobStore
 from .storage.xet.store import XetStore
+from .storage_migration import StorageMigration
 from .xet import Xet
 from .sync.mirrors import Mirrors
 
@@ -28,9 +29,12 @@ class Registry:
         # Cluster-wide on PostgreSQL (several nodes share the repositories), flock on one machine.
         self.locks = open_locks(self.db, data / "locks")
         self.git = GitStore(data / "repos", self.locks)
-        self.xet = Xet(self.db, XetStore(data / "xet"))
-        self.blobs = XetBackedBlobStore(open_blob_store(settings.storage_url), self.xet)
+        blobs = open_blob_store(settings.storage_url, settings.s3)
+        # On object storage, xorbs live beside the LFS objects (same bucket and prefix).
+        self.xet = Xet(self.db, XetStore(data / "xet", getattr(blobs, "objects", None)))
+        self.blobs = XetBackedBlobStore(blobs, self.xet)
         self.stager = Stager(data / "tmp")
+        self.storage_migration = StorageMigration(self.db, blobs, self.xet.store, self.stager, data)
         self.accounts = Accounts(self.db)
         self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos)

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """How to reach an S3-compatible store (MODELHUB_STORAGE_URL=s3://BUCKET/PREFIX). Unset values
+    fall to boto3's own configuration (AWS_* environment, ~/.aws), as operators of S3 expect."""
+
+    endpoint: str | None = None  # e.g. http://seaweedfs:8333; None: AWS
+    region: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    addressing: str = "path"  # "path" (SeaweedFS, MinIO, Ceph) or "virtual" (AWS)
+    # Downloads: redirect clients to a presigned URL (they must reach the store), or proxy the bytes.
+    redirect: bool = True
+    # The store's address as clients reach it, if not `endpoint` (presigned URLs are signed for it).
+    public_endpoint: str | None = None
+    url_ttl: int = 600  # seconds a presigned download URL stays valid
 
 
 @dataclass
@@ -23,10 +41,11 @@ class RegistrySettings:
     max_lfs_object_bytes: int = 100 * 1024 * MB
     # Partial upload files untouched this long are a stopped process's leftovers (Registry.sweep_uploads).
     stale_upload_hours: float = 6
+    s3: S3Options = field(default_factory=S3Options)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, database_url: str | None = None, storage_url: str | None = None,
-                     **kw: float) -> RegistrySettings:
+                     **kw: Any) -> RegistrySettings:
         data_dir = Path(data_dir).resolve()
         return cls(
             data_dir=data_dir,

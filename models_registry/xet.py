@@ -52,8 +52,14 @@ class Xet:
     def sweep(self, max_age: float, now: float | None = None) -> int:
         return self.store.sweep(max_age, now)
 
-    def xorb_path(self, h: str) -> Path:
+    def xorb_path(self, h: str) -> Path | None:
         return self.store.xorb_path(h)
+
+    def xorb_url(self, h: str) -> str | None:
+        return self.store.xorb_url(h)
+
+    def open_xorb(self, h: str) -> BinaryIO:
+        return self.store.open_xorb(h)
 
     def load_index(self, h: str) -> tuple[list[ChunkInfo], int]:
         return self.store.load_index(h)

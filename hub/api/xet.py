@@ -26,7 +26,7 @@ from models_registry.xet import MAX_SHARD_BYTES
 from .. import auth
 from ..errors import error_response
 from ..request_body import body_stream
-from ..transfer import send_xorb
+from ..transfer import send_xorb, xorb_fetch_url
 from ..wiring import services
 from .common import base_url, drain_body, repo_type_of
 
@@ -193,10 +193,13 @@ def reconstruction(file_id: str):
         if (t.xorb, t.chunk_start, t.chunk_end) in signed:  # a range repeated within the file
             continue
         signed.add((t.xorb, t.chunk_start, t.chunk_end))
-        sig = signer.dumps({"x": t.xorb, "b": [t.byte_start, t.byte_end], "e": exp, "r": repo_id, "h": holder})
+        url = xorb_fetch_url(t.xorb)
+        if url is None:
+            sig = signer.dumps({"x": t.xorb, "b": [t.byte_start, t.byte_end], "e": exp, "r": repo_id, "h": holder})
+            url = f"{base_url()}{CAS_PREFIX}/fetch/{t.xorb}?sig={sig}"
         fetch_info.setdefault(t.xorb, []).append({
             "range": {"start": t.chunk_start, "end": t.chunk_end},
-            "url": f"{base_url()}{CAS_PREFIX}/fetch/{t.xorb}?sig={sig}",
+            "url": url,
             "url_range": {"start": t.byte_start, "end": t.byte_end},
         })
     return jsonify({

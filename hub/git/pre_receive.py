@@ -56,7 +56,7 @@ def _is_placeholder(sha: str) -> bool:
 def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
     from models_registry.registry import Registry
     from models_registry.safetensors_meta import SafetensorsError, parameter_counts
-    from models_registry.settings import RegistrySettings
+    from models_registry.settings import RegistrySettings, S3Options
 
     for u in updates:
         ff = True
@@ -86,7 +86,8 @@ def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
             blobs[sha] = int(size)
     small = _batch_read([s for s, n in blobs.items() if n <= MAX_POINTER_SIZE])
     settings = RegistrySettings(data_dir=Path(ctx["data_dir"]), database_url=ctx["database_url"],
-                                storage_url=ctx["storage_url"], lfs_threshold=ctx["lfs_threshold"])
+                                storage_url=ctx["storage_url"], lfs_threshold=ctx["lfs_threshold"],
+                                s3=S3Options(**ctx["s3"]))
     registry = Registry(settings)
     try:
         repo = registry.repos.by_id(ctx["repo_pk"])

@@ -13,6 +13,7 @@ from typing import BinaryIO, Protocol
 
 from ..errors import BadRequest
 from ..names import OID_RE
+from ..settings import S3Options
 from .durable import publish
 from .staging import StagedFile
 
@@ -24,7 +25,7 @@ def check_oid(oid: str) -> str:
 
 
 class BlobStore(Protocol):
-    """What the registry needs from blob storage; local disk now, S3-compatible later."""
+    """What the registry needs from blob storage: local disk (below) or S3-compatible (s3.py)."""
 
     def exists(self, oid: str) -> bool: ...
 
@@ -37,6 +38,10 @@ class BlobStore(Protocol):
 
     def local_path(self, oid: str) -> Path | None:
         """A path on local disk for zero-copy serving (sendfile), or None for remote stores."""
+
+    def download_url(self, oid: str, download_name: str | None = None) -> str | None:
+        """A short-lived URL clients may fetch the bytes from themselves (object storage), or None:
+        then the hub serves them."""
 
     def delete(self, oid: str) -> None: ...
 
@@ -72,6 +77,9 @@ class LocalBlobStore:
     def local_path(self, oid: str) -> Path | None:
         return self._path(oid)
 
+    def download_url(self, oid: str, download_name: str | None = None) -> str | None:
+        return None
+
     def delete(self, oid: str) -> None:
         try:
             self._path(oid).unlink()
@@ -79,10 +87,14 @@ class LocalBlobStore:
             pass
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """``file:///path`` or a bare path -> LocalBlobStore. S3 comes with its own issue."""
+def open_blob_store(url: str, s3: S3Options | None = None) -> BlobStore:
+    """``file:///path`` or a bare path -> LocalBlobStore; ``s3://BUCKET/PREFIX`` -> S3BlobStore."""
     if url.startswith("file://"):
         return LocalBlobStore(Path(url[len("file://"):]))
+    if url.startswith("s3://"):
+        from .s3 import S3BlobStore
+
+        return S3BlobStore(url, s3 or S3Options())
     if "://" in url:
-        raise ValueError(f"Unsupported storage URL {url!r} (supported: file://PATH)")
+        raise ValueError(f"Unsupported storage URL {url!r} (supported: file://PATH, s3://BUCKET/PREFIX)")
     return LocalBlobStore(Path(url))

@@ -50,6 +50,9 @@ class XetBackedBlobStore:
     def local_path(self, oid: str) -> Path | None:
         return self.inner.local_path(oid) if self.inner.exists(oid) else None
 
+    def download_url(self, oid: str, download_name: str | None = None) -> str | None:
+        return self.inner.download_url(oid, download_name) if self.inner.exists(oid) else None
+
     def delete(self, oid: str) -> None:
         self.inner.delete(oid)
 

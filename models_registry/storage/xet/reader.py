@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from typing import BinaryIO
 
+from ..sized_stream import SizedStream
 from .xorb import ChunkInfo, InvalidXorb, chunk_run, unpack_chunks
 
 # (xorb hash) -> (chunk list, chunks_end); (xorb hash) -> open binary file of the xorb
@@ -20,11 +21,10 @@ MAX_OPEN_XORBS = 8
 RUN_BYTES = 512 * 1024  # of a xorb read at once: whole chunks, one seek and one read
 
 
-class XetFileReader(io.RawIOBase):
+class XetFileReader(SizedStream):
     def __init__(self, terms: list[list], size: int, load_index: IndexLoader, open_xorb: XorbOpener) -> None:
-        super().__init__()
+        super().__init__(size)
         self._terms = terms  # [xorb, chunk_start, chunk_end, unpacked_bytes]
-        self._size = size
         self._load_index = load_index
         self._open_xorb = open_xorb
         self._starts: list[int] = []
@@ -32,7 +32,6 @@ class XetFileReader(io.RawIOBase):
         for t in terms:
             self._starts.append(pos)
             pos += int(t[3])
-        self._pos = 0
         self._files: dict[str, BinaryIO] = {}
         # the chunks read last: (term, index of the first within the term, their uncompressed bytes)
         self._run: tuple[int, int, list] | None = None
@@ -40,20 +39,6 @@ class XetFileReader(io.RawIOBase):
         self._term_cache: tuple[int, list[ChunkInfo], list[int]] | None = None
 
     # -- io protocol --
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
     def readinto(self, buf) -> int:  # type: ignore[no-untyped-def]
         out = memoryview(buf).cast("B")
         done = 0

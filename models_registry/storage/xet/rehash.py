@@ -44,10 +44,17 @@ class _Xorb:
 
     def __init__(self, f: BinaryIO) -> None:
         self.f = f
-        self.direct = set_direct(f.fileno(), True)
+        try:
+            self.fd: int | None = f.fileno()
+        except OSError:  # io.UnsupportedOperation: a xorb on object storage, read by ranged GETs
+            self.fd = None
+        self.direct = self.fd is not None and set_direct(self.fd, True)
 
     def read(self, buf: mmap.mmap, first: int, length: int) -> memoryview:
         """`length` bytes at offset `first`, as a view of `buf` (len(buf) >= length + SLACK)."""
+        if self.fd is None:
+            self.f.seek(first)
+            return memoryview(buf)[:self.f.readinto(memoryview(buf)[:length]) or 0]
         if self.direct:
             start = first - first % ALIGN
             span = -(-(first + length - start) // ALIGN) * ALIGN

@@ -5,6 +5,10 @@ Layout under ``<data>/xet/``: ``xorbs/<h[:2]>/<h>`` (the xorb exactly as uploade
 byte ranges can be served to Xet clients as they are) and ``xorbs/<h[:2]>/<h>.idx`` (our chunk
 index: hash, offset and length of every chunk). A xorb appears under its name only after every
 chunk was decompressed and hashed and the xorb hash matched.
+
+With object storage (`remote`, an S3Objects), a xorb is received and verified on local scratch
+as always, then uploaded, index first, under the same names as keys (``xet/xorbs/...``); reads
+are ranged GETs and clients fetch xorb ranges from presigned URLs.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ...errors import BadRequest, NotFound
 from .. import scratch_owner
@@ -24,12 +28,16 @@ from .hashing import str_to_hash
 from .reader import open_reader
 from .xorb import MAX_XORB_BYTES, ChunkInfo, XorbInfo, XorbVerifier, decode_index, encode_index
 
+if TYPE_CHECKING:
+    from ..s3 import S3Objects
+
 COPY_BUFFER = 1024 * 1024
 
 
 class XetStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, remote: S3Objects | None = None) -> None:
         self.root = root
+        self.remote = remote
         self.xorb_dir = root / "xorbs"
         self.tmp_dir = root / "tmp"
         self.xorb_dir.mkdir(parents=True, exist_ok=True)
@@ -44,23 +52,52 @@ class XetStore:
         str_to_hash(h)  # validates
         return self.xorb_dir / h[:2] / h
 
-    def xorb_path(self, h: str) -> Path:
-        """Where a stored xorb lives (NotFound if it does not)."""
+    @staticmethod
+    def _key(h: str) -> str:
+        str_to_hash(h)  # validates
+        return f"xet/xorbs/{h[:2]}/{h}"
+
+    def xorb_path(self, h: str) -> Path | None:
+        """Where a stored xorb lives on local disk (NotFound if it is not stored), None on object
+        storage (then `xorb_url`)."""
         try:
             path = self._xorb_path(h)
         except ValueError:
             raise NotFound(f"Xorb {h} not found") from None
+        if self.remote is not None:
+            return None
         if not path.is_file():
             raise NotFound(f"Xorb {h} not found")
         return path
 
+    def has_xorb(self, h: str) -> bool:
+        """Whether the xorb's bytes are stored (the database says which xorbs should be)."""
+        if self.remote is not None:
+            return self.remote.size(self._key(h)) is not None
+        return self._xorb_path(h).is_file()
+
+    def xorb_url(self, h: str) -> str | None:
+        """A presigned GET of a xorb on object storage (clients ask it for their byte range); None
+        on local disk, or when the hub proxies (MODELHUB_S3_REDIRECT=0)."""
+        if self.remote is None or not self.remote.options.redirect:
+            return None
+        return self.remote.url(self._key(h))
+
     def open_xorb(self, h: str) -> BinaryIO:
+        if self.remote is not None:
+            key = self._key(h)
+            size = self.remote.size(key)
+            if size is None:
+                raise FileNotFoundError(key)
+            return self.remote.open(key, size)
         return open(self._xorb_path(h), "rb")
 
     def load_index(self, h: str) -> tuple[list[ChunkInfo], int]:
         cached = self._index_cache.get(h)
         if cached is None:
-            cached = decode_index(self._xorb_path(h).with_suffix(".idx").read_bytes())
+            raw = (self.remote.read_bytes(self._key(h) + ".idx") if self.remote is not None
+                   else self._xorb_path(h).with_suffix(".idx").read_bytes())
+            cached = decode_index(raw)
             if len(self._index_cache) > 256:
                 self._index_cache.clear()
             self._index_cache[h] = cached
@@ -103,7 +140,11 @@ class XetStore:
             target = self._xorb_path(h)
             index_tmp = Path(tmp + ".idx")
             write_file(index_tmp, encode_index(info))
-            publish(index_tmp, target.with_suffix(".idx"))  # the index first: a readable xorb has one
+            if self.remote is not None:  # the index first: a readable xorb has one
+                self.remote.put_file(index_tmp, self._key(h) + ".idx", index_tmp.stat().st_size)
+                self.remote.put_file(Path(tmp), self._key(h), os.path.getsize(tmp))
+                return info  # the finally below removes the local copies
+            publish(index_tmp, target.with_suffix(".idx"))
             publish(tmp, target)
             tmp = None
         finally:
