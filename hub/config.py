@@ -23,6 +23,7 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "S3_REDIRECT": (True, bool),  # downloads: 302 to a presigned URL, or (0) the hub proxies the bytes
     "S3_URL_TTL": (600, int),  # seconds a presigned download URL is valid
     "S3_PUBLIC_ENDPOINT": (None, str),  # the store as clients reach it, if not S3_ENDPOINT
+    "REPOS_DIR": (None, str),  # the git repositories (default: DATA_DIR/repos); several nodes share one
     "PUBLIC_URL": (None, str),  # the URL clients use, if not the Host header (behind a proxy)
     "SECRET_KEY": (None, str),
     "LFS_THRESHOLD": (10 * MB, int),
@@ -37,7 +38,10 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     # git smart HTTP (clone/fetch/push). 0 makes those routes answer 404, as on a hub that serves
     # only the HF HTTP API (the LFS batch API and /resolve keep working); `sync pull` then falls back.
     "GIT_HTTP": (True, bool),
-    "SEARCH_WORKER": (True, bool),  # run the (single, lock-elected) search index writer in this process
+    "SEARCH_WORKER": (True, bool),
+    # Serving workers run the cluster-wide background jobs (hub/housekeeping.py), checked this often.
+    "BACKGROUND_JOBS": (True, bool),
+    "JOBS_CHECK_SECONDS": (60.0, float),  # run the (single, lock-elected) search index writer in this process
     "POSTS_PER_MINUTE": (10, int),  # comments per user (429 beyond)
     "POSTS_PER_HOUR": (120, int),
     "HOLD_FIRST_POSTS": (False, bool),  # new accounts' first comments wait for a moderator
@@ -79,6 +83,7 @@ def registry_settings(cfg: dict[str, Any]) -> RegistrySettings:
         lfs_threshold=cfg["LFS_THRESHOLD"], regular_upload_max=cfg["REGULAR_UPLOAD_MAX"],
         max_commit_bytes=cfg["MAX_COMMIT_BYTES"], max_lfs_object_bytes=cfg["MAX_LFS_OBJECT_BYTES"],
         stale_upload_hours=cfg["STALE_UPLOAD_HOURS"],
+        repos_dir=Path(cfg["REPOS_DIR"]).resolve() if cfg["REPOS_DIR"] else None,
         s3=S3Options(endpoint=cfg["S3_ENDPOINT"], region=cfg["S3_REGION"], access_key=cfg["S3_ACCESS_KEY"],
                      secret_key=cfg["S3_SECRET_KEY"], addressing=cfg["S3_ADDRESSING"],
                      redirect=cfg["S3_REDIRECT"], url_ttl=cfg["S3_URL_TTL"],

@@ -42,6 +42,13 @@ class RegistrySettings:
     # Partial upload files untouched this long are a stopped process's leftovers (Registry.sweep_uploads).
     stale_upload_hours: float = 6
     s3: S3Options = field(default_factory=S3Options)
+    # The bare git repositories. Several hub nodes share one folder (on shared storage) while each
+    # keeps its own data folder for scratch, search index and hooks; default: DATA_DIR/repos.
+    repos_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.repos_dir is None:
+            self.repos_dir = Path(self.data_dir) / "repos"
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, database_url: str | None = None, storage_url: str | None = None,

@@ -87,7 +87,7 @@ def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
     small = _batch_read([s for s, n in blobs.items() if n <= MAX_POINTER_SIZE])
     settings = RegistrySettings(data_dir=Path(ctx["data_dir"]), database_url=ctx["database_url"],
                                 storage_url=ctx["storage_url"], lfs_threshold=ctx["lfs_threshold"],
-                                s3=S3Options(**ctx["s3"]))
+                                s3=S3Options(**ctx["s3"]), repos_dir=Path(ctx["repos_dir"]))
     registry = Registry(settings)
     try:
         repo = registry.repos.by_id(ctx["repo_pk"])

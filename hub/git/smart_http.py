@@ -221,7 +221,7 @@ def receive_pack(kind: str | None, ns: str, name: str) -> Response:
     settings = reg.settings
     ctx = {"repo_pk": repo.id, "default_branch": repo.default_branch, "data_dir": str(settings.data_dir),
            "database_url": settings.database_url, "storage_url": settings.storage_url,
-           "s3": dataclasses.asdict(settings.s3),
+           "s3": dataclasses.asdict(settings.s3), "repos_dir": str(settings.repos_dir),
            "lfs_threshold": settings.lfs_threshold, "allow_force_default": repo.allow_force_push,
            "can_write": can_write(principal, repo.namespace),
            "open_prs": services().community.pushable_pr_refs(principal, repo)}
