@@ -44,6 +44,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             migrate.upgrade(built.registry.db)
     if cfg["SEARCH_WORKER"]:
         built.search.start()
+        if cfg["BACKGROUND_JOBS"]:
+            built.housekeeping.start()
 
     errors.init_app(app)
     security_headers.init_app(app)

@@ -17,6 +17,7 @@ from community.service import Community, CommunitySettings
 from models_registry.registry import Registry
 
 from . import config
+from .housekeeping import Housekeeping
 from .search_writer import SearchService
 
 _KEY = "modelhub"
@@ -25,11 +26,12 @@ _KEY = "modelhub"
 @dataclass(frozen=True)
 class Services:
     """What a hub is made of: the registry (repositories, accounts, storage), the community
-    (discussions, pull requests, moderation) and the search index writer."""
+    (discussions, pull requests, moderation), the search index writer and the background jobs."""
 
     registry: Registry
     community: Community
     search: SearchService
+    housekeeping: Housekeeping
 
 
 def build_services(cfg: dict[str, Any]) -> Services:
@@ -41,7 +43,8 @@ def build_services(cfg: dict[str, Any]) -> Services:
     # Commits that land on refs/pr/N, from any surface, are added to the pull request's timeline.
     registry.commits.listeners.append(community.pull_requests.on_ref_moved)
     search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community)
-    return Services(registry=registry, community=community, search=search)
+    housekeeping = Housekeeping(registry, search.feed.node_id, cfg["JOBS_CHECK_SECONDS"])
+    return Services(registry=registry, community=community, search=search, housekeeping=housekeeping)
 
 
 def install(app: Flask, built: Services) -> None:

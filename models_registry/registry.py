@@ -9,6 +9,7 @@ from .db import Database
 from .engagement import Engagement
 from .gating import Gating
 from .grants import Grants
+from .jobs import Jobs
 from .locks import open_locks
 from .repos import Repos
 from .settings import RegistrySettings
@@ -28,7 +29,8 @@ class Registry:
         self.db = Database(settings.database_url)
         # Cluster-wide on PostgreSQL (several nodes share the repositories), flock on one machine.
         self.locks = open_locks(self.db, data / "locks")
-        self.git = GitStore(data / "repos", self.locks)
+        self.git = GitStore(settings.repos_dir, self.locks)
+        self.jobs = Jobs(self.db, self.locks)  # cluster-wide background work, once per period
         blobs = open_blob_store(settings.storage_url, settings.s3)
         # On object storage, xorbs live beside the LFS objects (same bucket and prefix).
         self.xet = Xet(self.db, XetStore(data / "xet", getattr(blobs, "objects", None)))

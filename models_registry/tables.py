@@ -274,6 +274,20 @@ class SearchCursor(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class BackgroundJob(Base):
+    """When a cluster-wide background job (models_registry.jobs) last ran, where, and how it ended."""
+
+    __tablename__ = "background_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_node: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    last_status: Mapped[str | None] = mapped_column(String(16), nullable=True)  # ok | failed
+    last_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class XetXorb(Base):
     """A verified Xet xorb (key: its Merkle hash in the protocol's string form); bytes live on disk."""
 
