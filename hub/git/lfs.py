@@ -20,7 +20,6 @@ from models_registry.records import RepoView
 
 from .. import auth
 from ..api.common import base_url, drain_body, json_body, repo_type_of, send_blob
-from ..transfer import direct_download
 from ..request_body import body_stream
 from ..wiring import services
 
@@ -100,13 +99,12 @@ def batch(kind: str | None, ns: str, name: str) -> Response:
                 entry["error"] = {"code": 404, "message": "Object does not exist"}
             else:
                 entry["size"] = known
-                direct = direct_download(oid)
-                if direct is not None:  # object storage: the client fetches from the store itself
-                    entry["actions"] = {"download": {"href": direct[0], "header": {}, "expires_in": direct[1]}}
-                else:
-                    token = signer.dumps({"r": repo.id, "o": oid, "op": "download", "h": holder})
-                    entry["actions"] = {"download": {"href": f"{base}/{oid}?token={token}", "header": {},
-                                                     "expires_in": HREF_TTL}}
+                # Always the hub's own signed href, on object storage too (where it answers with
+                # a redirect to a presigned URL): access is checked when the link is used, so it
+                # dies with its holder's access instead of outliving it for the URL's lifetime.
+                token = signer.dumps({"r": repo.id, "o": oid, "op": "download", "h": holder})
+                entry["actions"] = {"download": {"href": f"{base}/{oid}?token={token}", "header": {},
+                                                 "expires_in": HREF_TTL}}
         out.append(entry)
     return _lfs_json({"transfer": "basic", "objects": out, "hash_algo": "sha256"})
 

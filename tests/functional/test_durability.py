@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.gitutil import make_git, remote_url, sha256
-from tests.support.live import start_hub
+from tests.support.live import local_storage, start_hub
 from tests.support.waiting import poll
 
 STRACE = shutil.which("strace")
@@ -109,7 +109,7 @@ def traced(tmp_path_factory):
     data = tmp_path_factory.mktemp("durable-hub")
     log = data.parent / f"{data.name}.strace"
     # The names checked are files on local disk (object stores publish atomically themselves).
-    h = start_hub(data, workers=1, env={"MODELHUB_STORAGE_URL": f"file://{data / 'lfs'}"}, wrapper=[
+    h = start_hub(data, workers=1, env=local_storage(data), wrapper=[
         STRACE, "-f", "-qq", "-y", "-o", str(log),
         "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat"])
     yield h, log

@@ -226,12 +226,6 @@ def test_unreachable_upstream_and_missing_namespace_are_explained(hubs):
     assert code == 1 and "no user or organization named 'nobody-here'" in err
 
 
-def _blob_path(hub, oid: str):
-    found = [p for p in hub.data_dir.rglob(oid) if p.is_file()]
-    assert len(found) == 1, found
-    return found[0]
-
-
 def test_corrupted_object_is_refused_and_the_previous_mirror_state_kept(hubs, git):
     up, mirror = hubs
     api = up.api(up.user(OWNER))
@@ -242,9 +236,7 @@ def test_corrupted_object_is_refused_and_the_previous_mirror_state_kept(hubs, gi
 
     bad = os.urandom(100_000)
     api.upload_file(path_or_fileobj=bad, path_in_repo="bad.bin", repo_id=rid, commit_message="Will rot")
-    path = _blob_path(up, sha256(bad))
-    path.chmod(0o644)
-    path.write_bytes(os.urandom(len(bad)))  # bit rot on the upstream's disk: same size, other bytes
+    up.overwrite_lfs_object(sha256(bad), os.urandom(len(bad)))  # bit rot upstream: same size, other bytes
 
     code, report, err = pull(mirror, up.url, f"{rid}:{local}")
 

@@ -26,7 +26,7 @@ from safetensors.numpy import save_file
 
 from tests.support import rawhttp
 from tests.support.gitutil import make_git, remote_url
-from tests.support.live import start_hub
+from tests.support.live import local_storage, start_hub
 from tests.support.xet_build import Xorb, shard
 
 USER, OTHER, READER = "xet-user", "xet-other", "xet-reader"
@@ -66,8 +66,7 @@ def xhub(tmp_path_factory):
     # The tests below weigh the store on disk (dedup, no LFS copy): pinned to the local store, also when
     # the suite runs against SeaweedFS (test_s3_storage covers Xet there).
     data = tmp_path_factory.mktemp("xet-hub")
-    h = start_hub(data, workers=2, env={"MODELHUB_REGULAR_UPLOAD_MAX": str(MiB),
-                                        "MODELHUB_STORAGE_URL": f"file://{data / 'lfs'}"})
+    h = start_hub(data, workers=2, env={"MODELHUB_REGULAR_UPLOAD_MAX": str(MiB), **local_storage(data)})
     yield h
     h.stop()
 
@@ -195,7 +194,8 @@ def test_upload_file_50mb_and_download_with_xet_on_and_off(xhub, tokens, tmp_pat
 def test_a_hub_with_default_settings_takes_files_over_10_mib_through_xet(tmp_path_factory, tmp_path):
     """No setting changed: preupload sends files over 10 MiB to LFS mode, as the Hub does, so the
     stock client uploads them through Xet; smaller ones go inline in the commit."""
-    hub = start_hub(tmp_path_factory.mktemp("xet-default-hub"), workers=1)
+    data = tmp_path_factory.mktemp("xet-default-hub")
+    hub = start_hub(data, workers=1, env=local_storage(data))  # the default store, whose bytes are counted
     try:
         (token,) = hub.users("default-user")
         rid = "default-user/defaults"

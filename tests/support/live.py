@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx2
 
-from tests.support.seaweed import fresh_s3_env
+from tests.support.seaweed import client_for, fresh_s3_env
 
 _counter = itertools.count()
 
@@ -140,6 +140,20 @@ class LiveHub:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def overwrite_lfs_object(self, oid: str, data: bytes) -> None:
+        """Replace the stored bytes of LFS object `oid` behind the hub's back (bit rot, tampering),
+        on its local disk or in its bucket, at the stores' documented layout `lfs/aa/bb/<oid>`."""
+        url = self.env.get("MODELHUB_STORAGE_URL") or local_storage(self.data_dir)["MODELHUB_STORAGE_URL"]
+        if url.startswith("s3://"):
+            bucket, _, prefix = url.removeprefix("s3://").partition("/")
+            client_for(self.env).put_object(Bucket=bucket, Key=f"{prefix.strip('/')}/lfs/{oid[:2]}/{oid[2:4]}/{oid}",
+                                            Body=data)
+            return
+        path = Path(url.removeprefix("file://")) / oid[:2] / oid[2:4] / oid
+        assert path.is_file(), path
+        path.chmod(0o644)
+        path.write_bytes(data)
+
     def kill(self) -> None:
         """kill -9 of the whole server (master, workers and whatever they started), as a crash."""
         os.killpg(self.proc.pid, signal.SIGKILL)
@@ -165,6 +179,19 @@ class LiveHub:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+def local_storage(data_dir: Path) -> dict[str, str]:
+    """The default store (files under the data folder), named explicitly: for tests about the
+    local layout, which MODELHUB_TEST_S3=1 runs would otherwise point at the bucket."""
+    return {"MODELHUB_STORAGE_URL": f"file://{data_dir / 'lfs'}"}
+
+
+def hub_answer(r: httpx2.Response) -> httpx2.Response:
+    """The hub's own response to a request whose redirects were followed: on object storage a
+    download ends at the store, but the hub's headers (X-Repo-Commit, ETag, X-Linked-*) are on the
+    302 that sent the client there, as on the Hub and its CDN."""
+    return r.history[0] if r.history else r
 
 
 def _process_group(pgid: int) -> list[int]:

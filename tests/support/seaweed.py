@@ -100,12 +100,7 @@ class S3Server:
 
     def client(self, **config: Any):
         """A boto3 S3 client for this server (path-style addressing, as the hub is configured)."""
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region,
-                            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
-                            config=Config(s3={"addressing_style": "path"}, **config))
+        return client_for(self.env(""), **config)
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of weed's log, for error messages."""
@@ -137,6 +132,17 @@ class S3Server:
         for flag, port in self.ports.items():
             if flag.endswith(".port.grpc"):
                 Path(f"/tmp/seaweedfs-{flag.split('.')[0]}-grpc-{port}.sock").unlink(missing_ok=True)
+
+
+def client_for(env: dict[str, str], **config: Any):
+    """A boto3 S3 client from a hub's MODELHUB_S3_* settings, to reach its bucket as the hub does."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=env["MODELHUB_S3_ENDPOINT"], region_name=env["MODELHUB_S3_REGION"],
+                        aws_access_key_id=env["MODELHUB_S3_ACCESS_KEY"],
+                        aws_secret_access_key=env["MODELHUB_S3_SECRET_KEY"],
+                        config=Config(s3={"addressing_style": env.get("MODELHUB_S3_ADDRESSING", "path")}, **config))
 
 
 def _signal_group(pgid: int, sig: int) -> None:
