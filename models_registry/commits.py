@@ -17,7 +17,8 @@ from sqlalchemy import delete, select
 from . import cards, licenses, names
 from .db import Database
 from .dbutil import insert_ignore
-from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound
+from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound, StorageUnavailable
+from .object_use import USE_REFRESH, mark_used, object_lock
 from .tables import GitBlobInfo, LfsObject, RepoLfsObject, Repository, RepoTag, SafetensorsFile, utcnow
 from .permissions import Principal
 from .repos import Repos, _author_line
@@ -149,6 +150,11 @@ class Commits:
                     insert_ignore(s, GitBlobInfo, blob_rows)
                     insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": o} for o in dict.fromkeys(lfs_oids)])
                     insert_ignore(s, SafetensorsFile, st_rows)
+                    # Before the ref moves, in this transaction: garbage collection keeps them now.
+                    collected = mark_used(s, lfs_oids)
+                    if collected:
+                        raise Conflict(f"LFS object {min(collected)} was removed by garbage collection "
+                                       "while this commit was being made; upload it again")
                 tree = git.write_tree(files)
                 message = summary + ("\n\n" + description.strip() if description and description.strip() else "")
                 new = git.make_commit(tree, [head] if head else [], _author_line(principal), message)
@@ -420,19 +426,33 @@ class Commits:
             raise BadRequest(f"Size mismatch: received {staged.size} bytes, expected {size}")
         row = {"oid": oid, "size": staged.size, "sha1": staged.sha1}
         self.blobs.put(staged)
-        with self.db.session(write=True) as s:
-            insert_ignore(s, LfsObject, [row])
-            if repo is not None:
-                insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": oid}])
+        # Garbage collection deletes an object's row, then its bytes, under this lock: the bytes just
+        # put are still there once the row is recorded (or the upload is refused, to be retried).
+        with self.repos.locks.hold(object_lock(oid)):
+            if not self.blobs.exists(oid):
+                raise StorageUnavailable(f"LFS object {oid} was removed by garbage collection as it arrived; "
+                                         "upload it again")
+            with self.db.session(write=True) as s:
+                insert_ignore(s, LfsObject, [row])
+                mark_used(s, [oid])
+                if repo is not None:
+                    insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": oid}])
 
     def lfs_object_size(self, repo: RepoView, oid: str) -> int | None:
-        """Size of a verified object this repository may use, or None (then the client must upload it)."""
+        """Size of a verified object this repository may use, or None (then the client must upload it).
+
+        A push or pull then names it without uploading it: it counts as used (storage_gc.py)."""
         with self.db.session() as s:
             obj = s.get(LfsObject, oid)
             linked = s.get(RepoLfsObject, (repo.id, oid)) is not None
             size = obj.size if obj and linked else None
+            stale = obj is not None and (obj.used_at is None or obj.used_at < utcnow() - USE_REFRESH)
         if size is not None and not self.blobs.exists(oid):
             return None
+        if size is not None and stale:
+            with self.db.session(write=True) as s:
+                if mark_used(s, [oid]):
+                    return None  # collected a moment ago
         return size
 
     def lfs_sha1(self, oids: list[str]) -> dict[str, str]:

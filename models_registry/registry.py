@@ -16,6 +16,7 @@ from .settings import RegistrySettings
 from .storage import GitStore, Stager, open_blob_store
 from .storage.xet.blobs import XetBackedBlobStore
 from .storage.xet.store import XetStore
+from .storage_gc import StorageGC
 from .storage_migration import StorageMigration
 from .xet import Xet
 from .sync.mirrors import Mirrors
@@ -33,10 +34,11 @@ class Registry:
         self.jobs = Jobs(self.db, self.locks)  # cluster-wide background work, once per period
         blobs = open_blob_store(settings.storage_url, settings.s3)
         # On object storage, xorbs live beside the LFS objects (same bucket and prefix).
-        self.xet = Xet(self.db, XetStore(data / "xet", getattr(blobs, "objects", None)))
+        self.xet = Xet(self.db, XetStore(data / "xet", getattr(blobs, "objects", None)), self.locks)
         self.blobs = XetBackedBlobStore(blobs, self.xet)
         self.stager = Stager(data / "tmp")
         self.storage_migration = StorageMigration(self.db, blobs, self.xet.store, self.stager, data)
+        self.storage_gc = StorageGC(self.db, self.git, self.blobs, self.xet.store, self.locks)
         self.accounts = Accounts(self.db)
         self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos)

@@ -147,6 +147,9 @@ class LfsObject(Base):
     # git blob sha1 of the same bytes: what preupload reports for files the client sends inline.
     sha1: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Last time a writer counted on this object (a commit or push naming it, a re-upload): garbage
+    # collection deletes only objects unused since before its grace window (models_registry/storage_gc.py).
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class RepoLfsObject(Base):
@@ -298,6 +301,7 @@ class XetXorb(Base):
     unpacked_bytes: Mapped[int] = mapped_column(BigInteger)
     stored_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # as LfsObject.used_at
 
 
 class XetChunk(Base):

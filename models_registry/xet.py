@@ -20,8 +20,11 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from .clock import utcnow
 from .db import Database
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, NotFound, StorageUnavailable
+from .locks import Locks
+from .object_use import USE_REFRESH, mark_used, mark_xorbs_used, xorb_lock
 from .tables import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileXorb, XetXorb
 from .storage.staging import SHA1_MAX_SECOND_PASS
 from .storage.xet.hashing import dedup_eligible, file_hash, hash_to_str, str_to_hash, verification_hash
@@ -44,9 +47,10 @@ class RegisteredFile:
 
 
 class Xet:
-    def __init__(self, db: Database, store: XetStore) -> None:
+    def __init__(self, db: Database, store: XetStore, locks: Locks) -> None:
         self.db = db
         self.store = store
+        self.locks = locks
 
     # ---- the store's, for the transfer views --------------------------------------------------
     def sweep(self, max_age: float, now: float | None = None) -> int:
@@ -84,19 +88,24 @@ class Xet:
         info = self.store.receive_xorb(h, body, limit, body_length)
         eligible = {hash_to_str(c.hash): i for i, c in enumerate(info.chunks) if dedup_eligible(c.hash)}
         eligible.setdefault(hash_to_str(info.chunks[0].hash), 0)
-        try:
-            with self.db.session(write=True) as s:
-                if s.get(XetXorb, h) is not None:
-                    return False
-                s.add(XetXorb(hash=h, num_chunks=len(info.chunks), unpacked_bytes=info.unpacked_bytes,
-                              stored_bytes=info.stored_bytes))
-                s.flush()
-                known = set(s.scalars(select(XetChunk.hash).where(XetChunk.hash.in_(list(eligible)))))
-                for ch, i in eligible.items():
-                    if ch not in known:
-                        s.add(XetChunk(hash=ch, xorb_hash=h, chunk_index=i))
-        except IntegrityError:
-            return False  # a concurrent upload of the same xorb won
+        # Garbage collection deletes a xorb's row, then its bytes, under this lock: the bytes just
+        # stored are still there once the row is recorded (or the upload is refused, to be retried).
+        with self.locks.hold(xorb_lock(h)):
+            if not self.store.has_xorb(h):
+                raise StorageUnavailable(f"Xorb {h} was removed by garbage collection as it arrived; upload it again")
+            try:
+                with self.db.session(write=True) as s:
+                    if s.get(XetXorb, h) is not None:
+                        return False
+                    s.add(XetXorb(hash=h, num_chunks=len(info.chunks), unpacked_bytes=info.unpacked_bytes,
+                                  stored_bytes=info.stored_bytes))
+                    s.flush()
+                    known = set(s.scalars(select(XetChunk.hash).where(XetChunk.hash.in_(list(eligible)))))
+                    for ch, i in eligible.items():
+                        if ch not in known:
+                            s.add(XetChunk(hash=ch, xorb_hash=h, chunk_index=i))
+            except IntegrityError:
+                return False  # a concurrent upload of the same xorb won
         return True
 
     def stored_bytes(self) -> int:
@@ -126,6 +135,13 @@ class Xet:
                     if xh not in names and len(names) < DEDUP_XORBS:
                         names.append(xh)
             rows = {x.hash: x for x in s.scalars(select(XetXorb).where(XetXorb.hash.in_(names)))}
+        # The client may name these xorbs in uploads for the shard's lifetime without sending them:
+        # garbage collection keeps them (storage_gc.py); one that it took meanwhile is left out.
+        stale = {h for h, x in rows.items() if x.used_at is None or x.used_at < utcnow() - USE_REFRESH}
+        if stale:
+            with self.db.session(write=True) as s:
+                for h in mark_xorbs_used(s, stale):
+                    del rows[h]
         answer = []
         for name in names:
             if name in rows:
@@ -161,6 +177,11 @@ class Xet:
     def _record(self, verified: list[tuple[XetFile, str | None]], repo_id: int) -> None:
         """Record verified files and link their sha256 to the repository, in one transaction."""
         with self.db.session(write=True) as s:
+            # Before anything names them: garbage collection keeps these xorbs and objects now.
+            collected = mark_xorbs_used(s, {t[0] for row, _ in verified for t in row.terms})
+            if collected:
+                raise InvalidShard(f"Xorb {min(collected)} was removed by garbage collection; upload it again")
+            mark_used(s, {row.sha256 for row, _ in verified})
             for row, sha1 in verified:
                 if s.get(XetFile, row.file_hash) is None:
                     s.add(row)

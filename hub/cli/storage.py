@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
 from ..progress_bar import CliProgress, human_bytes
@@ -31,3 +33,38 @@ def migrate(ctx: click.Context, target: str) -> None:
         for oid in report.failed[:20]:
             click.echo(f"not copied (absent from the source, or other bytes than recorded): {oid}", err=True)
         raise click.ClickException(f"{len(report.failed)} objects could not be copied")
+
+
+@storage.command("gc")
+@click.option("--dry-run", is_flag=True, help="Report what would be freed; delete nothing.")
+@click.option("--grace", default="1d", show_default=True, metavar="DURATION",
+              help="Keep what was uploaded or used within this long (pending uploads, commits in flight): "
+                   "0, 30m, 12h, 1d. Below an hour, a push that checked an object an hour ago may lose it.")
+@click.option("--xorb-grace", default="22d", show_default=True, metavar="DURATION",
+              help="Keep Xet xorbs used within this long. The Xet client remembers the xorbs it uploaded "
+                   "for 21 days and names them in new uploads without sending them again: a shorter "
+                   "window makes such uploads fail until its cache expires.")
+@click.pass_context
+def gc(ctx: click.Context, dry_run: bool, grace: str, xorb_grace: str) -> None:
+    """Delete the LFS objects and xorbs that no branch, tag or pull request of any repository reaches
+    and nobody used within the grace window; report what was freed."""
+    reg = registry(ctx)
+    progress = CliProgress()
+    report = reg.storage_gc.run(_duration(grace), dry_run=dry_run, progress=progress.advance,
+                                total=lambda n: progress.begin("walking repositories", n),
+                                xorb_grace=_duration(xorb_grace))
+    progress.end()
+    verb = "would free" if dry_run else "freed"
+    click.echo(f"{report.repositories} repositories reach {report.reachable} LFS objects; {verb} "
+               f"{len(report.objects)} objects and {len(report.xorbs)} xorbs ({human_bytes(report.freed_bytes)})"
+               + (f"; kept {report.kept_in_use} that a writer used meanwhile" if report.kept_in_use else ""),
+               err=True)
+    for oid, size in report.objects:
+        click.echo(f"{oid}\t{size}")
+
+
+def _duration(text: str) -> dt.timedelta:
+    """A window given as 0, 30m, 12h or 1d (a bad one is the registry's clear error)."""
+    from models_registry.sync.followed import parse_duration
+
+    return dt.timedelta(0) if text.strip() == "0" else dt.timedelta(seconds=parse_duration(text))

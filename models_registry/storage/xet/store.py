@@ -76,6 +76,17 @@ class XetStore:
             return self.remote.size(self._key(h)) is not None
         return self._xorb_path(h).is_file()
 
+    def delete_xorb(self, h: str) -> None:
+        """Remove a xorb and its index (garbage collection; the database row goes first)."""
+        self._index_cache.pop(h, None)
+        if self.remote is not None:
+            self.remote.delete(self._key(h) + ".idx")
+            self.remote.delete(self._key(h))
+            return
+        path = self._xorb_path(h)
+        for p in (path.with_suffix(".idx"), path):
+            p.unlink(missing_ok=True)
+
     def xorb_url(self, h: str) -> str | None:
         """A presigned GET of a xorb on object storage (clients ask it for their byte range); None
         on local disk, or when the hub proxies (MODELHUB_S3_REDIRECT=0)."""
