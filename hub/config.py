@@ -38,10 +38,11 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     # git smart HTTP (clone/fetch/push). 0 makes those routes answer 404, as on a hub that serves
     # only the HF HTTP API (the LFS batch API and /resolve keep working); `sync pull` then falls back.
     "GIT_HTTP": (True, bool),
-    "SEARCH_WORKER": (True, bool),
+    "SEARCH_WORKER": (True, bool),  # run the (single, lock-elected) search index writer in this process
     # Serving workers run the cluster-wide background jobs (hub/housekeeping.py), checked this often.
     "BACKGROUND_JOBS": (True, bool),
-    "JOBS_CHECK_SECONDS": (60.0, float),  # run the (single, lock-elected) search index writer in this process
+    "JOBS_CHECK_SECONDS": (60.0, float),
+    "STORAGE_GC": (False, bool),  # the daily `storage gc` background job (hub/housekeeping.py)
     "POSTS_PER_MINUTE": (10, int),  # comments per user (429 beyond)
     "POSTS_PER_HOUR": (120, int),
     "HOLD_FIRST_POSTS": (False, bool),  # new accounts' first comments wait for a moderator

@@ -43,7 +43,7 @@ def build_services(cfg: dict[str, Any]) -> Services:
     # Commits that land on refs/pr/N, from any surface, are added to the pull request's timeline.
     registry.commits.listeners.append(community.pull_requests.on_ref_moved)
     search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community)
-    housekeeping = Housekeeping(registry, search.feed.node_id, cfg["JOBS_CHECK_SECONDS"])
+    housekeeping = Housekeeping(registry, search.feed.node_id, cfg["JOBS_CHECK_SECONDS"], cfg["STORAGE_GC"])
     return Services(registry=registry, community=community, search=search, housekeeping=housekeeping)
 
 

@@ -36,7 +36,21 @@ def test_one_node_with_two_workers_runs_each_job_once(tmp_path):
         time.sleep(2)  # four more checks by each worker: nothing is due for a day (stats) or an hour (sweep)
         again = jobs(hub)
         assert again["stats-refresh"][2] == 1 and again[f"sweep-{me}"][2] == 1
+        assert "storage-gc" not in again  # it deletes bytes: only when asked (MODELHUB_STORAGE_GC=1)
         assert "Traceback" not in hub.log()
+    finally:
+        hub.stop()
+
+
+def test_storage_gc_runs_daily_when_asked(tmp_path):
+    hub = start_hub(tmp_path, workers=2, env={**FAST, "MODELHUB_STORAGE_GC": "1"})
+    try:
+        done = poll(lambda: jobs(hub), lambda j: "storage-gc" in j, timeout=30)
+        assert done["storage-gc"] == (node_id(hub), "ok", 1)
+        out = hub.cli("jobs", "list").stdout
+        assert "freed 0 objects and 0 xorbs" in out, out
+        time.sleep(2)
+        assert jobs(hub)["storage-gc"][2] == 1
     finally:
         hub.stop()
 
