@@ -21,5 +21,9 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     from .. import migrate
 
     app = make_app(ctx.obj.get("data_dir"), AUTO_MIGRATE=False)
-    migrate.upgrade(services_of(app).registry.db, revision)
+    reg = services_of(app).registry
+    # The lock `serve` migrates under (an advisory lock on PostgreSQL): a node starting meanwhile
+    # waits for this upgrade instead of running the same migrations at the same time.
+    with reg.locks.hold("migrate"):
+        migrate.upgrade(reg.db, revision)
     click.echo("database is up to date", err=True)
