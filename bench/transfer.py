@@ -2,6 +2,7 @@
 """Transfer benchmark: LFS upload and download throughput of a real `modelhub serve`, and server memory.
 
     python bench/transfer.py [--size-mib 1024] [--runs 3] [--workers 2]
+    python bench/transfer.py --small-files [--pairs 400] [--runs 3] [--workers 2]
 
 Not part of the test suite. For each of two file sizes (--size-mib and a quarter of it) it starts a fresh
 server (tests.support.live.start_hub, with MODELHUB_REGULAR_UPLOAD_MAX=1 MiB so that the file takes the
@@ -25,6 +26,13 @@ LFS path: preupload "lfs" -> LFS batch -> PUT -> verify -> commit), then per run
 
 Server memory: the sum of VmHWM (peak RSS) of the gunicorn master and its workers, after the runs,
 for both sizes: it should stay flat when the file size grows.
+
+With --small-files, instead: the small requests of a `snapshot_download` (issue #20). One server,
+one repository holding a 1 KB `tokenizer_config.json` (a regular git file) and a 1 KB LFS file, and the static
+sendfile server serving the same bytes. Per run, for each of the three, --pairs HEAD+GET pairs
+(what huggingface_hub does per file: a metadata HEAD, then the GET) over one keep-alive httpx2
+connection, in turn (hub regular, hub LFS, static, then the next pair), after 50 untimed pairs each.
+Reported: p50/p95/p99 of a pair's wall time, medians over runs, and hub ÷ static (target p95 ≤ 3x).
 
 Everything lives under one tempfile.mkdtemp() that is removed at the end. Exit status 0 unless
 something errored (missing a target is reported, not fatal).
@@ -54,7 +62,7 @@ from pathlib import Path  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
-from benchkit import make_random_file, table, tree_cpu, tree_pids, verdict  # noqa: E402
+from benchkit import make_random_file, pct, table, tree_cpu, tree_pids, verdict  # noqa: E402
 
 import httpx2  # noqa: E402
 import huggingface_hub  # noqa: E402
@@ -550,6 +558,93 @@ def report(results: list[SizeResult], runs: int) -> str:
     return table(rows)
 
 
+SMALL_TARGET = 3.0  # small-file HEAD+GET p95, hub ÷ static
+
+
+def bench_small_files(args: argparse.Namespace, root: Path) -> str:
+    """HEAD+GET pairs of 1 KB files through the hub's resolve URL, beside the static server."""
+    src = root / "small"
+    src.mkdir()
+    # tokenizer_config.json: a small file that is not a download by the Hub's rule (config.json
+    # is: its GET also records one, a write, ~1 ms more).
+    config = b'{"model_max_length": 512, "padding_side": "right", "pad": "' + b"x" * 940 + b'"}'
+    lfs = os.urandom(1024)
+    (src / "tokenizer_config.json").write_bytes(config)
+    (src / "tokenizer.model").write_bytes(lfs)
+    # A model repository has one; with it, only a GET of config.json counts (tokenizer.model would
+    # count as weights without it). Not fetched here.
+    (src / "config.json").write_bytes(b'{"architectures": ["BenchModel"]}')
+    (root / "hub-data").mkdir()
+    hub = start_hub(root / "hub-data", workers=args.workers)
+    static = None
+    try:
+        token = hub.user("bench")
+        api = HfApi(endpoint=hub.url, token=token)
+        repo_id = api.create_repo("bench/small-files").repo_id
+        api.upload_folder(repo_id=repo_id, folder_path=str(src), commit_message="small files")
+        info = {s.rfilename: s for s in api.model_info(repo_id, files_metadata=True).siblings}
+        if info["tokenizer_config.json"].lfs is not None or info["tokenizer.model"].lfs is None:
+            raise RuntimeError("expected tokenizer_config.json in git and tokenizer.model in LFS")
+        static, static_url = start_bench_server("static_server.py", str(src))
+        targets = {
+            "hub, regular file": (f"{hub.url}/{repo_id}/resolve/main/tokenizer_config.json", config,
+                                  {"Authorization": f"Bearer {token}"}),
+            "hub, LFS file": (f"{hub.url}/{repo_id}/resolve/main/tokenizer.model", lfs, {"Authorization": f"Bearer {token}"}),
+            "static server": (f"{static_url}/tokenizer_config.json", config, {}),
+        }
+        clients = {name: httpx2.Client(timeout=30, follow_redirects=False) for name in targets}
+
+        def pair(name: str) -> float:
+            url, body, headers = targets[name]
+            c = clients[name]
+            t0 = time.perf_counter()
+            head = c.head(url, headers=headers)
+            got = c.get(url, headers=headers)
+            elapsed = time.perf_counter() - t0
+            if head.status_code != 200 or got.status_code != 200 or got.content != body:
+                raise RuntimeError(f"{name}: HEAD {head.status_code}, GET {got.status_code}")
+            return elapsed
+
+        per_run: dict[str, list[tuple[float, float, float]]] = {name: [] for name in targets}
+        cpu_per_pair: list[float] = []
+        load_before = os.getloadavg()
+        for r in range(args.runs):
+            for name in targets:
+                for _ in range(50):
+                    pair(name)
+            times: dict[str, list[float]] = {name: [] for name in targets}
+            c0 = tree_cpu(hub.proc.pid)
+            for _ in range(args.pairs):
+                for name in targets:
+                    times[name].append(pair(name))
+            cpu_per_pair.append((tree_cpu(hub.proc.pid) - c0) / (2 * args.pairs))
+            for name, xs in times.items():
+                per_run[name].append((pct(xs, 50), pct(xs, 95), pct(xs, 99)))
+            print(f"   run {r + 1}/{args.runs}: " + ", ".join(
+                f"{name} p50 {pct(xs, 50) * 1000:.1f} ms p95 {pct(xs, 95) * 1000:.1f} ms" for name, xs in times.items()),
+                flush=True)
+        load_after = os.getloadavg()
+    finally:
+        stop_proc(static)
+        hub.stop()
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(run[i] for run in per_run[name])
+
+    rows = [["HEAD+GET pair, ms", "p50", "p95", "p99"]]
+    for name in targets:
+        rows.append([name] + [f"{med(name, i) * 1000:.2f}" for i in range(3)])
+    base = med("static server", 1)
+    rows.append(["hub ÷ static at p95, regular file", "", f"{med('hub, regular file', 1) / base:.2f}",
+                 verdict(med("hub, regular file", 1) / base <= SMALL_TARGET)])
+    rows.append(["hub ÷ static at p95, LFS file", "", f"{med('hub, LFS file', 1) / base:.2f}",
+                 verdict(med("hub, LFS file", 1) / base <= SMALL_TARGET)])
+    rows.append(["hub CPU per request (both kinds), ms", "", f"{statistics.median(cpu_per_pair) * 1000 / 2:.2f}", ""])
+    return (table(rows) + f"\n{args.pairs} pairs per run and target, {args.runs} runs (medians), "
+            f"{args.workers} workers; target: p95 ≤ {SMALL_TARGET:g}x the static server\n"
+            f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after, on {os.cpu_count()} CPUs")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size-mib", type=int, default=1024, help="file size in MiB (default 1024)")
@@ -561,7 +656,18 @@ def main() -> int:
                     help="time the phases of the LFS PUT inside the server (bench/instrument/sitecustomize.py)")
     ap.add_argument("--tmpdir", default=None,
                     help="where to create the temp dir (default: the system's; /dev/shm takes the disk out)")
+    ap.add_argument("--small-files", action="store_true",
+                    help="measure HEAD+GET pairs of 1 KB files instead (the small requests of a snapshot)")
+    ap.add_argument("--pairs", type=int, default=400, help="with --small-files: timed pairs per run (default 400)")
     args = ap.parse_args()
+    if args.small_files:
+        root = Path(tempfile.mkdtemp(prefix="modelhub-bench-small-", dir=args.tmpdir))
+        try:
+            print(f"huggingface_hub {huggingface_hub.__version__}, {os.cpu_count()} CPUs, temp dir {root}", flush=True)
+            print(bench_small_files(args, root))
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        return 0
     small = args.small_mib or max(1, args.size_mib // 4)
     sizes = sorted({small, args.size_mib})
 

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -61,6 +61,13 @@ class TokenInfo:
     prefix: str
     created_at: dt.datetime
     last_used_at: dt.datetime | None
+
+
+# Built once: every API request authenticates, and building the statement cost as much as running it.
+_TOKEN_WITH_USER = (select(AccessToken, User).join(User, AccessToken.user_id == User.id)
+                    .where(AccessToken.token_hash == bindparam("digest")))
+_MEMBERSHIPS = select(Organization.name, Membership.role).join(Membership).where(
+    Membership.user_id == bindparam("user_id"))
 
 
 class Accounts:
@@ -219,9 +226,7 @@ class Accounts:
 
     # ---- authentication -------------------------------------------------------------------
     def _principal(self, s: Session, user: User, token: AccessToken | None) -> Principal:
-        rows = s.execute(
-            select(Organization.name, Membership.role).join(Membership).where(Membership.user_id == user.id)
-        ).all()
+        rows = s.execute(_MEMBERSHIPS, {"user_id": user.id}).all()
         return Principal(user_id=user.id, name=user.name, is_admin=user.is_admin,
                          token_role=token.role if token else None, org_roles={n: r for n, r in rows},
                          token_label=token.label if token else None, is_moderator=user.is_moderator,
@@ -232,10 +237,12 @@ class Accounts:
             raise Unauthorized("Invalid credentials in Authorization header")
         digest = hash_token(secret)
         with self.db.session() as s:
-            tok = s.scalar(select(AccessToken).where(AccessToken.token_hash == digest))
-            if tok is None:
+            # The token and its user in one query: this runs for every API request.
+            found = s.execute(_TOKEN_WITH_USER, {"digest": digest}).first()
+            if found is None:
                 raise Unauthorized("Invalid credentials in Authorization header")
-            principal = self._principal(s, tok.user, tok)
+            tok, user = found
+            principal = self._principal(s, user, tok)
             stale = tok.last_used_at is None or utcnow() - tok.last_used_at > LAST_USED_RESOLUTION
             token_id = tok.id
         if stale:

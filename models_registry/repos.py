@@ -8,14 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import names
+from .names import FULL_SHA_RE
 from .accounts import Accounts
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
+from .file_facts import ABSENT, FileFacts
 from .locks import Locks
 from .tables import GitBlobInfo, Repository, RepoTag, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
@@ -53,6 +55,11 @@ class Refs:
     pull_requests: list[RefInfo]
 
 
+# Built once: every download and API call looks its repository up by name.
+_BY_NAME = select(Repository).where(Repository.repo_type == bindparam("repo_type"),
+                                    Repository.namespace == bindparam("ns"), Repository.name == bindparam("name"))
+
+
 class Repos:
     def __init__(self, settings: RegistrySettings, db: Database, git: GitStore, blobs: BlobStore,
                  locks: Locks, accounts: Accounts) -> None:
@@ -62,6 +69,7 @@ class Repos:
         self.blobs = blobs
         self.locks = locks
         self.accounts = accounts
+        self.facts = FileFacts()  # what a commit cannot change, per process (file_facts.py)
         # Called with the repository before any file or ref changes (a mirror refuses: read-only).
         self.write_guards: list = []
 
@@ -77,8 +85,7 @@ class Repos:
         except BadRequest:
             raise RepoNotFound(f"Repository Not Found for url: {repo_id}") from None
         with self.db.session() as s:
-            r = s.scalar(select(Repository).where(
-                Repository.repo_type == repo_type, Repository.namespace == ns, Repository.name == name))
+            r = s.scalar(_BY_NAME, {"repo_type": repo_type, "ns": ns, "name": name})
             view = RepoView.of(r) if r is not None else None
         if view is None or not can_read(principal, view.namespace, view.private):
             raise RepoNotFound(f"Repository Not Found for url: {repo_type}s/{repo_id}. "
@@ -401,23 +408,51 @@ class Repos:
         return out
 
     def resolve_file(self, repo: RepoView, rev: str, path: str) -> ResolvedFile:
+        """The file at `path` of `rev`. A branch is read from its ref and a known (commit, path)
+        from `facts`, so a repeated download opens nothing; anything else (tags, shas, a first
+        request) walks the tree once and teaches `facts`."""
         names.validate_path(path)
-        with self.open_git(repo) as git:
-            commit = git.resolve(rev)
+        commit = self.git.branch_tip(repo.storage_key, rev)
+        if commit is None and FULL_SHA_RE.match(rev):
+            # Known to `facts` only if this repository resolved it before. (A tag named like
+            # another commit's sha would win in `resolve`; git itself calls that name ambiguous.)
+            commit = rev
+        known = self.facts.file(repo.storage_key, commit, path) if commit else None
+        if known is None:
+            with self.open_git(repo) as git:
+                commit = git.resolve(rev)
+                known = self._file_fact(git, repo, commit, path)
+        if known is ABSENT:
+            raise EntryNotFound(f"Entry not found: {path!r} does not exist at revision {rev!r}", commit=commit)
+        blob_sha, size, lfs = known  # type: ignore[misc]
+        return ResolvedFile(commit, path, blob_sha, size, lfs)
+
+    def _file_fact(self, git: GitRepo, repo: RepoView, commit: str, path: str) -> object:
+        known = self.facts.file(repo.storage_key, commit, path)
+        if known is None:
             item = git.lookup(commit, path)
             if item is None or not item.is_file:
-                raise EntryNotFound(f"Entry not found: {path!r} does not exist at revision {rev!r}", commit=commit)
-            size, lfs = self.blob_infos(git, [item.sha])[item.sha]
-            return ResolvedFile(commit, path, item.sha, size, lfs)
+                known = ABSENT
+            else:
+                size, lfs = self.blob_infos(git, [item.sha])[item.sha]
+                known = (item.sha, size, lfs)
+            self.facts.remember_file(repo.storage_key, commit, path, known)
+        return known
 
     def exists_at(self, repo: RepoView, commit: str, path: str) -> bool:
-        with self.open_git(repo) as git:
-            item = git.lookup(commit, path)
-            return item is not None and item.is_file
+        known = self.facts.file(repo.storage_key, commit, path)
+        if known is None:
+            with self.open_git(repo) as git:
+                known = self._file_fact(git, repo, commit, path)
+        return known is not ABSENT
 
     def read_regular(self, repo: RepoView, blob_sha: str) -> bytes:
-        with self.open_git(repo) as git:
-            return git.read_blob(blob_sha)
+        data = self.facts.blob(blob_sha)
+        if data is None:
+            with self.open_git(repo) as git:
+                data = git.read_blob(blob_sha)
+            self.facts.remember_blob(blob_sha, data)
+        return data
 
 
 def _blob_fact(size: int, lfs_oid: str | None, lfs_size: int | None) -> tuple[int, LfsInfo | None]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .clock import utcnow
@@ -44,6 +44,10 @@ class RegisteredFile:
     file_hash: str
     sha256: str
     size: int
+
+
+# Built once: every LFS download asks (for the X-Xet-Hash header).
+_FILE_BY_SHA256 = select(XetFile).where(XetFile.sha256 == bindparam("sha256")).limit(1)
 
 
 class Xet:
@@ -265,7 +269,7 @@ class Xet:
 
     def file_by_sha256(self, sha256: str) -> XetFile | None:
         with self.db.session() as s:
-            return s.scalars(select(XetFile).where(XetFile.sha256 == sha256).limit(1)).first()
+            return s.scalars(_FILE_BY_SHA256, {"sha256": sha256}).first()
 
     def open_file(self, row: XetFile) -> BinaryIO:
         return self.store.open_file(row.terms, row.size)

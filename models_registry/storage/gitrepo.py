@@ -31,6 +31,7 @@ from dulwich.errors import NotTreeError
 from dulwich.file import FileLocked
 from dulwich.object_store import tree_lookup_path
 from dulwich.objects import Blob, Commit, Tag, Tree
+from dulwich.refs import DiskRefsContainer
 from dulwich.repo import Repo
 
 from ..errors import BadRequest, RevisionNotFound
@@ -407,6 +408,22 @@ class GitStore:
 
     def open(self, key: str) -> GitRepo:
         return GitRepo(self.path_for(key))
+
+    def branch_tip(self, key: str, rev: str) -> str | None:
+        """The commit a branch or pull-request ref names, read from the refs alone (no repository
+        open: the hot path of downloads); None when `rev` is not one (a tag, a sha, unknown), for
+        `GitRepo.resolve` to decide. Branch refs always name commits (git refuses anything else),
+        and refs/heads/<rev> comes first there too, so a hit here is what `resolve` would say."""
+        if rev.startswith(("refs/heads/", "refs/pr/")):
+            ref = rev
+        elif rev.startswith("refs/") or not rev:
+            return None
+        else:
+            ref = f"refs/heads/{rev}"
+        try:
+            return DiskRefsContainer(str(self.path_for(key)))[ref.encode()].decode()
+        except (KeyError, ValueError, OSError):
+            return None
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_dir()

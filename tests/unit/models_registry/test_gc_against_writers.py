@@ -11,29 +11,17 @@ import os
 import pytest
 from sqlalchemy import update
 
-from hub import migrate
 from models_registry.clock import utcnow
 from models_registry.commits import AddLfsRef
 from models_registry.errors import RegistryError
-from models_registry.registry import Registry
-from models_registry.settings import RegistrySettings
 from models_registry.tables import LfsObject
 
 NOW = dt.timedelta(0)
 
 
 @pytest.fixture
-def registry(tmp_path) -> Registry:
-    reg = Registry(RegistrySettings.for_data_dir(tmp_path / "data"))
-    migrate.upgrade(reg.db)
-    yield reg
-    reg.close()
-
-
-@pytest.fixture
-def owner(registry):
-    registry.accounts.create_user("gc-owner", "pw-gc-owner-12345")
-    return registry.accounts.authenticate_token(registry.accounts.create_token("gc-owner", role="write"))
+def owner(new_writer):
+    return new_writer("gc-owner")
 
 
 @pytest.fixture
