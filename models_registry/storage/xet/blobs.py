@@ -48,7 +48,9 @@ class XetBackedBlobStore:
         return self.xet.open_file(row)
 
     def local_path(self, oid: str) -> Path | None:
-        return self.inner.local_path(oid) if self.inner.exists(oid) else None
+        # Asked first, so that a store with no local paths (S3) costs no existence check here.
+        path = self.inner.local_path(oid)
+        return path if path is not None and self.inner.exists(oid) else None
 
     def download_url(self, oid: str, download_name: str | None = None) -> str | None:
         return self.inner.download_url(oid, download_name) if self.inner.exists(oid) else None
