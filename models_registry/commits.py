@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dulwich.ignore import IgnoreFilter
 from sqlalchemy import delete, select
 
 from . import cards, licenses, names
@@ -66,6 +67,24 @@ class CommitResult:
     sha: str
     branch_ref: str
     warnings: list[str] = field(default_factory=list)
+
+
+class UploadRules:
+    """The upload mode and the .gitignore verdict of each path of a preupload."""
+
+    def __init__(self, lfs: LfsRules, gitignore: bytes | None, regular_max: int) -> None:
+        self.lfs = lfs
+        self.regular_max = regular_max
+        lines = gitignore.decode("utf-8", "replace").splitlines() if gitignore else []
+        self._ignore = IgnoreFilter(line.encode() for line in lines) if lines else None
+
+    def mode(self, path: str, size: int) -> str:
+        if path == ".gitattributes":
+            return "regular"
+        return "lfs" if size > self.regular_max or self.lfs.matches_pattern(path) else "regular"
+
+    def ignored(self, path: str) -> bool:
+        return bool(self._ignore is not None and self._ignore.is_ignored(path))
 
 
 class Commits:
@@ -166,6 +185,20 @@ class Commits:
             for op in operations:
                 if isinstance(op, AddFile):
                     op.staged.discard()
+
+    def upload_rules(self, repo: RepoView, commit: str | None) -> UploadRules:
+        """How a client should send files for a commit on top of `commit` (preupload): LFS beyond
+        the regular-upload limit or where the revision's .gitattributes says so, whatever the size,
+        as the Hub answers; and which paths its .gitignore leaves out."""
+        attrs = ignore = None
+        if commit:
+            with self.repos.open_git(repo) as git:
+                for name in (".gitattributes", ".gitignore"):
+                    item = git.lookup(commit, name)
+                    if item is not None and item.is_file:
+                        data = git.read_blob(item.sha)[:1024 * 1024]
+                        attrs, ignore = (data, ignore) if name == ".gitattributes" else (attrs, data)
+        return UploadRules(LfsRules(attrs, self.settings.lfs_threshold), ignore, self.settings.regular_upload_max)
 
     def _rules(self, git, files: dict[str, tuple[int, str]], operations: list[Operation]) -> LfsRules:
         """LFS rules from the .gitattributes this commit will have (a new one in the commit wins)."""

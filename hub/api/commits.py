@@ -34,11 +34,11 @@ def preupload(kind: str, ns: str, name: str, rev: str):
             raise BadRequest("Each file needs a 'path' (string) and a 'size' (integer)")
         paths.append(validate_path(f["path"]))
     existing = {e.path: e for e in reg.repos.paths_info(repo, commit, paths) if e.type == "file"}
-    limit = reg.settings.regular_upload_max
+    rules = reg.commits.upload_rules(repo, commit)
     lfs_sha1 = reg.commits.lfs_sha1([e.lfs.oid for e in existing.values() if e.lfs])
     out = []
     for f in files:
-        mode = "lfs" if f.get("size", 0) > limit else "regular"
+        mode = rules.mode(f["path"], f.get("size", 0))
         e = existing.get(f["path"])
         oid = None
         if e is not None:
@@ -46,7 +46,7 @@ def preupload(kind: str, ns: str, name: str, rev: str):
                 oid = e.lfs.oid if e.lfs else None
             else:  # the client compares the git sha1 of its content for inline uploads
                 oid = lfs_sha1.get(e.lfs.oid) if e.lfs else e.oid
-        out.append({"path": f["path"], "uploadMode": mode, "shouldIgnore": False, "oid": oid})
+        out.append({"path": f["path"], "uploadMode": mode, "shouldIgnore": rules.ignored(f["path"]), "oid": oid})
     return jsonify({"files": out, "commitOid": commit})
 
 

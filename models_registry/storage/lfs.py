@@ -87,6 +87,7 @@ class LfsRules:
         return self._attrs.match_path(path.encode()).get(b"filter") == b"lfs"
 
     def wants_lfs(self, path: str, size: int, is_binary: bool) -> bool:
-        if path == ".gitattributes":
+        # Empty files stay empty blobs, as git-lfs's clean filter leaves them.
+        if path == ".gitattributes" or size == 0:
             return False
         return size > self.size_threshold or is_binary or self.matches_pattern(path)

@@ -363,3 +363,41 @@ def test_head_metadata_headers(hub, token, raw_repo):
     meta = get_hf_file_metadata(hf_hub_url(rid, "text.txt", endpoint=hub.url), token=token)
     assert (meta.commit_hash, meta.etag, meta.size, meta.xet_file_data) == (commit, git_blob_sha1(TEXT), len(TEXT),
                                                                             None)
+
+
+def preupload(hub, token, rid: str, files: dict[str, int]) -> dict[str, dict]:
+    r = hub.request("POST", f"/api/models/{rid}/preupload/main", token,
+                    json={"files": [{"path": p, "size": n, "sample": ""} for p, n in files.items()]})
+    assert r.status_code == 200, r.text
+    return {f["path"]: f for f in r.json()["files"]}
+
+
+def test_preupload_sends_lfs_pattern_paths_to_lfs_whatever_their_size(hub, api, token, tmp_path):
+    """As the Hub: a path the revision's .gitattributes marks for LFS (the default ones: *.bin,
+    *.safetensors, *.pkl ...) is an LFS upload even when small, so it gets a Xet hash or an LFS
+    pointer the same way as large ones; .gitattributes itself and other small files stay regular."""
+    rid, _ = new_repo(api, "preupload-modes")
+    modes = preupload(hub, token, rid, {"tiny.safetensors": 10, "model.bin": 2000, "notes.txt": 10,
+                                        ".gitattributes": 300, "big.txt": 50 * 1024 * 1024})
+    assert {p: f["uploadMode"] for p, f in modes.items()} == {
+        "tiny.safetensors": "lfs", "model.bin": "lfs", "notes.txt": "regular", ".gitattributes": "regular",
+        "big.txt": "lfs"}
+    api.upload_file(path_or_fileobj=b"small but weights", path_in_repo="small.bin", repo_id=rid)
+    api.upload_file(path_or_fileobj=b"", path_in_repo="empty.pkl", repo_id=rid)
+    info = {s.rfilename: s for s in api.model_info(rid, files_metadata=True).siblings}
+    assert info["small.bin"].lfs is not None and info["small.bin"].lfs.sha256 == sha256(b"small but weights")
+    assert info["empty.pkl"].lfs is None and info["empty.pkl"].size == 0  # git-lfs leaves empty files alone
+
+
+def test_preupload_honours_the_revisions_gitignore(hub, api, token, tmp_path):
+    rid, _ = new_repo(api, "preupload-ignore", {".gitignore": b"*.log\ncheckpoints/\n"})
+    flags = preupload(hub, token, rid, {"train.log": 10, "checkpoints/step1.txt": 10, "config.json": 10})
+    assert {p: f["shouldIgnore"] for p, f in flags.items()} == {
+        "train.log": True, "checkpoints/step1.txt": True, "config.json": False}
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "train.log").write_text("loss 1.0\n")
+    (folder / "checkpoints" / "step1.txt").write_text("1\n")
+    (folder / "config.json").write_text("{}\n")
+    api.upload_folder(folder_path=str(folder), repo_id=rid)
+    assert sorted(api.list_repo_files(rid)) == [".gitattributes", ".gitignore", "config.json"]
