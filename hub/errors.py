@@ -18,6 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from models_registry.errors import EntryNotFound, RegistryError, RepoNotFound
 
+from .wiring import services
+
 log = logging.getLogger(__name__)
 
 
@@ -121,7 +123,33 @@ def _registry_error(e: RegistryError) -> Response:
     return resp
 
 
+# URLs no route takes that name a repository id without a namespace (`/api/models/gpt2`,
+# `/gpt2/resolve/main/config.json`, `POST /api/models/gpt2/like`): the Hub answers RepoNotFound, and
+# clients (`repo_exists`, `file_exists`) read that code, not the status alone.
+_API_REPO_URL = re.compile(r"^/api/(models|datasets|spaces)/([^/]+)(?:/([^/]+))?")
+_RESOLVE_URL = re.compile(r"^/((datasets|spaces)/)?[^/]+/resolve/")
+
+
+def _repo_missing(path: str) -> bool:
+    """Whether an unrouted URL names a repository that is not here (or not visible)."""
+    if _RESOLVE_URL.match(path):
+        return True  # a one-segment id: a NAMESPACE/NAME one would have matched the resolve route
+    m = _API_REPO_URL.match(path)
+    if m is None:
+        return False
+    kind, first, second = m.groups()
+    if second is None:
+        return True
+    try:  # `/api/models/NS/NAME/...` with a bad tail (an endpoint that does not exist, a number too large)
+        services().registry.repos.get(kind[:-1], f"{first}/{second}", getattr(g, "principal", None))
+    except RegistryError:
+        return True
+    return False
+
+
 def _http_error(e: HTTPException) -> Response:
+    if ((e.code == 404 and request.url_rule is None) or e.code == 405) and _repo_missing(request.path):
+        return _registry_error(RepoNotFound(f"Repository Not Found for url: {request.path}"))
     if _wants_page() and (e.code or 500) >= 400:
         if e.code in (301, 302, 303, 307, 308):
             return e.get_response()

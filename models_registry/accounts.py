@@ -173,6 +173,14 @@ class Accounts:
                              .limit(limit)).all()
         return [(n, f or n) for n, f in users], [(n, f or n) for n, f in orgs]
 
+    def org_fullnames(self, names: list[str]) -> dict[str, str]:
+        """Organization name -> its display name, for the names given."""
+        if not names:
+            return {}
+        with self.db.session() as s:
+            return dict(s.execute(select(Organization.name, Organization.fullname)
+                                  .where(Organization.name.in_(names))).all())
+
     def org_profile(self, name: str) -> dict | None:
         with self.db.session() as s:
             o = s.scalar(select(Organization).where(Organization.name == name))

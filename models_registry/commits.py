@@ -129,7 +129,7 @@ class Commits:
                 head = git.ref_sha(ref)
                 if parent_commit and (head is None or not head.startswith(parent_commit)):
                     raise PreconditionFailed(
-                        f"A commit has happened since. Please refresh and try again. "
+                        f"The branch was updated since you opened this page. Please refresh and try again. "
                         f"(parent commit {parent_commit} is not the head of {revision}: {head})")
                 files = {p: (i.mode, i.sha) for p, i in git.files(head).items()} if head else {}
                 warnings = self._check_card(operations) if ref == f"refs/heads/{repo.default_branch}" else []

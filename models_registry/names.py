@@ -22,6 +22,7 @@ RESERVED_NAMESPACES = frozenset(
 MAX_PATH_LENGTH = 1024
 REPO_TYPES = ("model", "dataset", "space")
 FULL_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+SHORT_SHA_RE = re.compile(r"^[0-9a-f]{7,39}$")
 OID_RE = re.compile(r"^[0-9a-f]{64}$")  # an LFS object id: its sha256, lowercase hex
 # N is a discussion number, which a 32-bit column holds: past 9 digits it names no pull request
 # (and would overflow the database driver), so it is no PR ref at all.

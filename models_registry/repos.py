@@ -204,7 +204,7 @@ class Repos:
                 Repository.repo_type == repo_type, func.lower(Repository.namespace) == ns.lower(),
                 func.lower(Repository.name) == name.lower(), Repository.id != repo.id))
             if clash is not None:
-                raise Conflict(f"A repository named {to_id} already exists")
+                raise Conflict(f"A {repo_type} repository called {to_id} already exists")
             row = s.get(Repository, repo.id)
             row.namespace, row.name = ns, name
             s.flush()
@@ -285,26 +285,26 @@ class Repos:
         with self.git.writing(repo.storage_key) as git:
             target = git.resolve(starting_point or repo.default_branch)
             if not git.set_ref(f"refs/heads/{branch}", target, None):
-                raise Conflict(f"Reference already exists: refs/heads/{branch}")
+                raise Conflict(f"Reference refs/heads/{branch} already exists")
         self.touch(repo)
         return target
 
     def delete_branch(self, principal: Principal, repo: RepoView, branch: str) -> None:
         if branch == repo.default_branch:
-            raise Forbidden(f"Cannot delete the default branch {branch!r}")
+            raise Forbidden(f"Cannot delete refs/heads/{branch}: it is the default branch")
         self.check_writable(repo)
         with self.git.writing(repo.storage_key) as git:
             ref = f"refs/heads/{branch}"
             if git.ref_sha(ref) is None:
-                raise RevisionNotFound(f"Branch {branch!r} not found")
+                raise RevisionNotFound(f"Invalid rev id: {branch} is not a branch")
             git.delete_ref(ref)
         self.touch(repo)
 
     def create_tag(self, principal: Principal, repo: RepoView, tag: str, revision: str, message: str | None) -> str:
-        names.validate_tag_name(tag)
         self.check_writable(repo)
         with self.git.writing(repo.storage_key) as git:
-            target = git.resolve(revision)
+            target = git.resolve(revision, short_sha=True)  # the revision first, then the name, as the Hub
+            names.validate_tag_name(tag)
             ref = f"refs/tags/{tag}"
             if git.ref_sha(ref) is not None:
                 raise Conflict(f"Tag {tag!r} already exists")

@@ -31,7 +31,9 @@ def agent_harnesses():
 @bp.get("/api/whoami-v2")
 def whoami():
     p = auth.require()
-    profile = services().registry.accounts.user_profile(p.name) or {}
+    accounts = services().registry.accounts
+    profile = accounts.user_profile(p.name) or {}
+    fullnames = accounts.org_fullnames(list(p.org_roles))
     return jsonify({
         "type": "user",
         "id": str(p.user_id),
@@ -39,7 +41,8 @@ def whoami():
         "fullname": profile.get("fullname") or p.name,
         "email": profile.get("email"),
         "isAdmin": p.is_admin,
-        "orgs": [{"name": org, "roleInOrg": role} for org, role in sorted(p.org_roles.items())],
+        "orgs": [{"name": org, "fullname": fullnames.get(org) or org, "roleInOrg": role}
+                 for org, role in sorted(p.org_roles.items())],
         "auth": {"type": "access_token",
                  "accessToken": {"displayName": p.token_label or "session", "role": p.token_role or "write"}},
     })

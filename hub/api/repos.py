@@ -92,6 +92,15 @@ def settings(kind: str, ns: str, name: str):
     return jsonify({})
 
 
+@bp.get(f"/api/{KINDS}/<ns>/<name>/auth-check")
+def auth_check(kind: str, ns: str, name: str):
+    """Whether the caller may read the repository's files: RepoNotFound, GatedRepo, or 200."""
+    reg = services().registry
+    repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current())
+    reg.access.authorize_download(auth.current(), repo)
+    return jsonify({})
+
+
 @bp.get(f"/api/{KINDS}/<ns>/<name>")
 @bp.get(f"/api/{KINDS}/<ns>/<name>/revision/<path:rev>")
 def info(kind: str, ns: str, name: str, rev: str | None = None):

@@ -36,7 +36,7 @@ from dulwich.repo import Repo
 
 from ..errors import BadRequest, RevisionNotFound
 from ..locks import LockDir, Locks
-from ..names import FULL_SHA_RE, PR_REF_RE
+from ..names import FULL_SHA_RE, PR_REF_RE, SHORT_SHA_RE
 from .durable import publish, write_file
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,9 @@ class GitRepo:
         except KeyError:
             return None
 
-    def resolve(self, rev: str) -> str:
-        """Branch, tag, refs/pr/N, refs/heads/..., or a full commit sha -> commit sha."""
+    def resolve(self, rev: str, short_sha: bool = False) -> str:
+        """Branch, tag, refs/pr/N, refs/heads/..., or a full commit sha -> commit sha; with
+        `short_sha`, also an abbreviated one (7 to 39 hex digits) naming exactly one commit."""
         if not rev:
             raise RevisionNotFound("Empty revision")
         candidates: list[str]
@@ -163,6 +164,11 @@ class GitRepo:
                 obj = None
             if isinstance(obj, Commit):
                 return rev
+        if short_sha and SHORT_SHA_RE.match(rev):
+            found = [sha for sha in self._repo.object_store.iter_prefix(rev.encode())
+                     if isinstance(self._repo.object_store[sha], Commit)]
+            if len(found) == 1:
+                return found[0].decode()
         raise RevisionNotFound(f"Invalid rev id: {rev}")
 
     def branch_ref(self, rev: str) -> str | None:

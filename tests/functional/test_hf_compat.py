@@ -1,0 +1,100 @@
+"""Hugging Face compatibility, round 2 (issue #21): what huggingface_hub's own tests found, checked
+here with the stock client against a real server: repository ids without a namespace, `auth_check`,
+the organizations of `whoami`, and the Hub's wording and order of checks for branches, tags and
+commit conflicts (clients and scripts match on them)."""
+
+from __future__ import annotations
+
+import pytest
+from huggingface_hub import CommitOperationAdd
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+OWNER, OTHER, ORG = "compat-owner", "compat-other", "compat-org"
+
+
+@pytest.fixture(scope="module")
+def tokens(hub) -> dict[str, str]:
+    owner, other = hub.users(OWNER, OTHER)
+    hub.cli("orgs", "create", ORG, "--owner", OWNER)
+    return {OWNER: owner, OTHER: other}
+
+
+@pytest.fixture(scope="module")
+def api(hub, tokens):
+    return hub.api(tokens[OWNER])
+
+
+def new_repo(api, name: str) -> str:
+    rid = f"{OWNER}/{name}"
+    api.create_repo(rid)
+    api.create_commit(rid, [CommitOperationAdd("a.txt", b"one")], commit_message="first")
+    return rid
+
+
+def test_repository_ids_without_a_namespace_are_repo_not_found(hub, api, tokens):
+    assert not api.repo_exists("no-namespace-here")
+    assert not api.revision_exists("no-namespace-here", "main")
+    assert not api.file_exists("no-namespace-here", "config.json")
+    with pytest.raises(RepositoryNotFoundError):
+        api.unlike("no-namespace-here")
+    with pytest.raises(RepositoryNotFoundError):
+        api.list_repo_commits("no-namespace-here")
+    for method, path in (("GET", "/api/models/no-namespace-here"), ("POST", "/api/models/no-namespace-here/like"),
+                         ("GET", "/api/datasets/no-namespace-here/revision/main"),
+                         ("GET", "/no-namespace-here/resolve/main/config.json")):
+        r = hub.request(method, path, tokens[OWNER])
+        assert (r.status_code, r.headers.get("X-Error-Code")) == (404, "RepoNotFound"), (method, path, r.text)
+        assert "error" in r.json()
+    assert hub.get("/api/no-such-endpoint", tokens[OWNER]).headers.get("X-Error-Code") is None  # other 404s stay
+
+
+def test_auth_check(hub, api, tokens):
+    rid = new_repo(api, "auth-check")
+    api.auth_check(rid)
+    with pytest.raises(RepositoryNotFoundError):
+        api.auth_check(f"{OWNER}/missing-repo")
+    hub.request("PUT", f"/api/models/{rid}/settings", tokens[OWNER], json={"gated": "auto"})
+    with pytest.raises(GatedRepoError):
+        api.auth_check(rid, token=tokens[OTHER])
+    api.auth_check(rid)  # the owner passes their own gate
+
+
+def test_whoami_names_each_organization_with_its_full_name(api):
+    orgs = api.whoami()["orgs"]
+    assert [(o["name"], o["fullname"], o["roleInOrg"]) for o in orgs] == [(ORG, ORG, "admin")]
+
+
+def test_branch_errors_speak_as_the_hub(api):
+    rid = new_repo(api, "branches")
+    api.create_branch(rid, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match=r"Reference refs/heads/cool-branch already exists"):
+        api.create_branch(rid, branch="cool-branch")
+    with pytest.raises(HfHubHTTPError, match=r"Reference refs/heads/main already exists"):
+        api.create_branch(rid, branch="main")
+    api.create_branch(rid, branch="cool-branch", exist_ok=True)
+    with pytest.raises(HfHubHTTPError, match="Cannot delete refs/heads/main"):
+        api.delete_branch(rid, branch="main")
+    with pytest.raises(HfHubHTTPError, match="Invalid rev id"):
+        api.delete_branch(rid, branch="no-such-branch")
+
+
+def test_tags_on_short_commit_ids_and_missing_revisions(api):
+    rid = new_repo(api, "tags")
+    first = api.model_info(rid).sha
+    api.create_commit(rid, [CommitOperationAdd("a.txt", b"two")], commit_message="second")
+    api.create_tag(rid, tag="v1", revision=first[:7])
+    assert api.model_info(rid, revision="v1").sha == first
+    with pytest.raises(RevisionNotFoundError):  # the revision is checked before the tag's name
+        api.create_tag(rid, tag="invalid tag", revision="foobar")
+    with pytest.raises(RevisionNotFoundError):
+        api.create_tag(rid, tag="v2", revision="0000000")
+
+
+def test_a_stale_parent_commit_is_refused_in_the_hubs_words(api):
+    rid = new_repo(api, "conflict")
+    parent = api.model_info(rid).sha
+    api.create_commit(rid, [CommitOperationAdd("b.txt", b"b")], commit_message="meanwhile")
+    with pytest.raises(HfHubHTTPError) as err:
+        api.create_commit(rid, [CommitOperationAdd("c.txt", b"c")], commit_message="late", parent_commit=parent)
+    assert err.value.response.status_code == 412
+    assert "The branch was updated since you opened this page. Please refresh and try again." in str(err.value)
