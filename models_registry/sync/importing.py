@@ -96,10 +96,16 @@ def find_snapshots(path: Path, revision: str | None = None) -> list[Snapshot]:
 
 
 def _check_cache_name(rel: str, disk: Path, staged: StagedFile) -> None:
-    """A cache blob is named after its content; a mismatch means the cache is corrupted."""
-    name = disk.resolve().name
-    if name == disk.name or disk.resolve().parent.name != "blobs":
-        return  # not a cache blob
+    """A cache blob is named after its content; a mismatch means the cache is corrupted. The name is
+    the one the snapshot's link gives (`../../blobs/<sha256 or git sha1>`): huggingface_hub's newer
+    caches link that blob in turn to a store shared across repositories (`<cache>/blobs/ab/<xet
+    hash>`), whose name says nothing of the sha256."""
+    if not disk.is_symlink():
+        return  # a plain folder, not a cache snapshot
+    link = disk.parent / disk.readlink()
+    if link.parent.name != "blobs":
+        return
+    name = link.name
     expected = staged.sha256 if SHA256_NAME.match(name) else staged.sha1 if SHA1_NAME.match(name) else None
     if expected is not None and expected != name:
         raise BadRequest(f"{rel}: the cached blob {name} does not match its content "
