@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
@@ -78,7 +79,8 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
     reg.access.authorize_download(auth.current(), repo, path)
     f = reg.repos.resolve_file(repo, rev, path)
     filename = path.rsplit("/", 1)[-1]
-    if request.method == "GET" and _counts(reg, repo, f):
+    xet = reg.xet.file_by_sha256(f.lfs.oid) if f.lfs else None
+    if request.method == "GET" and counts_as_fetch(reg, repo, f):
         # Synchronous (a client may read the count right after downloading) but one cheap write.
         reg.engagement.record_download(repo)
     if f.lfs:
@@ -87,10 +89,12 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
         resp = send_blob(f.lfs.oid, f.size, f.etag, download_name=filename)
         resp.headers["X-Linked-Etag"] = f'"{f.etag}"'
         resp.headers["X-Linked-Size"] = str(f.size)
-        xet = reg.xet.file_by_sha256(f.lfs.oid)
         if xet is not None:  # uploaded through Xet: Xet clients may fetch it from the CAS instead
             resp.headers["X-Xet-Hash"] = xet.file_hash
-            token_url = f"{base_url()}/api/{repo_type}s/{repo.repo_id}/xet-read-token/{f.commit}"
+            # The path rides along: a Xet client fetches the file from the CAS and never GETs it
+            # here, so asking for this token is its download (counted there, by the same rule).
+            token_url = (f"{base_url()}/api/{repo_type}s/{repo.repo_id}/xet-read-token/{f.commit}"
+                         f"?path={quote(path, safe='/')}")
             resp.headers["Link"] = f'<{token_url}>; rel="xet-auth"'
     else:
         data = reg.repos.read_regular(repo, f.blob_sha)
@@ -104,8 +108,8 @@ def _resolve(repo_type: str, ns: str, name: str) -> Response:
     return resp
 
 
-def _counts(reg, repo, f) -> bool:
-    """Whether this GET is a model fetch by the Hub's rule (not a range read of part of a file)."""
+def counts_as_fetch(reg, repo, f) -> bool:
+    """Whether this request fetches a model by the Hub's rule (not a range read of part of a file)."""
     rng = request.headers.get("Range")
     if rng and rng.replace(" ", "") != "bytes=0-":  # a partial read (header probe, resume) is not a fetch
         return False

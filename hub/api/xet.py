@@ -29,6 +29,7 @@ from ..request_body import body_stream
 from ..transfer import send_xorb, xorb_fetch_url
 from ..wiring import services
 from .common import base_url, drain_body, repo_type_of
+from .files import counts_as_fetch
 
 bp = Blueprint("xet", __name__)
 CAS_PREFIX = "/xet-cas"
@@ -71,6 +72,14 @@ def read_token(kind: str, ns: str, name: str, rev: str = "main"):
     reg = services().registry
     repo = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", auth.current(), need="read")
     reg.access.authorize_download(auth.current(), repo)
+    path = request.args.get("path")
+    if path and rev:  # the link of a resolve response: a Xet client is about to fetch that file
+        try:
+            f = reg.repos.resolve_file(repo, rev, path)
+        except RegistryError:
+            f = None
+        if f is not None and counts_as_fetch(reg, repo, f):
+            reg.engagement.record_download(repo)
     return _token_response(repo, "read")
 
 

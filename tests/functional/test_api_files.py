@@ -284,14 +284,14 @@ BLOB = os.urandom(5000)  # binary: LFS
 
 @pytest.fixture(scope="module")
 def raw_repo(api):
-    rid, commit = new_repo(api, "raw", {"text.txt": TEXT, "blob.bin": BLOB})
+    rid, commit = new_repo(api, "raw", {"text.txt": TEXT, "blob.dat": BLOB})
     return rid, commit
 
 
-RAW_FILES = {"text.txt": TEXT, "blob.bin": BLOB}
+RAW_FILES = {"text.txt": TEXT, "blob.dat": BLOB}
 
 
-@pytest.mark.parametrize("name", ["text.txt", "blob.bin"])
+@pytest.mark.parametrize("name", ["text.txt", "blob.dat"])
 def test_range_requests(hub, token, raw_repo, name):
     rid, commit = raw_repo
     data = RAW_FILES[name]
@@ -310,7 +310,7 @@ def test_range_requests(hub, token, raw_repo, name):
     assert r.headers["Accept-Ranges"] == "bytes"
 
 
-@pytest.mark.parametrize("name", ["text.txt", "blob.bin"])
+@pytest.mark.parametrize("name", ["text.txt", "blob.dat"])
 def test_range_not_satisfiable(hub, token, raw_repo, name):
     rid, _ = raw_repo
     n = len(RAW_FILES[name])
@@ -320,7 +320,7 @@ def test_range_not_satisfiable(hub, token, raw_repo, name):
     assert r.headers.get("Content-Range") == f"bytes */{n}"
 
 
-@pytest.mark.parametrize("name", ["text.txt", "blob.bin"])
+@pytest.mark.parametrize("name", ["text.txt", "blob.dat"])
 def test_conditional_get(hub, token, raw_repo, name):
     rid, _ = raw_repo
     data = RAW_FILES[name]
@@ -346,7 +346,7 @@ def test_head_metadata_headers(hub, token, raw_repo):
     assert "Location" not in r.headers
     assert not [h for h in r.headers if h.lower().startswith("x-xet")]
     assert "xet-auth" not in r.headers.get("Link", "")
-    r = hub.request("HEAD", f"/{rid}/resolve/{commit}/blob.bin", token)
+    r = hub.request("HEAD", f"/{rid}/resolve/{commit}/blob.dat", token)
     assert r.status_code == 200
     assert r.headers["X-Repo-Commit"] == commit
     assert r.headers["ETag"] == f'"{sha256(BLOB)}"'
@@ -358,7 +358,7 @@ def test_head_metadata_headers(hub, token, raw_repo):
     assert "xet-auth" not in r.headers.get("Link", "")
 
     # what the client makes of it
-    meta = get_hf_file_metadata(hf_hub_url(rid, "blob.bin", endpoint=hub.url), token=token)
+    meta = get_hf_file_metadata(hf_hub_url(rid, "blob.dat", endpoint=hub.url), token=token)
     assert (meta.commit_hash, meta.etag, meta.size, meta.xet_file_data) == (commit, sha256(BLOB), len(BLOB), None)
     meta = get_hf_file_metadata(hf_hub_url(rid, "text.txt", endpoint=hub.url), token=token)
     assert (meta.commit_hash, meta.etag, meta.size, meta.xet_file_data) == (commit, git_blob_sha1(TEXT), len(TEXT),

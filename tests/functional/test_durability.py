@@ -154,7 +154,7 @@ def test_a_new_lfs_object_name_is_flushed(traced, token):
     rid = f"{USER}/lfs"
     api.create_repo(rid)
     data = b"\0binary" + os.urandom(64 * 1024)  # a NUL byte: stored as LFS whatever its size
-    api.upload_file(path_or_fileobj=data, path_in_repo="weights.bin", repo_id=rid)
+    api.upload_file(path_or_fileobj=data, path_in_repo="weights.dat", repo_id=rid)
     oid = sha256(data)
     lfs_root = hub.data_dir / "lfs"
     target = lfs_root / oid[:2] / oid[2:4] / oid

@@ -235,16 +235,16 @@ def test_corrupted_object_is_refused_and_the_previous_mirror_state_kept(hubs, gi
     before = ls_remote(git, mirror, local)
 
     bad = os.urandom(100_000)
-    api.upload_file(path_or_fileobj=bad, path_in_repo="bad.bin", repo_id=rid, commit_message="Will rot")
+    api.upload_file(path_or_fileobj=bad, path_in_repo="bad.dat", repo_id=rid, commit_message="Will rot")
     up.overwrite_lfs_object(sha256(bad), os.urandom(len(bad)))  # bit rot upstream: same size, other bytes
 
     code, report, err = pull(mirror, up.url, f"{rid}:{local}")
 
     assert code == 1
-    assert "Corrupted object for bad.bin" in err and sha256(bad) in err
+    assert "Corrupted object for bad.dat" in err and sha256(bad) in err
     assert report["refs_updated"] == {}
     assert ls_remote(git, mirror, local) == before
-    assert mirror.get(f"/{local}/resolve/main/bad.bin").status_code == 404
+    assert mirror.get(f"/{local}/resolve/main/bad.dat").status_code == 404
     assert not list((mirror.data_dir / "tmp" / "sync-partial").glob(f"{sha256(bad)}*"))
     # The same on a first pull: the repository it would have created is not left behind.
     code, report, err = pull(mirror, up.url, f"{rid}:{MIRROR_NS}/corrupt-first")

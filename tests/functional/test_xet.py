@@ -204,7 +204,7 @@ def test_a_hub_with_default_settings_takes_files_over_10_mib_through_xet(tmp_pat
         folder.mkdir()
         big, small = os.urandom(11 * MiB), os.urandom(9 * MiB)
         (folder / "big.bin").write_bytes(big)
-        (folder / "small.bin").write_bytes(small)
+        (folder / "small.dat").write_bytes(small)
         log_start = len(hub.log())
         upload(hub, token, rid, tmp_path / "home", kind="folder", path=str(folder))
         log = cas_log(hub, log_start)
@@ -213,7 +213,7 @@ def test_a_hub_with_default_settings_takes_files_over_10_mib_through_xet(tmp_pat
         sib = {s.rfilename: s for s in hub.api(token).model_info(rid, files_metadata=True).siblings}
         # both are LFS files in git (over the 10 MiB threshold, or binary), whichever way they came
         assert sib["big.bin"].lfs.sha256 == hashlib.sha256(big).hexdigest()
-        assert sib["small.bin"].lfs.sha256 == hashlib.sha256(small).hexdigest()
+        assert sib["small.dat"].lfs.sha256 == hashlib.sha256(small).hexdigest()
         got = download(hub, token, rid, "big.bin", tmp_path / "cache", xet=False)
         assert sha256_file(got) == hashlib.sha256(big).hexdigest()
     finally:
