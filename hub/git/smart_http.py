@@ -9,9 +9,11 @@ registry like any API commit does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -74,6 +76,17 @@ def hooks_dir() -> Path:
     return path
 
 
+@functools.cache
+def _fsync_objects() -> list[str]:
+    """Flush objects before refs name them: `core.fsync=objects` since git 2.36, where the older
+    `core.fsyncObjectFiles` makes every push print a deprecation warning to the client."""
+    out = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"(\d+)\.(\d+)", out)
+    if m and (int(m[1]), int(m[2])) >= (2, 36):
+        return ["-c", "core.fsync=objects"]
+    return ["-c", "core.fsyncObjectFiles=true"]
+
+
 def _git_command(service: str, repo_path: Path, advertise: bool) -> list[str]:
     cfg = [
         "-c", "receive.fsckObjects=true",
@@ -84,7 +97,7 @@ def _git_command(service: str, repo_path: Path, advertise: bool) -> list[str]:
         "-c", f"core.hooksPath={hooks_dir()}",
         "-c", "uploadpack.allowFilter=true",
         "-c", "core.logAllRefUpdates=false",
-        "-c", "core.fsyncObjectFiles=true",  # as GitRepo's own writes: no ref names an unflushed object
+        *_fsync_objects(),  # as GitRepo's own writes: no ref names an unflushed object
         # A push's automatic gc runs to its end inside the push, under the repository lock (detached,
         # it would pack refs beside other writers, whose lock recovery would take its locks for a
         # dead writer's: models_registry/storage/gitrepo.py).

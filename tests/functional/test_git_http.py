@@ -122,8 +122,9 @@ def test_push_regular_and_lfs_files_then_read_them_with_the_hf_client(hub, git, 
     pushed = git.commit_files(work, {"config.json": config, "weights/model.bin": weights},
                               "Add config and weights via git")
     assert git.out("lfs", "ls-files", "--name-only", cwd=work).splitlines() == ["weights/model.bin"]
-    git.run("push", "origin", "main", cwd=work)
+    pushed_out = git.run("push", "origin", "main", cwd=work)
     assert git.ls_remote(remote_url(hub, rid))["refs/heads/main"] == pushed
+    assert "warning" not in pushed_out.stderr.lower(), pushed_out.stderr  # no deprecated git settings echoed
 
     for path, data in (("config.json", config), ("weights/model.bin", weights)):
         local = hf_hub_download(rid, path, endpoint=hub.url, token=token, cache_dir=hf_cache)
