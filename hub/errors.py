@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
-from models_registry.errors import EntryNotFound, RegistryError, RepoNotFound
+from models_registry.errors import EntryNotFound, InvalidPath, RegistryError, RepoNotFound
 
 from .wiring import services
 
@@ -102,7 +102,8 @@ def page_error(status: int, message: str) -> Response:
 
 def _registry_error(e: RegistryError) -> Response:
     if _wants_page():
-        return page_error(e.status, e.message)
+        # 422 is the Hub API's answer to a commit naming a bad path; a page's URL is just a bad request.
+        return page_error(400 if isinstance(e, InvalidPath) else e.status, e.message)
     status = e.status
     if isinstance(e, RepoNotFound) and getattr(g, "principal", None) is None:
         status = 401

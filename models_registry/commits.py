@@ -365,6 +365,24 @@ class Commits:
             except Exception:
                 log.exception("commit listener failed for %s %s", repo.repo_id, ref)
 
+    def super_squash(self, principal: Principal, repo: RepoView, revision: str, message: str) -> str:
+        """Replace the history of a branch (or refs/pr/N) with one commit of its current tree, as the
+        Hub's super-squash: the files stay, the old commits live on only where other refs reach them."""
+        if not message.strip():
+            raise BadRequest("A commit message is required")
+        self.repos.check_writable(repo)
+        with self.git.writing(repo.storage_key) as git:
+            ref = git.branch_ref(revision)
+            if ref is None:
+                raise RevisionNotFound(f"Invalid rev id: {revision} is not a branch")
+            head = git.ref_sha(ref)
+            new = git.make_commit(git.commit(head).tree, [], _author_line(principal), message.strip())
+            if not git.set_ref(ref, new, head):
+                raise Conflict(f"{ref} moved while it was being squashed; try again")
+            self._after_ref_moved(git, repo, ref, new, head)
+        self.repos.touch(repo)
+        return new
+
     def merge(self, principal: Principal, repo: RepoView, source_ref: str, target_branch: str,
               message: str) -> str:
         """Merge `source_ref` into `target_branch` (whole-file three-way merge); returns the commit.

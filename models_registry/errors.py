@@ -19,6 +19,12 @@ class BadRequest(RegistryError):
     status = 400
 
 
+class InvalidPath(BadRequest):
+    """A file path no repository may hold: 422, as the Hub answers a commit that names one."""
+
+    status = 422
+
+
 class Unauthorized(RegistryError):
     """Missing or invalid credentials (never used to hide a private repository)."""
 

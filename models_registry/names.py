@@ -10,7 +10,7 @@ import re
 
 from dulwich.refs import check_ref_format
 
-from .errors import BadRequest
+from .errors import BadRequest, InvalidPath
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 RESERVED_NAMESPACES = frozenset(
@@ -59,18 +59,23 @@ def split_repo_id(repo_id: str) -> tuple[str, str]:
 def validate_path(path: str) -> str:
     """A file path inside a repository: relative, normalized, and never reaching git internals."""
     if not isinstance(path, str) or not path:
-        raise BadRequest("Empty file path")
+        raise InvalidPath("Empty file path")
     if len(path.encode()) > MAX_PATH_LENGTH:
-        raise BadRequest(f"File path too long (over {MAX_PATH_LENGTH} bytes): {path[:80]!r}...")
-    if "\\" in path or "\x00" in path or any(ord(c) < 32 for c in path):
-        raise BadRequest(f"Invalid file path {path!r}: backslashes and control characters are not allowed")
-    if path.startswith("/"):
-        raise BadRequest(f"Invalid file path {path!r}: absolute paths are not allowed")
+        raise InvalidPath(f"File path too long (over {MAX_PATH_LENGTH} bytes): {path[:80]!r}...")
+    if "\x00" in path or any(ord(c) < 32 for c in path):
+        raise InvalidPath(f"Invalid file path {path!r}: control characters are not allowed")
+    if path.startswith(("/", "\\")):
+        raise InvalidPath(f"Invalid file path {path!r}: absolute paths are not allowed")
     for part in path.split("/"):
         if part in ("", ".", ".."):
-            raise BadRequest(f"Invalid file path {path!r}: empty, '.' and '..' segments are not allowed")
+            raise InvalidPath(f"Invalid file path {path!r}: empty, '.' and '..' segments are not allowed")
+    # A backslash is a legal character of a name, as on the Hub; but a client on Windows reads it as
+    # a separator, so what it separates must not climb out of the folder or into git's own.
+    for part in path.replace("\\", "/").split("/"):
+        if part in (".", ".."):
+            raise InvalidPath(f"Invalid file path {path!r}: '.' and '..' segments are not allowed")
         if part.lower() == ".git":
-            raise BadRequest(f"Invalid file path {path!r}: '.git' is reserved")
+            raise InvalidPath(f"Invalid file path {path!r}: '.git' is reserved")
     return path
 
 

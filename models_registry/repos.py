@@ -58,6 +58,9 @@ class Refs:
 # Built once: every download and API call looks its repository up by name.
 _BY_NAME = select(Repository).where(Repository.repo_type == bindparam("repo_type"),
                                     Repository.namespace == bindparam("ns"), Repository.name == bindparam("name"))
+_BY_NAME_ANY_CASE = select(Repository).where(
+    Repository.repo_type == bindparam("repo_type"), func.lower(Repository.namespace) == bindparam("ns"),
+    func.lower(Repository.name) == bindparam("name"))
 
 
 class Repos:
@@ -86,6 +89,8 @@ class Repos:
             raise RepoNotFound(f"Repository Not Found for url: {repo_id}") from None
         with self.db.session() as s:
             r = s.scalar(_BY_NAME, {"repo_type": repo_type, "ns": ns, "name": name})
+            if r is None:  # ids are case-insensitive, as on the Hub (and unique so: see `create`)
+                r = s.scalar(_BY_NAME_ANY_CASE, {"repo_type": repo_type, "ns": ns.lower(), "name": name.lower()})
             view = RepoView.of(r) if r is not None else None
         if view is None or not can_read(principal, view.namespace, view.private):
             raise RepoNotFound(f"Repository Not Found for url: {repo_type}s/{repo_id}. "
@@ -328,7 +333,7 @@ class Repos:
         with self.git.writing(repo.storage_key) as git:
             head = git.ref_sha(f"refs/heads/{target_branch}")
             if head is None:
-                raise NotFound(f"Target branch {target_branch!r} does not exist")
+                raise RevisionNotFound(f"Invalid rev id: {target_branch} is not a branch a pull request can target")
             if not git.set_ref(f"refs/pr/{num}", head, None):
                 raise Conflict(f"refs/pr/{num} already exists")
             return head

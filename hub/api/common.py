@@ -90,9 +90,10 @@ def int_arg(name: str, default: int, lo: int = 0, hi: int = 10**9) -> int:
 
 
 def next_link(**changes: Any) -> str:
-    """Absolute URL of this request with some query parameters replaced (for `Link: rel=next`)."""
+    """Absolute URL of this request with some query parameters replaced, or dropped when given None
+    (for `Link: rel=next`)."""
     items = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
-    items += [(k, v) for k, v in changes.items()]
+    items += [(k, v) for k, v in changes.items() if v is not None]
     path = request.path
     return f"{base_url()}{_raw_request_path() or path}?{urlencode(items)}"
 

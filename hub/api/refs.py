@@ -40,6 +40,16 @@ def delete_branch(kind: str, ns: str, name: str, branch: str):
     return jsonify({})
 
 
+@bp.post(f"/api/{KINDS}/<ns>/<name>/super-squash/<path:branch>")
+def super_squash(kind: str, ns: str, name: str, branch: str):
+    p, repo = _writable(kind, ns, name)
+    message = json_body(optional=True).get("message") or f"Super-squash branch '{branch}'"
+    if not isinstance(message, str):
+        raise BadRequest("'message' must be a string")
+    commit = services().registry.commits.super_squash(p, repo, branch, message)
+    return jsonify({"commitOid": commit})
+
+
 @bp.post(f"/api/{KINDS}/<ns>/<name>/tag/<path:rev>")
 def create_tag(kind: str, ns: str, name: str, rev: str):
     p, repo = _writable(kind, ns, name)

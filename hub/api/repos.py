@@ -119,13 +119,18 @@ def info(kind: str, ns: str, name: str, rev: str | None = None):
     return jsonify(data)
 
 
+MAX_LIST_PAGE = 1000
+
+
 @bp.get(f"/api/{KINDS}")
 def listing(kind: str):
     reg = services().registry
     page = int(current_app.config["PAGE_SIZE"])
+    # `limit` is the page size, as on the Hub (whose client stops reading after `limit` items
+    # itself): a crawler asking for 2 still gets `rel="next"`. `skip` is the Hub's offset.
     limit = int_arg("limit", 0, 0, 10_000)
-    size = min(limit, page) if limit else page
-    offset = int_arg("offset", 0)
+    size = min(limit, MAX_LIST_PAGE) if limit else page
+    offset = int_arg("skip", 0) or int_arg("offset", 0)
     direction = request.args.get("direction")
     ascending = direction in ("1", "asc")
     tags = request.args.getlist("filter")
@@ -164,7 +169,7 @@ def listing(kind: str):
                 if r.head_sha else []
         items.append(expand_only(d, expand) if expand else d)
     resp = jsonify(items)
-    if more and not (limit and offset + size >= limit):
-        resp.headers["Link"] = f'<{next_link(offset=offset + size)}>; rel="next"'
+    if more:
+        resp.headers["Link"] = f'<{next_link(offset=offset + size, skip=None)}>; rel="next"'
     return resp
 

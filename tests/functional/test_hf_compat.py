@@ -98,3 +98,56 @@ def test_a_stale_parent_commit_is_refused_in_the_hubs_words(api):
         api.create_commit(rid, [CommitOperationAdd("c.txt", b"c")], commit_message="late", parent_commit=parent)
     assert err.value.response.status_code == 412
     assert "The branch was updated since you opened this page. Please refresh and try again." in str(err.value)
+
+
+def test_repository_ids_are_case_insensitive(api):
+    rid = new_repo(api, "Case-Model")
+    assert api.model_info(rid.upper()).id == rid  # the canonical spelling comes back
+    api.create_commit(rid.lower(), [CommitOperationAdd("b.txt", b"b")], commit_message="via another spelling")
+    assert "b.txt" in api.list_repo_files(rid)
+
+
+def test_limit_is_a_page_size_with_a_next_link(hub, api, tokens):
+    for i in range(3):
+        api.create_repo(f"{ORG}/paged-{i}")
+    first = hub.get(f"/api/models?author={ORG}&limit=2", tokens[OWNER])
+    assert first.status_code == 200 and len(first.json()) == 2 and 'rel="next"' in first.headers["Link"]
+    nxt = first.headers["Link"].split(";")[0].strip("<>")
+    rest = hub.get(nxt.removeprefix(hub.url), tokens[OWNER])
+    assert len(rest.json()) == 1 and "Link" not in rest.headers
+    assert {m["id"] for m in first.json() + rest.json()} == {f"{ORG}/paged-{i}" for i in range(3)}
+    skipped = hub.get(f"/api/models?author={ORG}&limit=2&skip=2", tokens[OWNER])
+    assert [m["id"] for m in skipped.json()] == [m["id"] for m in rest.json()]
+
+
+def test_a_pull_request_needs_a_branch_to_target(api):
+    rid = new_repo(api, "pr-targets")
+    api.create_branch(rid, branch="dev")
+    head = api.model_info(rid).sha
+    assert api.create_commit(rid, [CommitOperationAdd("f.txt", b"x")], commit_message="to dev", revision="dev",
+                             create_pr=True).pr_url
+    for target in (head, "no-such-branch"):
+        with pytest.raises(RevisionNotFoundError):
+            api.create_commit(rid, [CommitOperationAdd("f.txt", b"x")], commit_message="nowhere", revision=target,
+                              create_pr=True)
+
+
+def test_super_squash_keeps_the_files_and_one_commit(hub, api, tokens):
+    rid = new_repo(api, "squash")
+    for i in range(3):
+        api.create_commit(rid, [CommitOperationAdd(f"f{i}.txt", b"%d" % i)], commit_message=f"commit {i}")
+    api.create_branch(rid, branch="keep")
+    files = sorted(api.list_repo_files(rid))
+    api.super_squash_history(rid)
+    commits = api.list_repo_commits(rid)
+    assert [c.title for c in commits] == ["Super-squash branch 'main' using huggingface_hub"]
+    assert sorted(api.list_repo_files(rid)) == files
+    assert len(api.list_repo_commits(rid, revision="keep")) == 5  # the old history, where a ref keeps it
+    pr = api.create_commit(rid, [CommitOperationAdd("pr.txt", b"p")], commit_message="in a PR", create_pr=True)
+    api.super_squash_history(rid, branch=pr.pr_revision)
+    assert len(api.list_repo_commits(rid, revision=pr.pr_revision)) == 1
+    with pytest.raises(RevisionNotFoundError):
+        api.super_squash_history(rid, branch="no-such-branch")
+    with pytest.raises(HfHubHTTPError) as denied:
+        hub.api(tokens[OTHER]).super_squash_history(rid)
+    assert denied.value.response.status_code == 403

@@ -82,10 +82,11 @@ def test_bad_repo_ids(repo_id):
 GOOD_PATHS = [
     "README.md", "a/b/c.txt", "dir/.gitattributes", ".gitattributes", ".hidden", "a b.txt", "unicode/文件.txt",
     "x..y", "a/.github/workflow.yml", "weights/model-00001-of-00002.safetensors", "a.git", "dir.git/x",
-    "x" * MAX_PATH_LENGTH, "é" * (MAX_PATH_LENGTH // 2),
+    "x" * MAX_PATH_LENGTH, "é" * (MAX_PATH_LENGTH // 2), "a\\b", "dir\\name.txt",  # a backslash is a name's
 ]
 BAD_PATHS = [
-    "", "/abs", "/", "a//b", "a/./b", "./a", "../x", "a/..", "a/../b", "..", ".", "a\\b", "..\\x", "a\x00b",
+    "", "/abs", "/", "a//b", "a/./b", "./a", "../x", "a/..", "a/../b", "..", ".", "..\\x", "a\\..\\b", "\\abs",
+    "a\\.git\\config", "a\x00b",
     "a\nb", "a\rb", "a\tb", "\x1b[31m", ".git", ".git/config", "a/.git/x", "a/.GIT/x", ".Git", "x/",
     "x" * (MAX_PATH_LENGTH + 1), "é" * (MAX_PATH_LENGTH // 2 + 1), None,
 ]
