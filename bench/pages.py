@@ -149,8 +149,9 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def seed(data_dir: Path, n: int, seed_value: int, real_n: int) -> dict:
-    """Fill data_dir with n repositories (real_n of them with git storage) and index them."""
+def seed(data_dir: Path, n: int, seed_value: int, real_n: int, index: bool = True) -> dict:
+    """Fill data_dir with n repositories (real_n of them with git storage) and, with `index`, index them
+    (bench/scale.py times the rebuild itself)."""
     corpus = _load_corpus()
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
@@ -255,17 +256,18 @@ def seed(data_dir: Path, n: int, seed_value: int, real_n: int) -> dict:
         reg.close()
 
     # -- the search index -------------------------------------------------------------------
-    t0 = time.perf_counter()
-    out = modelhub(data_dir, "index", "rebuild")
-    timings["modelhub index rebuild"] = time.perf_counter() - t0
-    log(f"index rebuilt in {timings['modelhub index rebuild']:.1f} s: {out.stderr.strip().splitlines()[-1]}")
+    if index:
+        t0 = time.perf_counter()
+        out = modelhub(data_dir, "index", "rebuild")
+        timings["modelhub index rebuild"] = time.perf_counter() - t0
+        log(f"index rebuilt in {timings['modelhub index rebuild']:.1f} s: {out.stderr.strip().splitlines()[-1]}")
     timings["seeding total"] = time.perf_counter() - t_all
 
     manifest = {
         "repos": n, "seed": seed_value, "real": real, "card_bytes": card_bytes, "timings": timings,
         "users": len(users) + len(owners) + 1, "orgs": len(orgs),
         "db_bytes": sum(p.stat().st_size for p in data_dir.glob("modelhub.db*")),
-        "index_bytes": dir_size(data_dir / "search"),
+        "index_bytes": dir_size(data_dir / "search") if (data_dir / "search").exists() else 0,
     }
     (data_dir / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest

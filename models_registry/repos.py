@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import names
@@ -18,8 +18,9 @@ from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
 from .file_facts import ABSENT, FileFacts
+from .listing import RepoFilter, choose_driver, list_query
 from .locks import Locks
-from .tables import GitBlobInfo, Repository, RepoTag, utcnow
+from .tables import GitBlobInfo, Repository, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
 from .storage import BlobStore, GitRepo, GitStore
@@ -27,17 +28,6 @@ from .storage.gitrepo import CommitData
 from .storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
 from .records import FileEntry, LfsInfo, RepoView, ResolvedFile
 
-SORT_COLUMNS = {
-    "lastModified": Repository.last_modified,
-    "last_modified": Repository.last_modified,
-    "createdAt": Repository.created_at,
-    "created_at": Repository.created_at,
-    "downloads": Repository.downloads,
-    "likes": Repository.likes,
-    "trendingScore": Repository.trending_score,
-    "trending_score": Repository.trending_score,
-    "id": Repository.namespace,
-}
 
 
 @dataclass(frozen=True)
@@ -118,17 +108,6 @@ class Repos:
         with self.db.session() as s:
             rows = {r.id: RepoView.of(r) for r in s.scalars(select(Repository).where(Repository.id.in_(pks)))}
         return [rows[pk] for pk in pks if pk in rows and can_read(principal, rows[pk].namespace, rows[pk].private)]
-
-    def license_counts(self, principal: Principal | None) -> dict[str, int]:
-        """Visible repositories per license tag (license:x), for the licenses page."""
-        q = (select(RepoTag.tag, func.count()).join(Repository, Repository.id == RepoTag.repo_id)
-             .where(RepoTag.tag.like("license:%")))
-        if principal is None:
-            q = q.where(Repository.private.is_(False))
-        elif not principal.is_admin:
-            q = q.where(or_(Repository.private.is_(False), Repository.namespace.in_([principal.name, *principal.org_roles])))
-        with self.db.session() as s:
-            return {tag[len("license:"):]: n for tag, n in s.execute(q.group_by(RepoTag.tag))}
 
     def by_repo_ids(self, repo_ids: list[str], principal: Principal | None, repo_type: str = "model") -> list[RepoView]:
         """Like by_ids, from "ns/name" ids (what the quick search index returns)."""
@@ -235,37 +214,16 @@ class Repos:
     def list(self, repo_type: str, principal: Principal | None, *, search: str | None = None,
              author: str | None = None, tags: list[str] | None = None, pipeline_tag: str | None = None,
              gated: bool | None = None, ids: list[int] | None = None, sort: str | None = None,
-             ascending: bool = False, offset: int = 0, limit: int = 100) -> list[RepoView]:
-        """Repositories `principal` may see, filtered. Every tag filter must match (an indexed EXISTS each)."""
-        q = select(Repository).where(Repository.repo_type == repo_type)
-        if principal is None:
-            q = q.where(Repository.private.is_(False))
-        elif not principal.is_admin:
-            mine = [principal.name, *principal.org_roles]
-            q = q.where(or_(Repository.private.is_(False), Repository.namespace.in_(mine)))
-        if author:
-            q = q.where(Repository.namespace == author)
-        if ids is not None:
-            q = q.where(Repository.id.in_(ids))
-        if search:
-            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            q = q.where((Repository.namespace + "/" + Repository.name).ilike(pattern, escape="\\"))
-        if pipeline_tag:
-            q = q.where(Repository.pipeline_tag == pipeline_tag)
-        if gated is not None:
-            q = q.where(Repository.gated.is_not(None) if gated else Repository.gated.is_(None))
-        for tag in dict.fromkeys(t for t in (tags or []) if t):
-            q = q.where(exists().where(RepoTag.repo_id == Repository.id, RepoTag.tag == tag))
-        col = SORT_COLUMNS.get(sort or "", None)
-        if sort and col is None:
-            raise BadRequest(f"Unknown sort key {sort!r} (use downloads, likes, lastModified, createdAt or "
-                             "trendingScore)")
-        if col is None:
-            order = [Repository.namespace.asc(), Repository.name.asc(), Repository.id.asc()]
-        else:
-            order = [col.asc() if ascending else col.desc(), Repository.id.asc()]
+             ascending: bool = False, cursor: str | None = None, offset: int = 0, limit: int = 100
+             ) -> list[RepoView]:
+        """Repositories `principal` may see, filtered, one page (listing.py: after `cursor`, the
+        `cursor_after` of the previous page's last item, or `offset`)."""
+        f = RepoFilter(author=author, tags=list(tags or []), pipeline_tag=pipeline_tag, gated=gated, ids=ids,
+                       search=search)
         with self.db.session() as s:
-            return [RepoView.of(r) for r in s.scalars(q.order_by(*order).offset(offset).limit(limit))]
+            q = list_query(repo_type, principal, f, sort=sort, ascending=ascending, cursor=cursor, offset=offset,
+                           limit=limit, driver=choose_driver(s, f))
+            return [RepoView.of(r) for r in s.scalars(q)]
 
     # ---- revisions and refs -----------------------------------------------------------------
     def resolve_revision(self, repo: RepoView, rev: str) -> str:

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .clock import utcnow  # the column defaults use it; services import it from here too
@@ -97,10 +97,15 @@ class Repository(Base):
     __tablename__ = "repositories"
     __table_args__ = (
         UniqueConstraint("repo_type", "namespace", "name"),
-        Index("ix_repositories_type_modified", "repo_type", "last_modified"),
-        Index("ix_repositories_type_created", "repo_type", "created_at"),
-        Index("ix_repositories_type_downloads", "repo_type", "downloads"),
-        Index("ix_repositories_type_likes", "repo_type", "likes"),
+        # One per sort of the listings, ending in id: the order, and the seek of a keyset page (listing.py).
+        Index("ix_repositories_type_modified", "repo_type", "last_modified", "id"),
+        Index("ix_repositories_type_created", "repo_type", "created_at", "id"),
+        Index("ix_repositories_type_downloads", "repo_type", "downloads", "id"),
+        Index("ix_repositories_type_likes", "repo_type", "likes", "id"),
+        Index("ix_repositories_type_trending", "repo_type", "trending_score", "id"),
+        # Repository ids are case-insensitive (repos.py `get`, `create`, `move`): without this a lookup
+        # that misses the exact spelling reads every row.
+        Index("ix_repositories_type_lower_id", "repo_type", text("lower(namespace)"), text("lower(name)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,7 +135,7 @@ class Repository(Base):
     # {"parameters": {dtype: n}, "total": n} over the default branch's .safetensors files.
     safetensors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parameter_count: Mapped[int | None] = mapped_column(BigInteger)
-    trending_score: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    trending_score: Mapped[float] = mapped_column(Float, default=0.0)
 
     @property
     def repo_id(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from models_registry.errors import BadRequest, Conflict
+from models_registry.listing import cursor_after
 
 from .. import auth
 from ..search_writer import viewer_namespaces
@@ -156,7 +157,8 @@ def listing(kind: str):
             author=request.args.get("author") or None, tags=tags,
             pipeline_tag=request.args.get("pipeline_tag") or None,
             gated=None if gated is None else gated.lower() in ("1", "true"),
-            sort=request.args.get("sort") or None, ascending=ascending, offset=offset, limit=size + 1)
+            sort=request.args.get("sort") or None, ascending=ascending, cursor=request.args.get("cursor") or None,
+            offset=offset, limit=size + 1)
     more = len(repos) > size
     repos = repos[:size]
     full, card = flag("full"), flag("cardData") or flag("full")
@@ -169,7 +171,10 @@ def listing(kind: str):
                 if r.head_sha else []
         items.append(expand_only(d, expand) if expand else d)
     resp = jsonify(items)
-    if more:
+    if more and text:
         resp.headers["Link"] = f'<{next_link(offset=offset + size, skip=None)}>; rel="next"'
+    elif more:  # a keyset cursor: the next page costs the same however deep it is (models_registry/listing.py)
+        nxt = cursor_after(repos[-1], request.args.get("sort") or None, ascending)
+        resp.headers["Link"] = f'<{next_link(cursor=nxt, skip=None, offset=None)}>; rel="next"'
     return resp
 

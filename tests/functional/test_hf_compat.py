@@ -120,6 +120,28 @@ def test_limit_is_a_page_size_with_a_next_link(hub, api, tokens):
     assert [m["id"] for m in skipped.json()] == [m["id"] for m in rest.json()]
 
 
+def test_next_links_carry_a_cursor_that_walks_every_sort(hub, api, tokens):
+    """Keyset pages (models_registry/listing.py): the same repositories in the same order as one big
+    page, ties (all downloads 0 here) included, through the stock client too."""
+    for i in range(5):
+        api.create_repo(f"{ORG}/walk-{i}")
+    for sort, direction in (("downloads", "-1"), ("lastModified", "1"), ("id", "-1")):
+        whole = hub.get(f"/api/models?author={ORG}&sort={sort}&direction={direction}&limit=100", tokens[OWNER])
+        url, walked = f"/api/models?author={ORG}&sort={sort}&direction={direction}&limit=2", []
+        while url:
+            r = hub.get(url, tokens[OWNER])
+            assert r.status_code == 200, r.text
+            walked += [m["id"] for m in r.json()]
+            link = r.headers.get("Link")
+            url = link.split(";")[0].strip("<>").removeprefix(hub.url) if link else None
+            assert url is None or "cursor=" in url and "skip=" not in url
+        assert walked == [m["id"] for m in whole.json()] and len(walked) == len(set(walked)) >= 5
+        if direction == "-1":  # the client always asks for descending order
+            assert [m.id for m in api.list_models(author=ORG, sort=sort)] == walked
+    bad = hub.get(f"/api/models?author={ORG}&sort=likes&cursor=not-a-cursor", tokens[OWNER])
+    assert bad.status_code == 400 and "Invalid cursor" in bad.json()["error"]
+
+
 def test_a_pull_request_needs_a_branch_to_target(api):
     rid = new_repo(api, "pr-targets")
     api.create_branch(rid, branch="dev")

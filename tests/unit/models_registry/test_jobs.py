@@ -6,7 +6,6 @@ advisory locks, which the database holds for them)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,9 +14,9 @@ from hub import migrate
 from models_registry.jobs import Jobs
 from models_registry.registry import Registry
 from models_registry.settings import RegistrySettings
+from tests.support.databases import database_url
 from models_registry.tables import BackgroundJob
 
-TEST_DATABASE_URL = os.environ.get("MODELHUB_TEST_DATABASE_URL")
 DAY = dt.timedelta(days=1)
 
 
@@ -31,13 +30,7 @@ class Clock:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def nodes(request, tmp_path) -> Iterator[tuple[Registry, Registry]]:
-    url = None
-    if request.param == "postgresql":
-        if not TEST_DATABASE_URL:
-            pytest.skip("MODELHUB_TEST_DATABASE_URL is not set: this run uses the embedded SQLite database")
-        from tests.support.live import _fresh_database_url
-
-        url = _fresh_database_url(TEST_DATABASE_URL)
+    url = database_url(request.param)
     a = Registry(RegistrySettings.for_data_dir(tmp_path / "a", database_url=url))
     migrate.upgrade(a.db)
     b = Registry(RegistrySettings.for_data_dir(tmp_path / "b", database_url=a.settings.database_url))

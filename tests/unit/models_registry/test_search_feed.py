@@ -8,23 +8,17 @@ pruning deletes only what every live node has passed, and a forgotten node is to
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from hub import migrate
 from models_registry import search_feed
 from models_registry.db import Database
 from models_registry.registry import Registry
 from models_registry.search_feed import GAP_SECONDS, Cursor, Gap, SearchFeed
-from models_registry.settings import RegistrySettings
 from models_registry.tables import SearchCursor, SearchQueueEntry
 
-TEST_DATABASE_URL = os.environ.get("MODELHUB_TEST_DATABASE_URL")
 START = dt.datetime(2026, 12, 6, 12, 0, 0)
-NO_PG = "MODELHUB_TEST_DATABASE_URL is not set: this run uses the embedded SQLite database"
 
 
 class Clock:
@@ -40,20 +34,9 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def registry(request, tmp_path) -> Iterator[Registry]:
-    """A Registry on a freshly migrated database of each kind."""
-    url = None
-    if request.param == "postgresql":
-        if not TEST_DATABASE_URL:
-            pytest.skip(NO_PG)
-        from tests.support.live import _fresh_database_url
-
-        url = _fresh_database_url(TEST_DATABASE_URL)
-    reg = Registry(RegistrySettings.for_data_dir(tmp_path / "data", database_url=url))
-    migrate.upgrade(reg.db)
-    yield reg
-    reg.close()
+@pytest.fixture
+def registry(registry_on_each_database) -> Registry:
+    return registry_on_each_database
 
 
 @pytest.fixture
