@@ -221,10 +221,20 @@ class Discussions:
                 raise Forbidden("Only the author or the repository's maintainers can change the status")
             if d.status == "merged":
                 raise BadRequest("A merged pull request cannot be reopened or closed")
-            if d.status == status:
-                raise BadRequest(f"It is already {status}")
             if d.locked and not policy.is_moderator(principal, repo.namespace):
                 raise Forbidden("This discussion is locked")
+            if d.status == status:
+                # Nothing to change, as on the Hub (a client reopening what is open is not wrong):
+                # the answer is the event that gave it this status, or its opening one.
+                if comment and status == "open":
+                    self.add_comment(s, principal, repo, d, comment)
+                elif comment:
+                    raise BadRequest(f"It is already {status}: reopen it to comment")
+                last = s.scalar(select(DiscussionEvent).where(
+                    DiscussionEvent.discussion_id == d.id, DiscussionEvent.type == "status-change")
+                    .order_by(DiscussionEvent.id.desc()).limit(1)) or s.scalar(select(DiscussionEvent).where(
+                        DiscussionEvent.discussion_id == d.id).order_by(DiscussionEvent.id).limit(1))
+                return event_view(s, last, principal, repo)
             if comment:
                 self.add_comment(s, principal, repo, d, comment)
             e = DiscussionEvent(discussion_id=d.id, type="status-change", author_id=principal.user_id,

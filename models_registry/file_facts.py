@@ -1,5 +1,6 @@
 """What a commit cannot change, remembered per process: the file at a path of a commit (its blob,
-size and LFS pointer, or its absence), and the bytes of small blobs.
+size and LFS pointer, or its absence), the commit that last changed a path as seen from a commit,
+and the bytes of small blobs.
 
 Why: `snapshot_download` and mirrors fetch a repository's small files (configs, tokenizers) by the
 thousand, each as a HEAD and a GET, and resolving one took a repository open, a tree walk and a
@@ -61,7 +62,15 @@ class _Lru(Generic[K, V]):
 class FileFacts:
     def __init__(self, max_files: int = MAX_FILES, max_blob_bytes: int = MAX_BLOB_BYTES) -> None:
         self._files: _Lru[tuple[str, str, str], object] = _Lru(max_files)
+        self._changes: _Lru[tuple[str, str, str], object] = _Lru(max_files)
         self._blobs: _Lru[str, bytes] = _Lru(max_blob_bytes)
+
+    def last_change(self, storage_key: str, commit: str, path: str) -> object | None:
+        """The commit (storage.gitrepo.CommitData) that last changed `path` as of `commit`, if known."""
+        return self._changes.get((storage_key, commit, path))
+
+    def remember_last_change(self, storage_key: str, commit: str, path: str, change: object) -> None:
+        self._changes.put((storage_key, commit, path), change)
 
     def file(self, storage_key: str, commit: str, path: str) -> FileFact | object | None:
         """The fact remembered for `path` at `commit` (ABSENT for no file), or None if unknown."""

@@ -359,6 +359,25 @@ class Repos:
                     items.append(item)
             return self._entries(git, items)
 
+    def last_changes(self, repo: RepoView, commit: str, paths: list[str]) -> dict[str, CommitData]:
+        """The commit that last changed each path as of `commit` (tree and paths-info with
+        `expand`): one history walk for the paths not already remembered (file_facts.py)."""
+        out: dict[str, CommitData] = {}
+        missing = []
+        for p in paths:
+            known = self.facts.last_change(repo.storage_key, commit, p)
+            if known is None:
+                missing.append(p)
+            else:
+                out[p] = known  # type: ignore[assignment]
+        if missing:
+            with self.open_git(repo) as git:
+                found = git.last_changes(commit, missing)
+            for p, c in found.items():
+                self.facts.remember_last_change(repo.storage_key, commit, p, c)
+            out.update(found)
+        return out
+
     def _entries(self, git: GitRepo, items: list) -> list[FileEntry]:
         infos = self.blob_infos(git, [i.sha for i in items if i.is_file])
         out = []

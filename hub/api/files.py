@@ -14,7 +14,7 @@ from models_registry.names import validate_path
 from .. import auth
 from ..security_headers import raw_file, raw_mimetype
 from ..wiring import services
-from .common import base_url, int_arg, json_body, next_link, raw_path_segments, repo_type_of, send_blob
+from .common import base_url, flag, int_arg, iso_epoch, json_body, next_link, raw_path_segments, repo_type_of, send_blob
 from .serialize import entry_json
 
 bp = Blueprint("files", __name__)
@@ -39,7 +39,7 @@ def tree(kind: str, ns: str, name: str, _rest: str):
     start = int_arg("cursor", 0)
     shown = entries[start:start + page]
     xet = reg.xet.file_hashes([e.lfs.oid for e in shown if e.type == "file" and e.lfs])
-    resp = jsonify([entry_json(e, xet) for e in shown])
+    resp = jsonify(_expanded(repo, commit, [entry_json(e, xet) for e in shown], flag("expand")))
     if start + page < len(entries):
         resp.headers["Link"] = f'<{next_link(cursor=start + page)}>; rel="next"'
     return resp
@@ -60,7 +60,21 @@ def paths_info(kind: str, ns: str, name: str, rev: str):
             validate_path(p.strip("/"))
     entries = reg.repos.paths_info(repo, commit, paths)
     xet = reg.xet.file_hashes([e.lfs.oid for e in entries if e.type == "file" and e.lfs])
-    return jsonify([entry_json(e, xet) for e in entries])
+    expand = request.form.get("expand") or (json_body(optional=True).get("expand") if request.is_json else None)
+    return jsonify(_expanded(repo, commit, [entry_json(e, xet) for e in entries],
+                             str(expand).lower() in ("1", "true")))
+
+
+def _expanded(repo, commit: str, items: list[dict], expand: bool) -> list[dict]:
+    """With `expand`, each entry's `lastCommit` as the Hub sends it (one history walk per page)."""
+    if not expand:
+        return items
+    changes = services().registry.repos.last_changes(repo, commit, [i["path"] for i in items])
+    for i in items:
+        c = changes.get(i["path"])
+        if c is not None:
+            i["lastCommit"] = {"id": c.sha, "title": c.title, "date": iso_epoch(c.author_time)}
+    return items
 
 
 def _resolve(repo_type: str, ns: str, name: str) -> Response:

@@ -173,3 +173,43 @@ def test_super_squash_keeps_the_files_and_one_commit(hub, api, tokens):
     with pytest.raises(HfHubHTTPError) as denied:
         hub.api(tokens[OTHER]).super_squash_history(rid)
     assert denied.value.response.status_code == 403
+
+
+def test_expand_gives_each_entry_its_last_commit(api):
+    """`expand=True` on tree and paths-info: the commit that last changed each file and folder, as
+    `git log -1 -- path` says, through the stock client (RepoFile.last_commit)."""
+    rid = new_repo(api, "last-commits")  # a.txt in "first"
+    one = api.create_commit(rid, [CommitOperationAdd("src/x.py", b"x"), CommitOperationAdd("src/y.py", b"y")],
+                            commit_message="add src").oid
+    two = api.create_commit(rid, [CommitOperationAdd("src/y.py", b"y2")], commit_message="change y").oid
+    api.create_commit(rid, [CommitOperationAdd("b.txt", b"b")], commit_message="add b")
+    first = api.list_repo_commits(rid)[-2]  # after "initial commit"
+    assert first.title == "first"
+
+    entries = {e.path: e for e in api.list_repo_tree(rid, recursive=True, expand=True)}
+    expected = {"a.txt": ("first", first.commit_id), "src/x.py": ("add src", one),
+                "src/y.py": ("change y", two), "src": ("change y", two)}
+    for path, (title, oid) in expected.items():
+        assert (entries[path].last_commit.title, entries[path].last_commit.oid) == (title, oid), path
+    assert entries["b.txt"].last_commit.title == "add b"
+    assert entries["a.txt"].last_commit.date.year >= 2026
+    assert all(e.last_commit is None for e in api.list_repo_tree(rid, recursive=True))  # only when asked
+
+    infos = {i.path: i for i in api.get_paths_info(rid, ["src/x.py", "src", "missing.txt"], expand=True)}
+    assert set(infos) == {"src/x.py", "src"}
+    assert infos["src/x.py"].last_commit.oid == one and infos["src"].last_commit.oid == two
+    at_one = {e.path: e for e in api.list_repo_tree(rid, path_in_repo="src", revision=one, expand=True)}
+    assert at_one["src/y.py"].last_commit.oid == one  # as of the revision asked for
+
+
+def test_a_status_change_to_the_current_status_is_no_error(api):
+    rid = new_repo(api, "status-twice")
+    d = api.create_discussion(rid, title="twice")
+    again = api.change_discussion_status(rid, d.num, new_status="open")  # already open: nothing changes
+    closed = api.change_discussion_status(rid, d.num, new_status="closed", comment="done")
+    assert api.change_discussion_status(rid, d.num, new_status="closed").id == closed.id  # the event that closed it
+    details = api.get_discussion_details(rid, d.num)
+    assert details.status == "closed" and again.id in {e.id for e in details.events}
+    assert [e.new_status for e in details.events if e.type == "status-change"] == ["closed"]
+    with pytest.raises(HfHubHTTPError, match="already closed: reopen it to comment"):
+        api.change_discussion_status(rid, d.num, new_status="closed", comment="lost?")
