@@ -8,6 +8,7 @@ modified, card metadata). A crash before the ref update leaves the branch untouc
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -253,22 +254,26 @@ class Commits:
         return []
 
     def _check_safetensors(self, operations: list[Operation]) -> list[dict]:
-        """Read the header of every new .safetensors file; a malformed one refuses the commit."""
+        """Read the header of every new .safetensors file. A malformed one is accepted, as on the
+        Hub (a name is no promise of a format): it counts no parameters and its page says why."""
         rows = []
         for op in operations:
             if isinstance(op, DeletePath) or not op.path.endswith(".safetensors"):
                 continue
-            try:
-                if isinstance(op, AddFile):
-                    with open(op.staged.path, "rb") as f:
-                        rows.append({"oid": op.staged.sha256, "parameters": parameter_counts(f, op.staged.size)})
-                elif self._safetensors_params(op.oid) is None and self.blobs.exists(op.oid):
-                    size = self.lfs_object_size_any(op.oid) or 0
-                    with self.blobs.open(op.oid) as f:
-                        rows.append({"oid": op.oid, "parameters": parameter_counts(f, size)})
-            except SafetensorsError as e:
-                raise BadRequest(f"{op.path}: not a valid safetensors file ({e})") from None
+            if isinstance(op, AddFile):
+                with open(op.staged.path, "rb") as f:
+                    rows.append(_safetensors_row(op.staged.sha256, f, op.staged.size))
+            elif self._safetensors_params(op.oid) is None and self.blobs.exists(op.oid):
+                size = self.lfs_object_size_any(op.oid) or 0
+                with self.blobs.open(op.oid) as f:
+                    rows.append(_safetensors_row(op.oid, f, size))
         return rows
+
+    def safetensors_problem(self, key: str) -> str | None:
+        """Why the .safetensors object `key` (its sha256, or git:<blob sha>) counts no parameters."""
+        with self.db.session() as s:
+            row = s.get(SafetensorsFile, key)
+            return row.error if row is not None else None
 
     def _safetensors_params(self, oid: str) -> dict[str, int] | None:
         with self.db.session() as s:
@@ -445,22 +450,19 @@ class Commits:
             key = lfs.oid if lfs else f"git:{item.sha}"
             params = self._safetensors_params(key)
             if params is None:
-                try:
-                    if lfs:
-                        if not self.blobs.exists(lfs.oid):
-                            continue
-                        with self.blobs.open(lfs.oid) as f:
-                            params = parameter_counts(f, size)
-                    else:
-                        import io
-
-                        data = git.read_blob(item.sha)
-                        params = parameter_counts(io.BytesIO(data), len(data))
-                except SafetensorsError:
-                    continue  # pushed by git before validation existed; not counted
+                if lfs:
+                    if not self.blobs.exists(lfs.oid):
+                        continue
+                    with self.blobs.open(lfs.oid) as f:
+                        row = _safetensors_row(key, f, size)
+                else:
+                    data = git.read_blob(item.sha)
+                    row = _safetensors_row(key, io.BytesIO(data), len(data))
                 with self.db.session(write=True) as s:
-                    insert_ignore(s, SafetensorsFile, [{"oid": key, "parameters": params}])
-            per_file.append(params)
+                    insert_ignore(s, SafetensorsFile, [row])
+                params = row["parameters"]
+            if params:  # a file whose header could not be read counts nothing
+                per_file.append(params)
         return summarize(per_file) if per_file else None
 
     # ---- LFS objects ------------------------------------------------------------------------
@@ -509,3 +511,11 @@ class Commits:
     def lfs_sha1(self, oids: list[str]) -> dict[str, str]:
         with self.db.session() as s:
             return {o.oid: o.sha1 for o in s.scalars(select(LfsObject).where(LfsObject.oid.in_(oids))) if o.sha1}
+
+
+def _safetensors_row(key: str, f, size: int) -> dict:  # type: ignore[no-untyped-def]
+    """The safetensors_files row of one object: its parameter counts, or why there are none."""
+    try:
+        return {"oid": key, "parameters": parameter_counts(f, size), "error": None}
+    except SafetensorsError as e:
+        return {"oid": key, "parameters": {}, "error": str(e)[:500]}

@@ -249,6 +249,9 @@ class SafetensorsFile(Base):
 
     oid: Mapped[str] = mapped_column(String(64), primary_key=True)
     parameters: Mapped[dict[str, int]] = mapped_column(JSON)
+    # Why the header could not be read: such a file is accepted, as on the Hub, but counts nothing
+    # and its page says so.
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class SearchQueueEntry(Base):

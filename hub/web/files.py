@@ -220,10 +220,13 @@ def blob(ns: str, name: str, _rest: str):
                     content = {"kind": "markdown", "html": html, "lines": lines}
                 else:
                     content = {"kind": "code", "html": _highlight(path, text), "lines": lines}
+    st_problem = None
+    if path.endswith(".safetensors"):
+        st_problem = reg.commits.safetensors_problem(f.lfs.oid if f.lfs else f"git:{f.blob_sha}")
     return render_template(
         "files/blob.html", **_header_context(repo), **_refs_context(repo, rev, commit), rev=rev, path=path,
         crumbs=_crumbs(path), file=f, content=content, is_markdown=is_markdown, plain=plain, view="blob",
-        file_name=posixpath.basename(path))
+        file_name=posixpath.basename(path), st_problem=st_problem)
 
 
 @bp.get("/<ns>/<name>/commits")

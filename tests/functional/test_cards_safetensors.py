@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
 import struct
 
 import numpy as np
 import pytest
 from huggingface_hub import CommitOperationAdd
-from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 from safetensors.numpy import save, save_file
 
 
@@ -108,24 +108,39 @@ def _out_of_bounds() -> bytes:
     ("out-of-bounds", _out_of_bounds, "data_offsets out of the file's bounds"),
     ("too-short", lambda: b"\x01\x02", "shorter than the 8-byte header length"),
 ])
-def test_malformed_safetensors_is_refused(hub, kind, make, fragment):
+def test_malformed_safetensors_is_accepted_counts_nothing_and_says_why(hub, kind, make, fragment):
+    """As on the Hub, a file named .safetensors need not be one: the commit lands (the stock
+    client's upload and a raw commit), it adds no parameters, and its page tells why."""
     token, repo_id, api = new_repo(hub, f"malformed-{kind}")
-    head = api.model_info(repo_id).sha
     path = f"weights/{kind}.safetensors"
+    api.upload_file(path_or_fileobj=make(), path_in_repo=path, repo_id=repo_id)
+    assert api.model_info(repo_id).safetensors is None
+    with open(api.hf_hub_download(repo_id, path, cache_dir=hub.data_dir / f"dl-{kind}"), "rb") as f:
+        assert f.read() == make()
 
-    with pytest.raises(HfHubHTTPError) as exc:
-        api.upload_file(path_or_fileobj=make(), path_in_repo=path, repo_id=repo_id)
-    assert isinstance(exc.value, BadRequestError)
-    assert exc.value.response.status_code == 400
-    assert f"{path}: not a valid safetensors file" in str(exc.value)
-    assert fragment in str(exc.value)
-
-    r = hub.raw_commit(token, repo_id, {"config.json": b"{}", path: make()})
-    assert r.status_code == 400
-    assert r.json()["error"].startswith(f"{path}: not a valid safetensors file (")
-    assert fragment in r.headers["X-Error-Message"]
-
+    good = save(shard_1())
+    r = hub.raw_commit(token, repo_id, {"good.safetensors": good, f"again/{kind}.safetensors": make()})
+    assert r.status_code == 200, r.text
     info = api.model_info(repo_id)
-    assert info.sha == head
-    assert [s.rfilename for s in info.siblings] == [".gitattributes"]
-    assert info.safetensors is None
+    assert info.safetensors.parameters == {"F32": 768, "F16": 16} and info.safetensors.total == 784
+
+    page = hub.get(f"/{repo_id}/blob/main/{path}", token)
+    assert page.status_code == 200 and "not a valid safetensors file" in page.text
+    assert fragment in html.unescape(page.text)
+    assert "not a valid safetensors file" not in hub.get(f"/{repo_id}/blob/main/good.safetensors", token).text
+
+
+def test_a_pushed_malformed_safetensors_is_accepted_and_counts_nothing(hub, tmp_path_factory, tmp_path):
+    from tests.support.gitutil import make_git, remote_url
+
+    git = make_git(tmp_path_factory)
+    token, repo_id, api = new_repo(hub, "pushed-malformed")
+    work = tmp_path / "work"
+    git.clone(remote_url(hub, repo_id, token), work)  # .gitattributes tracks *.safetensors with LFS
+    pushed = git.commit_files(work, {"bad.safetensors": _non_json_header() + b"\0" * 64,
+                                     "good.safetensors": save(shard_1())}, "weights, one of them broken")
+    git.run("push", "origin", "main", cwd=work)
+    info = api.model_info(repo_id)
+    assert info.sha == pushed and info.safetensors.total == 784
+    page = hub.get(f"/{repo_id}/blob/main/bad.safetensors", token)
+    assert "not a valid safetensors file" in page.text and "header is not valid JSON" in page.text
