@@ -70,17 +70,32 @@ class CardReport:
         return not self.errors
 
 
+NO_METADATA = ("empty or missing YAML metadata in the model card: add license, language, tags and "
+               "pipeline_tag between --- lines at the top (https://huggingface.co/docs/hub/model-cards#model-card-metadata)")
+
+
+def _front_matter_span(text: str) -> tuple[int, int] | None:
+    """Line numbers (0-based) of the opening and closing `---` of the front matter, or None. Blank
+    lines may come first, as the Hub's own pattern allows (`^\\s*---`)."""
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start == len(lines) or lines[start].strip() != "---":
+        return None
+    for i in range(start + 1, len(lines)):
+        if lines[i].strip() == "---":
+            return start, i
+    return None
+
+
 def split_front_matter(text: str) -> tuple[str | None, int]:
     """(YAML text, 1-based README line where it starts), or (None, 0) without front matter."""
-    if not text.startswith("---"):
+    span = _front_matter_span(text)
+    if span is None:
         return None, 0
     lines = text.split("\n")
-    if lines[0].strip() != "---":
-        return None, 0
-    for i in range(1, len(lines)):
-        if lines[i].strip() == "---":
-            return "\n".join(lines[1:i]), 2
-    return None, 0
+    return "\n".join(lines[span[0] + 1:span[1]]), span[0] + 2
 
 
 def json_safe(value: Any, path: str = "") -> Any:
@@ -113,11 +128,10 @@ def json_safe(value: Any, path: str = "") -> Any:
 
 def card_body(text: str) -> str:
     """The Markdown after the front matter (the whole text if there is none)."""
-    if split_front_matter(text)[0] is None:
+    span = _front_matter_span(text)
+    if span is None:
         return text
-    lines = text.split("\n")
-    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    return "\n".join(lines[end + 1:])
+    return "\n".join(text.split("\n")[span[1] + 1:])
 
 
 def _measure(node: yaml.Node) -> None:
@@ -154,8 +168,9 @@ def parse_card(text: str) -> CardReport:
     if len(text.encode("utf-8", "replace")) > MAX_CARD_BYTES:
         return CardReport(None, [Problem(f"README.md is larger than {MAX_CARD_BYTES // 1024} KiB")])
     front, offset = split_front_matter(text)
-    if front is None:
-        return CardReport(None)
+    if front is None or not front.strip():
+        # Accepted, as on the Hub, which warns the same way (huggingface_hub shows it as a UserWarning).
+        return CardReport(None if front is None else {}, [], [Problem(NO_METADATA)])
     if len(front.encode()) > MAX_FRONT_MATTER_BYTES:
         return CardReport(None, [Problem(f"YAML metadata larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB", line=offset)])
     try:
@@ -210,9 +225,10 @@ def _validate(meta: dict[str, Any], lines: dict[str, int], report: CardReport) -
                 if one.lower() == "other":
                     if not meta.get("license_name") or not meta.get("license_link"):
                         err("license", "'other' requires 'license_name' and 'license_link'")
-                elif not licenses.is_known(one):
-                    warn("license", f"unknown license identifier {one!r} (use a Hugging Face id, an SPDX "
-                                    "identifier, or 'other' with license_name and license_link)")
+                elif not licenses.is_known(one):  # refused, as on the Hub (its wording: clients match it)
+                    err("license", f'"license" must be one of the known license identifiers (a Hugging Face '
+                                   f"id or an SPDX identifier), or 'other' with license_name and "
+                                   f"license_link: unknown license identifier {one!r}")
     if isinstance(meta.get("pipeline_tag"), str) and meta["pipeline_tag"] not in PIPELINE_TAGS:
         warn("pipeline_tag", f"unknown task {meta['pipeline_tag']!r}")
     if _str_or_str_list(meta.get("language")):

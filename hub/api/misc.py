@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from models_registry import cards
 from models_registry.errors import BadRequest
@@ -55,7 +55,11 @@ def validate_yaml():
     if not isinstance(content, str):
         raise BadRequest("'content' must be the README text")
     report = cards.parse_card(content)
+    status = 400 if report.errors else 200
+    if request.accept_mimetypes.best == "text/plain":  # RepoCard.validate() asks so, and raises the text
+        lines = [f"- Error: {e.message}" for e in report.errors] + [f"- Warning: {w.message}" for w in report.warnings]
+        return Response("\n".join(lines), status, mimetype="text/plain")
     out = {"errors": [{"message": str(e)} for e in report.errors],
            "warnings": [{"message": str(w)} for w in report.warnings]}
-    return jsonify(out), 400 if report.errors else 200
+    return jsonify(out), status
 

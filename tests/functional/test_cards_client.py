@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from huggingface_hub import hf_hub_download
 
 CARD = """---
@@ -175,8 +176,10 @@ def test_card_metadata_follows_every_commit_on_main(hub):
     assert info.card_data.license == "mit"
     assert "license:gpl-3.0" not in info.tags
 
-    # A README without front matter, then none at all: no metadata, no derived tags.
-    api.upload_file(path_or_fileobj=b"# Just text\n", path_in_repo="README.md", repo_id=repo_id)
+    # A README without front matter (accepted with the Hub's warning), then none at all: no
+    # metadata, no derived tags.
+    with pytest.warns(UserWarning, match="empty or missing YAML metadata"):
+        api.upload_file(path_or_fileobj=b"# Just text\n", path_in_repo="README.md", repo_id=repo_id)
     info = api.model_info(repo_id)
     assert info.card_data is None and info.tags == [] and info.pipeline_tag is None and info.library_name is None
     api.upload_file(path_or_fileobj=new_card.encode(), path_in_repo="README.md", repo_id=repo_id)

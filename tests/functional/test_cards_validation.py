@@ -58,17 +58,46 @@ def test_broken_yaml_is_refused_by_the_client_and_nothing_is_committed(hub):
 
 def test_card_with_warnings_through_the_client(hub):
     token, repo_id, api = new_repo(hub, "warned-client")
-    card = b"---\nlicense: frob-1.0\nlanguage: [en, xx]\npipeline_tag: flying\n---\n# x\n"
+    card = b"---\nlicense: mit\nlanguage: [en, xx]\npipeline_tag: flying\n---\n# x\n"
     with pytest.warns(UserWarning, match="Warnings while validating metadata in README.md") as record:
         api.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id=repo_id)
     text = "\n".join(str(w.message) for w in record)
-    assert "unknown license identifier 'frob-1.0'" in text
     assert "'xx' is not an ISO 639 language code" in text
     assert "unknown task 'flying'" in text
     info = api.model_info(repo_id)
-    assert info.card_data.license == "frob-1.0"
+    assert info.card_data.language == ["en", "xx"]
     assert info.pipeline_tag == "flying"
-    assert "license:frob-1.0" in info.tags
+
+
+def test_the_hubs_validation_cases_through_the_client(hub):
+    """What huggingface_hub's own tests send: metadata after a blank line is read (and refused here
+    for its invalid model-index, before any upload), a card without metadata is committed with a
+    warning, and an unknown license fails RepoCard.validate() with the Hub's words."""
+    from huggingface_hub import ModelCard
+
+    token, repo_id, api = new_repo(hub, "hub-cases")
+    head = api.model_info(repo_id).sha
+    with pytest.raises(ValueError, match="Invalid metadata in README.md"):
+        api.create_commit(repo_id, [CommitOperationAdd("README.md", b"\n---\nmodel-index: foo\n---\n\nText.\n"),
+                                    CommitOperationAdd("lfs.bin", b"content")], commit_message="invalid")
+    assert_nothing_committed(api, repo_id, head)
+    with pytest.warns(UserWarning, match="Warnings while validating metadata in README.md"):
+        api.create_commit(repo_id, [CommitOperationAdd("README.md", b"This is a modelcard without metadata")],
+                          commit_message="no metadata")
+    assert api.model_info(repo_id).sha != head
+
+    card = ModelCard("---\nlicense: mit\n---\n# Card\n")
+    import huggingface_hub.repocard as repocard
+    old, repocard.constants.ENDPOINT = repocard.constants.ENDPOINT, hub.url  # validate() posts to ENDPOINT
+    try:
+        card.validate()
+        card.data.license = "asdf"
+        with pytest.raises(ValueError, match='- Error: "license" must be one of'):
+            card.validate()
+    finally:
+        repocard.constants.ENDPOINT = old
+    with pytest.raises(ValueError, match="unknown license identifier 'asdf'"):
+        api.upload_file(path_or_fileobj=b"---\nlicense: asdf\n---\n", path_in_repo="README.md", repo_id=repo_id)
 
 
 def test_validate_yaml_endpoint(hub):
@@ -137,14 +166,14 @@ def test_raw_commit_license_other_without_name(hub):
 
 def test_raw_commit_with_warnings_is_accepted(hub):
     token, repo_id, api = new_repo(hub, "raw-warnings")
-    card = b"---\nlicense: frob-1.0\nlanguage:\n- en\n- xx\npipeline_tag: flying\n---\n"
+    card = b"---\nbase_model: foo\nlanguage:\n- en\n- xx\npipeline_tag: flying\n---\n"
     r = hub.raw_commit(token, repo_id, {"README.md": card})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["success"] is True
     warnings = body["warnings"]
     assert len(warnings) == 3
-    assert warnings[0].startswith("line 2, field 'license': unknown license identifier 'frob-1.0'")
+    assert any(w.startswith("line 2, field 'base_model': 'foo' is not a model id") for w in warnings)
     assert "line 6, field 'pipeline_tag': unknown task 'flying'" in warnings
     assert "line 3, field 'language': 'xx' is not an ISO 639 language code" in warnings
     headers = r.headers.get_list("X-HF-Warning")
@@ -155,7 +184,7 @@ def test_raw_commit_with_warnings_is_accepted(hub):
         assert message.strip() == f"README.md metadata: {warnings[i]}"
     info = api.model_info(repo_id)
     assert info.sha == body["commitOid"]
-    assert info.card_data.license == "frob-1.0"
+    assert info.card_data.base_model == "foo"
 
 
 def test_readme_outside_the_root_is_not_a_card(hub):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from models_registry import cards
-from models_registry.cards import card_body, derive_tags, extract_metadata, is_language_code, parse_card, \
+from models_registry.cards import NO_METADATA, card_body, derive_tags, extract_metadata, is_language_code, parse_card, \
     split_front_matter
 
 
@@ -31,14 +31,25 @@ def test_split_front_matter():
     assert card_body("# only body") == "# only body"
 
 
-def test_card_without_front_matter_has_no_metadata_and_no_problems():
+def test_card_without_front_matter_has_no_metadata_and_a_warning():
     report = parse_card("# My model\n\nNo metadata here.\n")
-    assert report.metadata is None and report.ok and report.warnings == []
+    assert report.metadata is None and report.ok
+    assert [str(w) for w in report.warnings] == [NO_METADATA]  # accepted, with the Hub's warning
 
 
 def test_empty_front_matter_is_empty_metadata():
     report = parse_card("---\n---\n# x\n")
-    assert report.metadata == {} and report.ok
+    assert report.metadata == {} and report.ok and [str(w) for w in report.warnings] == [NO_METADATA]
+
+
+def test_front_matter_may_follow_blank_lines():
+    """As the Hub's pattern (`^\\s*---`) allows: the metadata is read and checked, and stripped."""
+    text = "\n\n---\nlicense: mit\nmodel-index: foo\n---\n\n# Body\n"
+    report = parse_card(text)
+    assert report.metadata == {"license": "mit", "model-index": "foo"}
+    assert [str(e) for e in report.errors] == [
+        "line 5, field 'model-index': must be a list of models with their evaluation results"]
+    assert card_body(text) == "\n# Body\n"
 
 
 def test_valid_card():
@@ -122,14 +133,20 @@ def test_several_errors_are_all_reported():
 # ---- warnings ----------------------------------------------------------------------------------
 
 def test_unknown_values_are_warnings_not_errors():
-    text = "---\nlicense: frob-1.0\nlanguage: [en, xx]\npipeline_tag: flying\n---\n"
+    text = "---\nlicense: mit\nlanguage: [en, xx]\npipeline_tag: flying\n---\n"
     report = parse_card(text)
     assert report.ok
     ws = [str(w) for w in report.warnings]
-    assert len(ws) == 3
-    assert any(w.startswith("line 2, field 'license': unknown license identifier 'frob-1.0'") for w in ws)
+    assert len(ws) == 2
     assert "line 3, field 'language': 'xx' is not an ISO 639 language code" in ws
     assert "line 4, field 'pipeline_tag': unknown task 'flying'" in ws
+
+
+def test_an_unknown_license_is_an_error_in_the_hubs_words():
+    report = parse_card("---\nlicense: [mit, frob-1.0]\n---\n")
+    assert [(e.field, e.line) for e in report.errors] == [("license", 2)]
+    assert report.errors[0].message.startswith('"license" must be one of')  # RepoCard.validate() matches it
+    assert "unknown license identifier 'frob-1.0'" in report.errors[0].message
 
 
 def test_base_model_and_industry_warnings():
