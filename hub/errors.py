@@ -150,7 +150,7 @@ def _repo_missing(path: str) -> bool:
 
 def _http_error(e: HTTPException) -> Response:
     if ((e.code == 404 and request.url_rule is None) or e.code == 405) and _repo_missing(request.path):
-        return _registry_error(RepoNotFound(f"Repository Not Found for url: {request.path}"))
+        return _registry_error(RepoNotFound())
     if _wants_page() and (e.code or 500) >= 400:
         if e.code in (301, 302, 303, 307, 308):
             return e.get_response()

@@ -187,16 +187,18 @@ class Commits:
                 if isinstance(op, AddFile):
                     op.staged.discard()
 
-    def upload_rules(self, repo: RepoView, commit: str | None) -> UploadRules:
+    def upload_rules(self, repo: RepoView, commit: str | None, gitignore: str | None = None) -> UploadRules:
         """How a client should send files for a commit on top of `commit` (preupload): LFS beyond
         the regular-upload limit or where the revision's .gitattributes says so, whatever the size,
-        as the Hub answers; and which paths its .gitignore leaves out."""
-        attrs = ignore = None
+        as the Hub answers; and which paths its .gitignore leaves out (`gitignore`: the one the
+        commit itself brings, which wins)."""
+        attrs = None
+        ignore = gitignore.encode()[:1024 * 1024] if gitignore is not None else None
         if commit:
             with self.repos.open_git(repo) as git:
                 for name in (".gitattributes", ".gitignore"):
                     item = git.lookup(commit, name)
-                    if item is not None and item.is_file:
+                    if item is not None and item.is_file and (name == ".gitattributes" or gitignore is None):
                         data = git.read_blob(item.sha)[:1024 * 1024]
                         attrs, ignore = (data, ignore) if name == ".gitattributes" else (attrs, data)
         return UploadRules(LfsRules(attrs, self.settings.lfs_threshold), ignore, self.settings.regular_upload_max)
@@ -220,10 +222,16 @@ class Commits:
                 raise EntryNotFound(f"A folder with this name doesn't exist: {op.path}", commit=head)
             for p in doomed:
                 del files[p]
-        else:
-            if op.path not in files:
-                raise EntryNotFound(f"A file with this name doesn't exist: {op.path}", commit=head)
+        elif op.path in files:
             del files[op.path]
+        else:
+            # A folder named like a file (the client sends a folder as `deletedFile` unless its name
+            # ends in "/"): deleted as a folder, as on the Hub.
+            doomed = [p for p in files if p.startswith(op.path + "/")]
+            if not doomed:
+                raise EntryNotFound(f"A file with this name doesn't exist: {op.path}", commit=head)
+            for p in doomed:
+                del files[p]
 
     def _existing_lfs(self, repo: RepoView, op: AddLfsRef) -> Pointer:
         # Only objects uploaded to (or already referenced by) this repository: knowing a sha256 from

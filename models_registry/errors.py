@@ -36,10 +36,17 @@ class Forbidden(RegistryError):
 
 
 class RepoNotFound(RegistryError):
-    """Missing repository, or one the caller may not see: the two are indistinguishable on purpose."""
+    """Missing repository, or one the caller may not see: the two are indistinguishable on purpose.
+
+    The message is the Hub's own: huggingface_hub writes its detailed one (with the URL and what to
+    check) and appends the server's only when it says something else, so anything longer here
+    would be printed twice, in other words."""
 
     status = 404
     code = "RepoNotFound"
+
+    def __init__(self, message: str = "Repository not found", **extra: object) -> None:
+        super().__init__(message, **extra)
 
 
 class RevisionNotFound(RegistryError):

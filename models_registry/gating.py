@@ -21,8 +21,9 @@ from .tables import AccessEvent, AccessRequest, User, utcnow
 from .permissions import Principal, can_write
 from .records import RepoView
 
-# Files anyone who can see the repository may read, as on the Hub: the card and the attributes.
-UNGATED_FILES = frozenset({"README.md", ".gitattributes"})
+# Files anyone who can see the repository may read, as on the Hub: the card (its .gitattributes is
+# gated like any other file there, which huggingface_hub's own tests check).
+UNGATED_FILES = frozenset({"README.md"})
 STATUSES = ("pending", "accepted", "rejected")
 MAX_FIELD_LENGTH = 2000
 
@@ -154,7 +155,9 @@ class Gating:
             rows = s.scalars(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
                                                          AccessRequest.status == status)
                              .order_by(AccessRequest.created_at)).all()
-            return [RequestView(r.id, r.user.name, r.user.fullname or r.user.name, r.user.email, r.status,
+            # The email is shared by asking (the form says so); a user granted access by hand asked nothing.
+            return [RequestView(r.id, r.user.name, r.user.fullname or r.user.name,
+                                r.user.email if r.fields is not None else None, r.status,
                                 r.fields, r.created_at, r.updated_at) for r in rows]
 
     def handle(self, principal: Principal, repo: RepoView, status: str, user: str | None = None,
@@ -174,6 +177,8 @@ class Gating:
             req = s.scalar(q)
             if req is None:
                 raise NotFound("No access request from this user")
+            if req.status == status:  # as on the Hub: accepting the accepted (and so on) is a mistake
+                raise BadRequest(f"This access request is already {status}")
             req.status, req.updated_at = status, utcnow()
             req.reason = reason
             s.add(AccessEvent(repo_id=repo.id, user_id=req.user_id, actor_id=principal.user_id, action=status,

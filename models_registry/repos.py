@@ -5,6 +5,7 @@ Commits (the one way to change files) live in `commits.py`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -76,15 +77,14 @@ class Repos:
         try:
             ns, name = names.split_repo_id(repo_id)
         except BadRequest:
-            raise RepoNotFound(f"Repository Not Found for url: {repo_id}") from None
+            raise RepoNotFound() from None
         with self.db.session() as s:
             r = s.scalar(_BY_NAME, {"repo_type": repo_type, "ns": ns, "name": name})
             if r is None:  # ids are case-insensitive, as on the Hub (and unique so: see `create`)
                 r = s.scalar(_BY_NAME_ANY_CASE, {"repo_type": repo_type, "ns": ns.lower(), "name": name.lower()})
             view = RepoView.of(r) if r is not None else None
         if view is None or not can_read(principal, view.namespace, view.private):
-            raise RepoNotFound(f"Repository Not Found for url: {repo_type}s/{repo_id}. "
-                               "Please make sure you specified the correct repo id and are authenticated.")
+            raise RepoNotFound()
         if need == "write" and not can_write(principal, view.namespace):
             if principal is not None and principal.suspended:
                 raise Forbidden("Your account is suspended: you can read but not change anything")
@@ -134,9 +134,11 @@ class Repos:
             raise Forbidden(f"You don't have the rights to create a repository under {namespace!r}")
 
     # ---- create, delete, move, settings -----------------------------------------------------
-    def create(self, principal: Principal, repo_type: str, namespace: str, name: str, private: bool = False) -> RepoView:
+    def create(self, principal: Principal, repo_type: str, namespace: str, name: str, private: bool = False,
+               space_sdk: str | None = None) -> RepoView:
         if repo_type not in names.REPO_TYPES:
             raise BadRequest(f"Unknown repository type {repo_type!r}")
+        readme = _space_readme(name, space_sdk) if repo_type == "space" else None
         names.validate_name(namespace, "namespace")
         names.validate_name(name, "repository name")
         self._check_namespace_write(principal, namespace)
@@ -158,7 +160,10 @@ class Repos:
             try:
                 with self.git.writing(repo.storage_key) as git:
                     blob = git.add_blob(DEFAULT_GITATTRIBUTES.encode())
-                    tree = git.write_tree({".gitattributes": (0o100644, blob)})
+                    files = {".gitattributes": (0o100644, blob)}
+                    if readme is not None:  # a Space starts with its configuration card, as on the Hub
+                        files["README.md"] = (0o100644, git.add_blob(readme))
+                    tree = git.write_tree(files)
                     sha = git.make_commit(tree, [], _author_line(principal), "initial commit")
                     git.set_ref("refs/heads/main", sha, None)
             except BaseException:
@@ -446,3 +451,15 @@ def _blob_fact(size: int, lfs_oid: str | None, lfs_size: int | None) -> tuple[in
 def _author_line(principal: Principal) -> str:
     return f"{principal.name} <{principal.name}@users.noreply.modelhub>"
 
+
+SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
+
+
+def _space_readme(name: str, sdk: str | None) -> bytes:
+    """The card a new Space starts with on the Hub: its configuration in the front matter."""
+    sdk = sdk or "static"
+    if sdk not in SPACE_SDKS:
+        raise BadRequest(f"Unknown Space SDK {sdk!r} (use one of {', '.join(SPACE_SDKS)})")
+    return (f"---\ntitle: {json.dumps(name)}\nemoji: 🚀\ncolorFrom: blue\ncolorTo: gray\nsdk: {sdk}\npinned: false\n---\n\n"
+            "Check out the configuration reference at https://huggingface.co/docs/hub/spaces-config-reference\n"
+            ).encode()

@@ -24,7 +24,11 @@ def preupload(kind: str, ns: str, name: str, rev: str):
     p = auth.require()
     reg = services().registry
     repo = _repo_for_commit(kind, ns, name, rev, p)
-    files = json_body().get("files")
+    body = json_body()
+    files = body.get("files")
+    gitignore = body.get("gitIgnore")  # the .gitignore the same commit brings, sent by the client
+    if gitignore is not None and not isinstance(gitignore, str):
+        raise BadRequest("'gitIgnore' must be the text of a .gitignore file")
     if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
         raise BadRequest(f"'files' must be a list of at most {MAX_PREUPLOAD_FILES} entries")
     commit = reg.repos.resolve_revision(repo, rev)
@@ -34,7 +38,7 @@ def preupload(kind: str, ns: str, name: str, rev: str):
             raise BadRequest("Each file needs a 'path' (string) and a 'size' (integer)")
         paths.append(validate_path(f["path"]))
     existing = {e.path: e for e in reg.repos.paths_info(repo, commit, paths) if e.type == "file"}
-    rules = reg.commits.upload_rules(repo, commit)
+    rules = reg.commits.upload_rules(repo, commit, gitignore)
     lfs_sha1 = reg.commits.lfs_sha1([e.lfs.oid for e in existing.values() if e.lfs])
     out = []
     for f in files:

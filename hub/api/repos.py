@@ -43,7 +43,10 @@ def create():
             raise BadRequest("visibility must be 'public' or 'private'")
         private = visibility == "private"
     try:
-        repo = services().registry.repos.create(p, repo_type, namespace, name, private=bool(private))
+        sdk = body.get("sdk")
+        if sdk is not None and not isinstance(sdk, str):
+            raise BadRequest("'sdk' must be a string")
+        repo = services().registry.repos.create(p, repo_type, namespace, name, private=bool(private), space_sdk=sdk)
     except Conflict as e:
         existing = str(e.extra.get("repo") or f"{namespace}/{name}")
         e.extra["url"] = repo_url(repo_type, existing)

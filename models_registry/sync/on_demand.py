@@ -90,7 +90,7 @@ class OnDemand:
     def _raise_failure(m: MirrorView, repo_id: str) -> None:
         err = (m.last_error or "").lower()
         if "not found" in err or "no access" in err or "401" in err or "404" in err:
-            raise RepoNotFound(f"Repository Not Found for url: {repo_id}.")
+            raise RepoNotFound()
         raise MirrorBusy(f"Mirroring {repo_id} from the upstream failed; try again later",
                          retry_after=RETRY_FAILED_AFTER)
 

@@ -76,7 +76,7 @@ def test_manual_gating_end_to_end(hub, people, tmp_path):
 
     # What does not
     for token, cache in ((req_token, tmp_path / "r1"), (None, tmp_path / "anon1")):
-        for filename in ("model.safetensors", "config.json"):
+        for filename in ("model.safetensors", "config.json", ".gitattributes"):
             with pytest.raises(GatedRepoError):
                 download(hub, token, repo_id, filename, cache)
     r = hub.get(f"/{repo_id}/resolve/main/model.safetensors", token=req_token)
@@ -262,3 +262,29 @@ def test_git_clone_of_a_gated_repo_needs_access(hub, people, tmp_path):
     hub.api(people["gate-owner"]).grant_access(repo_id, "gate-outsider")
     git.clone(remote_url(hub, repo_id, outsider), tmp_path / "allowed")
     assert (tmp_path / "allowed" / "config.json").read_bytes() == b'{"model_type": "llama"}'
+
+
+def test_manual_grants_share_no_email_and_repeated_decisions_are_errors(hub, people, tmp_path):
+    """huggingface_hub's own access-request scenario: a user granted by hand asked nothing, so no
+    email is shown; cancel moves a decision back to pending; deciding what is already decided fails."""
+    repo_id = gated_repo(hub, people, "decisions", "auto")
+    owner, who = hub.api(people["gate-owner"]), "gate-third"
+    assert list(owner.list_accepted_access_requests(repo_id)) == []
+    owner.grant_access(repo_id, who)
+    with pytest.raises(HfHubHTTPError):
+        owner.grant_access(repo_id, who)
+    [granted] = owner.list_accepted_access_requests(repo_id)
+    assert (granted.username, granted.email, granted.status) == (who, None, "accepted")
+    with pytest.raises(HfHubHTTPError, match="already accepted"):
+        owner.accept_access_request(repo_id, who)
+    owner.cancel_access_request(repo_id, who)
+    assert [r.username for r in owner.list_pending_access_requests(repo_id)] == [who]
+    with pytest.raises(HfHubHTTPError, match="already pending"):
+        owner.cancel_access_request(repo_id, who)
+    owner.reject_access_request(repo_id, who, rejection_reason="not now")
+    with pytest.raises(HfHubHTTPError, match="already rejected"):
+        owner.reject_access_request(repo_id, who, rejection_reason="not now")
+    [rejected] = owner.list_rejected_access_requests(repo_id)
+    owner.accept_access_request(repo_id, request_id=rejected.request_id)
+    assert [r.username for r in owner.list_accepted_access_requests(repo_id)] == [who]
+    assert download(hub, people[who], repo_id, "config.json", tmp_path / "c") == b'{"model_type": "llama"}'

@@ -6,8 +6,9 @@ commit conflicts (clients and scripts match on them)."""
 from __future__ import annotations
 
 import pytest
-from huggingface_hub import CommitOperationAdd
-from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+from huggingface_hub.errors import (EntryNotFoundError, GatedRepoError, HfHubHTTPError, RepositoryNotFoundError,
+                                    RevisionNotFoundError)
 
 OWNER, OTHER, ORG = "compat-owner", "compat-other", "compat-org"
 
@@ -213,3 +214,50 @@ def test_a_status_change_to_the_current_status_is_no_error(api):
     assert [e.new_status for e in details.events if e.type == "status-change"] == ["closed"]
     with pytest.raises(HfHubHTTPError, match="already closed: reopen it to comment"):
         api.change_discussion_status(rid, d.num, new_status="closed", comment="lost?")
+
+
+def test_a_folder_deleted_by_its_name_alone(api):
+    rid = new_repo(api, "folder-by-name")
+    api.create_commit(rid, [CommitOperationAdd("sub/a.txt", b"a"), CommitOperationAdd("sub/deep/b.txt", b"b"),
+                            CommitOperationAdd("subfile.txt", b"s")], commit_message="files")
+    api.create_commit(rid, [CommitOperationDelete("sub")], commit_message="no trailing slash")
+    assert set(api.list_repo_files(rid)) == {".gitattributes", "a.txt", "subfile.txt"}
+    with pytest.raises(EntryNotFoundError):
+        api.create_commit(rid, [CommitOperationDelete("sub")], commit_message="gone already")
+
+
+def test_a_missing_repository_is_explained_once(api, tmp_path):
+    """The client writes the Hub's explanation itself and appends the server's message only when
+    it says something else: "Repository not found", as the Hub answers, adds nothing."""
+    with pytest.raises(RepositoryNotFoundError) as err:
+        api.create_commit(f"{OWNER}/repo_that_do_not_exist", [CommitOperationAdd("config.json", b"content")],
+                          commit_message="fake_message")
+    text = str(err.value)
+    assert text.count("Repository Not Found for url:") == 1 and "/preupload/main." in text
+    assert text.endswith("Please use `create_repo` if it's not the case.")
+    assert err.value.server_message == "Repository not found"
+
+
+def test_a_gitignore_in_the_same_upload_applies(api, tmp_path):
+    rid = new_repo(api, "gitignore-same-commit")
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "file.bin").write_bytes(b"ignored")
+    (tmp_path / "kept.txt").write_text("kept")
+    (tmp_path / ".gitignore").write_text("nested/*\n")
+    api.upload_folder(folder_path=tmp_path, repo_id=rid)
+    files = set(api.list_repo_files(rid))
+    assert {".gitignore", "kept.txt"} <= files and "nested/file.bin" not in files
+
+
+def test_a_new_space_starts_with_its_configuration_card(hub, api, tokens):
+    rid = f"{OWNER}/a-space"
+    api.create_repo(rid, repo_type="space", space_sdk="gradio")
+    card = api.hf_hub_download(rid, "README.md", repo_type="space")
+    with open(card, encoding="utf-8") as f:
+        text = f.read()
+    assert text.startswith('---\ntitle: "a-space"\n') and "\nsdk: gradio\n" in text
+    assert api.list_repo_files(rid, repo_type="space") == [".gitattributes", "README.md"]
+    assert "README.md" not in api.list_repo_files(new_repo(api, "model-has-no-card"))
+    r = hub.request("POST", "/api/repos/create", tokens[OWNER], json={"name": "bad-space", "type": "space",
+                                                                      "sdk": "flash"})
+    assert r.status_code == 400 and "Unknown Space SDK 'flash'" in r.json()["error"]
