@@ -180,7 +180,7 @@ class Commits:
                 new = git.make_commit(tree, [head] if head else [], _author_line(principal), message)
                 if not git.set_ref(ref, new, head):
                     raise Conflict("The branch moved during the commit; please retry")
-                self._after_ref_moved(git, repo, ref, new, head)
+                self.after_ref_moved(git, repo, ref, new, head)
                 return CommitResult(new, ref, warnings)
         finally:
             for op in operations:
@@ -364,7 +364,7 @@ class Commits:
                 if progress:
                     progress(1)
 
-    def _after_ref_moved(self, git, repo: RepoView, ref: str, new: str, old: str | None = None) -> None:
+    def after_ref_moved(self, git, repo: RepoView, ref: str, new: str, old: str | None = None) -> None:
         """Derived data after the commit is final. A failure here must not turn the commit into an
         error: the client would retry it (and commit twice); the next commit refreshes again.
         Listeners (community: commit events on pull requests) hear of every moved ref."""
@@ -392,7 +392,7 @@ class Commits:
             new = git.make_commit(git.commit(head).tree, [], _author_line(principal), message.strip())
             if not git.set_ref(ref, new, head):
                 raise Conflict(f"{ref} moved while it was being squashed; try again")
-            self._after_ref_moved(git, repo, ref, new, head)
+            self.after_ref_moved(git, repo, ref, new, head)
         self.repos.touch(repo)
         return new
 
@@ -421,7 +421,7 @@ class Commits:
             new = git.make_commit(tree, [ours, theirs], _author_line(principal), message)
             if not git.set_ref(target_ref, new, ours):
                 raise Conflict("The target branch moved during the merge; please retry")
-            self._after_ref_moved(git, repo, target_ref, new, ours)
+            self.after_ref_moved(git, repo, target_ref, new, ours)
             return new
 
     def after_push(self, git, repo: RepoView, changed: dict[str, tuple[str | None, str | None]]) -> None:
@@ -429,7 +429,7 @@ class Commits:
         `changed`: ref -> (old sha or None, new sha or None for a deletion)."""
         for ref, (old, new) in changed.items():
             if new is not None and (ref.startswith("refs/heads/") or ref.startswith("refs/pr/")):
-                self._after_ref_moved(git, repo, ref, new, old)
+                self.after_ref_moved(git, repo, ref, new, old)
         if not any(r.startswith("refs/heads/") for r in changed):
             self.repos.touch(repo)
 

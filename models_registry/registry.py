@@ -10,6 +10,7 @@ from .engagement import Engagement
 from .gating import Gating
 from .grants import Grants
 from .jobs import Jobs
+from .lfs_files import LfsFiles
 from .locks import open_locks
 from .repos import Repos
 from .settings import RegistrySettings
@@ -42,6 +43,7 @@ class Registry:
         self.accounts = Accounts(self.db)
         self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos)
+        self.lfs_files = LfsFiles(self.db, self.git, self.repos, self.commits)
         self.engagement = Engagement(self.db)
         self.gating = Gating(self.db)
         self.access = TransferAccess(self.repos, self.gating)

@@ -25,6 +25,7 @@ from .tables import GitBlobInfo, Repository, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
 from .storage import BlobStore, GitRepo, GitStore
+from .storage import history
 from .storage.gitrepo import CommitData
 from .storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
 from .records import FileEntry, LfsInfo, RepoView, ResolvedFile
@@ -377,7 +378,7 @@ class Repos:
                 out[p] = known  # type: ignore[assignment]
         if missing:
             with self.open_git(repo) as git:
-                found = git.last_changes(commit, missing)
+                found = history.last_changes(git, commit, missing)
             for p, c in found.items():
                 self.facts.remember_last_change(repo.storage_key, commit, p, c)
             out.update(found)

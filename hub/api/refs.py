@@ -1,4 +1,4 @@
-"""Branches, tags, the refs listing and commit history."""
+"""Branches, tags, the refs listing, commit history, and the LFS files of a repository."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from models_registry.errors import BadRequest
 
 from .. import auth
 from ..wiring import services
-from .common import flag, int_arg, iso_epoch, json_body, next_link, repo_type_of
+from .common import flag, int_arg, iso, iso_epoch, json_body, next_link, repo_type_of
 
 bp = Blueprint("refs", __name__)
 KINDS = "<any(models,datasets,spaces):kind>"
@@ -109,3 +109,31 @@ def commits(kind: str, ns: str, name: str, rev: str):
     if more:
         resp.headers["Link"] = f'<{next_link(p=p + 1)}>; rel="next"'
     return resp
+
+
+LFS_FILES_PAGE = 1000
+
+
+@bp.get(f"/api/{KINDS}/<ns>/<name>/lfs-files")
+def lfs_files(kind: str, ns: str, name: str):
+    """The repository's LFS objects (list_lfs_files), a page at a time through `Link: rel=next`."""
+    p, repo = _writable(kind, ns, name)
+    files = services().registry.lfs_files.list(p, repo)
+    start = int_arg("cursor", 0)
+    page = files[start:start + LFS_FILES_PAGE]
+    resp = jsonify([{"fileOid": f.oid, "oid": f.oid, "size": f.size, "filename": f.filename, "ref": f.ref,
+                     "pushedAt": iso(f.pushed_at)} for f in page])
+    if start + LFS_FILES_PAGE < len(files):
+        resp.headers["Link"] = f'<{next_link(cursor=start + LFS_FILES_PAGE)}>; rel="next"'
+    return resp
+
+
+@bp.post(f"/api/{KINDS}/<ns>/<name>/lfs-files/batch")
+def delete_lfs_files(kind: str, ns: str, name: str):
+    """permanently_delete_lfs_files: {"deletions": {"sha": [...], "rewriteHistory": true}}."""
+    p, repo = _writable(kind, ns, name)
+    deletions = json_body().get("deletions")
+    if not isinstance(deletions, dict) or not isinstance(deletions.get("sha"), list):
+        raise BadRequest("Expected {\"deletions\": {\"sha\": [LFS object ids], \"rewriteHistory\": true}}")
+    moved = services().registry.lfs_files.delete(p, repo, deletions["sha"], deletions.get("rewriteHistory", True) is True)
+    return jsonify({"refsRewritten": moved})

@@ -116,8 +116,9 @@ class GitRepo:
         self.close()
 
     # ---- refs -------------------------------------------------------------------------------
-    def refs(self) -> dict[str, str]:
-        """Every ref under refs/ (heads, tags, pr, convert) -> the commit it points to (tags peeled)."""
+    def refs(self, peeled: bool = True) -> dict[str, str]:
+        """Every ref under refs/ (heads, tags, pr, convert) -> the commit it points to (annotated
+        tags peeled, unless `peeled` is False: then the tag object's id)."""
         out: dict[str, str] = {}
         for name in self._repo.refs.allkeys():
             if not name.startswith(b"refs/"):
@@ -126,8 +127,13 @@ class GitRepo:
                 sha = self._repo.refs[name]
             except KeyError:
                 continue
-            out[name.decode()] = self._peel(sha).decode()
+            out[name.decode()] = (self._peel(sha) if peeled else sha).decode()
         return out
+
+    @property
+    def objects(self):  # type: ignore[no-untyped-def]
+        """dulwich's object store, for the history walks of storage/history.py."""
+        return self._repo.object_store
 
     def _peel(self, sha: bytes) -> bytes:
         obj = self._repo.object_store[sha]
@@ -335,60 +341,6 @@ class GitRepo:
         c.message = message.encode()
         self._add_object(c)
         return c.id.decode()
-
-    def last_changes(self, sha: str, paths: list[str], max_commits: int = 5000) -> dict[str, CommitData]:
-        """For each path, the newest commit from `sha` back along first parents whose entry at that
-        path differs from its parent's (as `git log -1 --first-parent -- path` finds it).
-
-        One walk for all the paths of a page: per commit, one tree lookup per directory that still
-        has paths to place, and a directory whose tree id did not change is skipped whole (most
-        commits touch a file or two). Paths not placed within `max_commits` are left out."""
-        dirs: dict[str, set[str]] = {}
-        for path in dict.fromkeys(p.strip("/") for p in paths if p.strip("/")):
-            d, _, name = path.rpartition("/")
-            dirs.setdefault(d, set()).add(name)
-        found: dict[str, CommitData] = {}
-        store = self._repo.object_store
-        trees: dict[tuple[str, str], bytes | None] = {}
-
-        def dir_tree(c: CommitData | None, d: str) -> bytes | None:
-            if c is None:
-                return None
-            key = (c.sha, d)
-            if key not in trees:
-                if d == "":
-                    trees[key] = c.tree.encode()
-                else:
-                    try:
-                        mode, tsha = tree_lookup_path(store.__getitem__, c.tree.encode(), d.encode())
-                        trees[key] = tsha if stat.S_ISDIR(mode) else None
-                    except (KeyError, NotTreeError):
-                        trees[key] = None
-            return trees[key]
-
-        def entries(tsha: bytes | None) -> dict[str, bytes]:
-            if tsha is None:
-                return {}
-            return {e.path.decode("utf-8", "replace"): e.sha for e in store[tsha].iteritems()}
-
-        current: CommitData | None = self.commit(sha)
-        for _ in range(max_commits):
-            if current is None or not dirs:
-                break
-            parent = self.commit(current.parents[0]) if current.parents else None
-            for d in list(dirs):
-                now, before = dir_tree(current, d), dir_tree(parent, d)
-                if now == before:
-                    continue
-                here, there = entries(now), entries(before)
-                for name in list(dirs[d]):
-                    if here.get(name) != there.get(name):
-                        found[f"{d}/{name}" if d else name] = current
-                        dirs[d].discard(name)
-                if not dirs[d]:
-                    del dirs[d]
-            current = parent
-        return found
 
     def history(self, sha: str) -> Iterator[CommitData]:
         """Commits reachable from `sha`, newest first."""

@@ -48,7 +48,7 @@ def gated(reg):
     ("stranger", None, False),
     ("stranger", "weights.bin", False),
     ("stranger", "README.md", True),  # the card presents the gate
-    (None, ".gitattributes", True),
+    (None, ".gitattributes", False),  # gated like any file but the card, as on the Hub
     (None, None, False),
 ])
 def test_downloads_of_a_gated_repository(reg, gated, name, path, allowed):
