@@ -38,6 +38,8 @@ BATCH = 500
 # How long one holder of the writer lock keeps draining: under a steady stream of changes the queue
 # never empties, and a drain that waited for it to would keep the lock from a rebuild forever.
 DRAIN_SLICE_SECONDS = 2.0
+# How long a search waits for changes logged before it to reach the index (catch_up).
+CATCH_UP_SECONDS = 2.0
 NODE_ID_FILE = "node-id"
 
 
@@ -229,7 +231,26 @@ class SearchService:
         return len(ids)
 
     # ---- reading ----------------------------------------------------------------------------
+    def catch_up(self, timeout: float = CATCH_UP_SECONDS) -> bool:
+        """Read-your-writes: apply what was logged before this call (or wait for the worker
+        applying it), so that a search sees every change committed before it was asked, such as a
+        repository created a moment ago. Costs one indexed query when nothing is pending; gives up
+        after `timeout` (a rebuild holds the writer for minutes) and says whether it caught up."""
+        target = self.feed.newest()
+        deadline = time.monotonic() + timeout
+        while True:
+            cursor = self.feed.cursor()
+            if cursor is None:  # rebuilding (or about to): nothing to follow yet
+                return False
+            if cursor.read_through >= target:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            if not self.drain_once():  # another worker of this node holds the writer: let it finish
+                time.sleep(0.01)
+
     def search(self, req: SearchRequest) -> SearchResult:
+        self.catch_up()
         return search(self.index, req)
 
     def quick(self, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:

@@ -239,6 +239,12 @@ class SearchFeed:
                     read_through=c.read_through, applied_through=c.applied_through, gaps=_gaps_to_json(c.gaps)))
         return pending.cursor
 
+    def newest(self) -> int:
+        """The id of the newest change logged (0: none), which a reader that wants to see every
+        write committed before it asked waits for (SearchService.catch_up)."""
+        with self.db.session() as s:
+            return int(s.scalar(select(func.max(SearchQueueEntry.id))) or 0)
+
     def backlog(self) -> int:
         """Entries this node has not applied yet (all of them while it has no cursor)."""
         cursor = self.cursor()

@@ -261,3 +261,17 @@ def test_a_new_space_starts_with_its_configuration_card(hub, api, tokens):
     r = hub.request("POST", "/api/repos/create", tokens[OWNER], json={"name": "bad-space", "type": "space",
                                                                       "sdk": "flash"})
     assert r.status_code == 400 and "Unknown Space SDK 'flash'" in r.json()["error"]
+
+
+def test_search_reads_its_writes(hub, api, tokens):
+    """A search sees every change committed before it was asked (SearchService.catch_up): the
+    Hub's own tests list a private repository by name right after creating it."""
+    for i in range(5):
+        rid = f"{OWNER}/fresh-private-{i}"
+        api.create_repo(rid, private=True)
+        kwargs = {"search": rid.split("/")[1], "author": OWNER}
+        assert [m.id for m in api.list_models(**kwargs)] == [rid], i
+        assert [m.id for m in hub.api(None).list_models(**kwargs)] == []  # and no one else
+        api.create_commit(rid, [CommitOperationAdd("README.md", f"---\nlicense: mit\n---\nfreshword{i}\n".encode())],
+                          commit_message="card")
+        assert [m.id for m in api.list_models(search=f"freshword{i}")] == [rid], i
