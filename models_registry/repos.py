@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from . import names
@@ -21,7 +21,7 @@ from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, Re
 from .file_facts import ABSENT, FileFacts
 from .listing import RepoFilter, choose_driver, list_query
 from .locks import Locks
-from .tables import GitBlobInfo, Repository, utcnow
+from .tables import GitBlobInfo, RepoRedirect, Repository, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
 from .storage import BlobStore, GitRepo, GitStore
@@ -83,6 +83,11 @@ class Repos:
             r = s.scalar(_BY_NAME, {"repo_type": repo_type, "ns": ns, "name": name})
             if r is None:  # ids are case-insensitive, as on the Hub (and unique so: see `create`)
                 r = s.scalar(_BY_NAME_ANY_CASE, {"repo_type": repo_type, "ns": ns.lower(), "name": name.lower()})
+            if r is None:  # an old name of a renamed repository still leads to it
+                moved_to = s.scalar(select(RepoRedirect.repo_id).where(
+                    RepoRedirect.repo_type == repo_type, RepoRedirect.namespace == ns.lower(),
+                    RepoRedirect.name == name.lower()))
+                r = s.get(Repository, moved_to) if moved_to is not None else None
             view = RepoView.of(r) if r is not None else None
         if view is None or not can_read(principal, view.namespace, view.private):
             raise RepoNotFound()
@@ -150,6 +155,7 @@ class Repos:
                 func.lower(Repository.name) == name.lower()))
             if existing is not None:
                 raise Conflict(f"You already created this {repo_type} repo", repo=f"{existing.namespace}/{existing.name}")
+            _free_name(s, repo_type, namespace, name)  # an old name taken anew leads here now
             repo = Repository(repo_type=repo_type, namespace=namespace, name=name, private=private)
             s.add(repo)
             try:
@@ -196,6 +202,10 @@ class Repos:
             if clash is not None:
                 raise Conflict(f"A {repo_type} repository called {to_id} already exists")
             row = s.get(Repository, repo.id)
+            _free_name(s, repo_type, ns, name)
+            if (row.namespace.lower(), row.name.lower()) != (ns.lower(), name.lower()):
+                s.add(RepoRedirect(repo_type=repo_type, namespace=row.namespace.lower(), name=row.name.lower(),
+                                   repo_id=row.id))
             row.namespace, row.name = ns, name
             s.flush()
             return RepoView.of(row)
@@ -464,3 +474,9 @@ def _space_readme(name: str, sdk: str | None) -> bytes:
     return (f"---\ntitle: {json.dumps(name)}\nemoji: 🚀\ncolorFrom: blue\ncolorTo: gray\nsdk: {sdk}\npinned: false\n---\n\n"
             "Check out the configuration reference at https://huggingface.co/docs/hub/spaces-config-reference\n"
             ).encode()
+
+
+def _free_name(s, repo_type: str, namespace: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Forget a redirect from this name: a repository now holds it."""
+    s.execute(delete(RepoRedirect).where(RepoRedirect.repo_type == repo_type,
+                                         RepoRedirect.namespace == namespace.lower(), RepoRedirect.name == name.lower()))

@@ -181,6 +181,19 @@ class GitBlobInfo(Base):
     lfs_size: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class RepoRedirect(Base):
+    """An old name of a renamed repository (lower-cased): it keeps working, as on the Hub, until
+    a repository is created or moved under that name."""
+
+    __tablename__ = "repo_redirects"
+
+    repo_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(96), primary_key=True)
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class RepoTag(Base):
     """One row per (repository, tag): the listing's tag filters are indexed joins, not JSON scans."""
 

@@ -71,11 +71,17 @@ FACET_LABELS = {"task": N_("Task"), "library": N_("Library"), "license": N_("Lic
 
 
 def load_repo(ns: str, name: str, repo_type: str = "model"):
-    """The repository for a page, or the 404 page (private ones included: no existence leak)."""
+    """The repository for a page, or the 404 page (private ones included: no existence leak). Asked
+    by an old name or another spelling, the page moves to the repository's own address."""
     try:
-        return services().registry.repos.get(repo_type, f"{ns}/{name}", auth.current())
+        repo = services().registry.repos.get(repo_type, f"{ns}/{name}", auth.current())
     except RepoNotFound:
         abort(404)
+    if (repo.namespace, repo.name) != (ns, name) and request.method in ("GET", "HEAD"):  # a form posts on
+        path = request.path.replace(f"/{ns}/{name}", f"/{repo.repo_id}", 1)
+        query = request.query_string.decode()
+        abort(redirect(path + (f"?{query}" if query else ""), 302))  # not 301: the old name may be taken
+    return repo
 
 
 @bp.get("/<ns>/<name>")

@@ -275,3 +275,25 @@ def test_search_reads_its_writes(hub, api, tokens):
         api.create_commit(rid, [CommitOperationAdd("README.md", f"---\nlicense: mit\n---\nfreshword{i}\n".encode())],
                           commit_message="card")
         assert [m.id for m in api.list_models(search=f"freshword{i}")] == [rid], i
+
+
+def test_a_renamed_repository_answers_to_its_old_name(hub, api, tokens):
+    old = new_repo(api, "before-rename")  # a.txt
+    api.update_repo_settings(old, private=True)
+    new = f"{OWNER}/after-rename"
+    api.move_repo(old, new)
+    with open(api.hf_hub_download(old, "a.txt"), "rb") as f:  # the Hub's own regression test
+        assert f.read() == b"one"
+    assert api.model_info(old).id == new
+    api.create_commit(old, [CommitOperationAdd("b.txt", b"b")], commit_message="through the old name")
+    assert set(api.list_repo_files(new)) == {".gitattributes", "a.txt", "b.txt"}
+    assert not hub.api(tokens[OTHER]).repo_exists(old)  # private stays private under any name
+    page = hub.get(f"/{old.upper()}/tree/main?x=1", tokens[OWNER], follow_redirects=False)
+    assert page.status_code == 302 and page.headers["Location"].endswith(f"/{new}/tree/main?x=1")
+
+    api.create_repo(old)  # the old name taken anew: it is that repository's now
+    assert set(api.list_repo_files(old)) == {".gitattributes"}
+    api.delete_repo(old)
+    assert not api.repo_exists(old)
+    api.move_repo(new, old)  # moving back: the other name is now the old one
+    assert api.model_info(old).id == old and api.model_info(new).id == old
