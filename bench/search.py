@@ -636,6 +636,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42, help="seed of the documents and queries (default 42)")
     ap.add_argument("--diag-every", type=int, default=4, metavar="N",
                     help="run every Nth query again without facets, for the facets' share (default 4; 0: skip)")
+    ap.add_argument("--procs", type=int, default=min(os.cpu_count() or 1, 8),
+                    help="indexing processes, as `modelhub index rebuild --procs` (default: the CPUs, up to 8)")
     ap.add_argument("--tmpdir", default=None, help="where to create the temp dir (default: the system's)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (index and SQLite file) for inspection")
     ap.add_argument("--reuse", metavar="DIR", default=None,
@@ -683,10 +685,11 @@ def main() -> int:
         else:
             c0, t0 = time.process_time(), time.perf_counter()
             with index.writer_lock():
-                index.rebuild(iter(docs), [], progress)
+                index.rebuild(iter(docs), [], progress, procs=args.procs)
             index_s, index_cpu = time.perf_counter() - t0, time.process_time() - c0
         index_bytes = dir_size(index.generation())
-        log(f"rebuild {index_s:.1f} s ({index_cpu:.1f} s CPU), {args.docs / max(index_s, 1e-9):.0f} docs/s, "
+        log(f"rebuild {index_s:.1f} s ({index_cpu:.1f} s CPU in this process, {args.procs} indexing processes), "
+            f"{args.docs / max(index_s, 1e-9):.0f} docs/s, "
             f"{index_bytes / 2**20:.0f} MiB")
 
         # -- incremental updates -------------------------------------------------------------

@@ -35,6 +35,7 @@ from search_index.query import SearchRequest, SearchResult, quick, search, searc
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
 BATCH = 500
+REBUILD_BATCH = 500  # repositories read per query by a rebuild
 # How long one holder of the writer lock keeps draining: under a steady stream of changes the queue
 # never empties, and a drain that waited for it to would keep the lock from a rebuild forever.
 DRAIN_SLICE_SECONDS = 2.0
@@ -193,19 +194,20 @@ class SearchService:
             self._stop.wait(backoff)
 
     def rebuild(self, progress: Callable[[int], None] | None = None, only_if_stale: bool = False,
-                phase: Callable[[str], None] | None = None) -> int:
+                phase: Callable[[str], None] | None = None, procs: int = 1) -> int:
         """Re-index every repository into a fresh generation while search serves the old one.
 
         only_if_stale: just when the live index was built with an older schema, or this node has no
         cursor in the search log (checked under the lock, so of several workers starting together
-        only the first rebuilds)."""
+        only the first rebuilds). procs > 1 analyses and writes in that many processes
+        (SearchIndex.rebuild); only from a process with no other threads (the CLI), as it forks."""
         with self.index.writer_lock():
             if only_if_stale and self.index.is_current_schema() and self.feed.cursor() is not None:
                 return 0
-            return self._rebuild_locked(progress, phase)
+            return self._rebuild_locked(progress, phase, procs)
 
     def _rebuild_locked(self, progress: Callable[[int], None] | None = None,
-                        phase: Callable[[str], None] | None = None) -> int:
+                        phase: Callable[[str], None] | None = None, procs: int = 1) -> int:
         """rebuild(), the caller holding the writer lock; then follows the log from the rebuild's cursor."""
         log.info("rebuilding the search index from the database")
         # The log first: what is in it now is reflected in the rows read after it; anything logged
@@ -214,9 +216,8 @@ class SearchService:
         ids = self.feed.all_repo_ids()
 
         def docs() -> Iterator[RepoDoc]:
-            for pk in ids:
-                repo = self.registry.repos.by_id(pk)
-                if repo is not None:
+            for i in range(0, len(ids), REBUILD_BATCH):
+                for repo in self.registry.repos.all_by_ids(ids[i:i + REBUILD_BATCH]):
                     yield self.repo_doc(repo)
 
         def discussion_docs() -> Iterator[DiscussionDoc]:
@@ -225,7 +226,7 @@ class SearchService:
                 if found is not None:
                     yield self.discussion_doc(*found)
 
-        self.index.rebuild(docs(), discussion_docs(), progress, phase)
+        self.index.rebuild(docs(), discussion_docs(), progress, phase, procs=procs)
         self.feed.end_rebuild()
         self._follow(cursor)
         return len(ids)

@@ -43,7 +43,10 @@ from .postings_table import MIN_DOCS, PostingsTable, decode
 
 MAX_TERM_CACHE_BYTES = 64 * 2**20  # per segment: ~5,000 terms at 100,000 documents
 MAX_POSTINGS_CACHE_BYTES = 64 * 2**20  # per segment: 16 bytes a posting
-MAX_MEMO_ENTRIES = 4096  # per searcher: the bitmaps of the terms and clauses it has seen
+# Per searcher (one per thread and index): the bitmaps of the terms and clauses it has seen. Bounded
+# in bytes, not entries: a bitmap is N/8 bytes (125 KB at a million repositories), and with 8 threads
+# a worker held 5.8 GiB at a million when 4,096 entries were allowed (bench/scale.py).
+MAX_MEMO_BYTES = 16 * 2**20
 MANY_VALUES = 64  # facets with more values than this (author) are counted per document instead
 
 
@@ -284,6 +287,15 @@ def _segment_caches(owner: str, readers: list, folder: Path | None = None) -> li
     return out
 
 
+def _weight(value) -> int:  # type: ignore[no-untyped-def]
+    """Roughly the bytes a memo entry holds: its bitmaps (Python ints), however nested."""
+    if isinstance(value, int):
+        return (value.bit_length() >> 3) + 64
+    if isinstance(value, (tuple, list)):
+        return 64 + sum(_weight(v) for v in value)
+    return 64
+
+
 class BitmapAllow(DocIdSet):
     """A bitmap as whoosh's `filter=` (documents outside it are skipped by the collector)."""
 
@@ -320,12 +332,16 @@ class SearcherBitmaps:
         self.live = live
         self.subsearchers = subs
         self._memo: dict = {}
+        self._memo_bytes = 0
 
     def _remember(self, key, value) -> None:
         # Bounded: a searcher lives until the next commit, which may be hours on a quiet hub.
-        if len(self._memo) >= MAX_MEMO_ENTRIES:
+        size = _weight(value)
+        if self._memo_bytes + size > MAX_MEMO_BYTES:
             self._memo.clear()
+            self._memo_bytes = 0
         self._memo[key] = value
+        self._memo_bytes += size
 
     # ---- matching -----------------------------------------------------------------------
     def _term(self, field: str, text) -> int:

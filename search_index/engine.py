@@ -192,18 +192,24 @@ class SearchIndex:
 
     def rebuild(self, repos: Iterable[RepoDoc], discussions: Iterable[DiscussionDoc],
                 progress: Callable[[int], None] | None = None,
-                phase: Callable[[str], None] | None = None) -> Path:
+                phase: Callable[[str], None] | None = None, procs: int = 1) -> Path:
         """Index everything into a new generation, then swap it in; search keeps serving the old one.
 
         `progress(n)` counts documents added; `phase(text)` announces the steps after them, which
         take minutes at 100,000 repositories and count nothing (whoosh's merge, the postings tables).
         The caller holds writer_lock() throughout, so incremental updates wait (queued, not lost)
-        and are applied to the new generation once it is live."""
+        and are applied to the new generation once it is live.
+
+        procs > 1: whoosh's multi-process writer; each process analyses (jieba, stemming) and writes
+        a segment of its own, kept as it is (no merge into one: the merge alone took minutes at
+        100,000, single-threaded). It forks: call it from a process without other threads."""
         gen = self._new_generation()
         try:
             for name, docs, to_fields in ((REPOS, repos, repo_fields), (DISCUSSIONS, discussions, discussion_fields)):
                 ix = self._open(gen, name)
-                w = ix.writer(limitmb=256, procs=1)
+                parallel = procs > 1 and name == REPOS
+                w = ix.writer(limitmb=256, procs=procs, multisegment=True, batchsize=200) if parallel \
+                    else ix.writer(limitmb=256, procs=1)
                 try:
                     for d in docs:
                         w.add_document(**to_fields(d))
@@ -213,8 +219,9 @@ class SearchIndex:
                     w.cancel()
                     raise
                 if phase:
-                    phase(f"{name}: writing the index (merging its segments into one)")
-                w.commit(optimize=True)
+                    phase(f"{name}: writing the index" + (f" ({procs} processes finishing their segments)"
+                                                          if parallel else " (merging its segments into one)"))
+                w.commit(optimize=not parallel)
                 ix.close()
                 if phase:
                     phase(f"{name}: decoding posting lists (search_index/postings_table.py)")

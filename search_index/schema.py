@@ -5,7 +5,7 @@ from __future__ import annotations
 from whoosh import columns
 from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
-from .analysis import name_analyzer, name_prefix_analyzer, pairs_analyzer, text_analyzer
+from .analysis import card_analyzer, name_analyzer, name_prefix_analyzer, pairs_analyzer, text_analyzer
 
 MAX_CARD_CHARS = 20_000
 # Bump whenever a schema changes: servers then rebuild the index from the database on start.
@@ -27,7 +27,7 @@ def repo_schema() -> Schema:
         name=TEXT(analyzer=name_analyzer(), field_boost=4.0, phrase=False),
         name_prefix=TEXT(analyzer=name_prefix_analyzer(), field_boost=2.0, phrase=False),
         author=ID(stored=True, sortable=True),
-        card=TEXT(analyzer=text_analyzer(), stored=True),
+        card=TEXT(analyzer=card_analyzer(), stored=True),
         card_pairs=TEXT(analyzer=pairs_analyzer(), phrase=False),  # two-word phrases of card (bitmaps.py)
         tags=KEYWORD(commas=True, scorable=True, field_boost=2.0),
         license=KEYWORD(commas=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -17,8 +18,10 @@ def index() -> None:
 
 
 @index.command("rebuild")
+@click.option("--procs", type=click.IntRange(1, 64), default=min(os.cpu_count() or 1, 8), show_default=True,
+              help="processes analysing and writing documents (the default: this machine's CPUs, up to 8)")
 @click.pass_context
-def index_rebuild(ctx: click.Context) -> None:
+def index_rebuild(ctx: click.Context, procs: int) -> None:
     """Rebuild the search index from the database; search keeps serving the old one meanwhile."""
     search = services_of(make_app(ctx.obj.get("data_dir"))).search
     total = len(search.feed.all_repo_ids())
@@ -33,7 +36,7 @@ def index_rebuild(ctx: click.Context) -> None:
 
     with click.progressbar(length=total, label="indexing repositories", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
-        n = search.rebuild(progress=bar.update, phase=phase)
+        n = search.rebuild(progress=bar.update, phase=phase, procs=procs)
     click.echo(f"indexed {n} repositories in {time.monotonic() - started:.0f} s", err=True)
 
 

@@ -186,6 +186,23 @@ def test_rebuild_swaps_in_a_new_generation_with_the_same_results(tmp_path):
     assert {q: ids(ix, q) for q in queries} == before
 
 
+def test_a_parallel_rebuild_finds_what_a_single_process_one_finds(tmp_path):
+    """`modelhub index rebuild --procs N`: whoosh's multi-process writer, one segment per process,
+    and the card's words analysed once for the card and its word pairs (analysis.CardAnalyzer)."""
+    docs = repo_docs()
+    queries = ["qwen", "大语言模型", "healthcare", "", "缺陷检测", "speech", '"defect detection"', '"语音 识别"']
+    results = []
+    for procs in (1, 3):
+        ix = index_at(tmp_path / f"procs-{procs}")
+        with ix.writer_lock():
+            ix.rebuild(iter(docs), [], procs=procs)
+        r = {q: search(ix, SearchRequest(text=q, facets=True, limit=50, viewer=None)) for q in queries}
+        results.append({q: (x.total, sorted(h.pk for h in x.hits), x.facets) for q, x in r.items()})
+        assert ix.doc_count() == len(docs)
+    assert results[0] == results[1]
+    assert results[0]['"defect detection"'][0] > 0  # the phrase is found (through card_pairs)
+
+
 def test_rebuild_reflects_the_database_not_the_old_index(tmp_path):
     ix = index_at(tmp_path)
     write(ix, repos=[doc(1, "staleword"), doc(2, "keepword")])
