@@ -460,9 +460,11 @@ class SearcherBitmaps:
             self._remember(key, got)
         return got
 
-    def facet_counts(self, field: str, m: int, single_valued: bool) -> dict[str, int]:
+    def facet_counts(self, field: str, m: int, single_valued: bool, limit: int | None = None,
+                     keep: frozenset[str] = frozenset()) -> dict[str, int]:
         """{value: number of matching documents with it}, without empty values, most frequent
-        first, then by value."""
+        first, then by value; the first `limit` of them (and the `keep` values wherever they are:
+        the filters a page shows as active), when given: an author facet has a value per namespace."""
 
         if single_valued and sum(c.value_count(r, field) for c, r, _ in self.leaves) > MANY_VALUES:
             names, codes, ranks = self._facet_codes(field)
@@ -470,13 +472,18 @@ class SearcherBitmaps:
             counts[0] = 0  # no value
             found = np.flatnonzero(counts)
             found = found[np.lexsort((ranks[found], -counts[found]))].tolist()
+            if limit is not None:
+                found = found[:limit] + [i for i in found[limit:] if names[i] in keep]
             return {names[i]: int(counts[i]) for i in found}
         out = {}
         for value, bm in self._facet_values(field):
             k = (m & bm).bit_count()
             if k and value:
                 out[value] = k
-        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+        ranked = sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
+        if limit is not None:
+            ranked = ranked[:limit] + [kv for kv in ranked[limit:] if kv[0] in keep]
+        return dict(ranked)
 
     # ---- sorted pages -------------------------------------------------------------------
     def top_by_column(self, m: int, field: str, k: int, reverse: bool) -> list[int]:

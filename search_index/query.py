@@ -45,6 +45,7 @@ class SearchRequest:
     limit: int = 20
     viewer: list[str] | None = field(default_factory=list)  # namespaces whose private repos are visible; None = all
     facets: bool = False
+    facet_limit: int | None = None  # values per facet (the most frequent; filtered-on ones too)
     highlight: bool = False
     gated: bool | None = None
 
@@ -234,7 +235,8 @@ def search(index: SearchIndex, req: SearchRequest) -> SearchResult:
     out = SearchResult(total=total, hits=hits)
     if req.facets:
         for name, fieldname in FACETS.items():
-            counts = bm.facet_counts(fieldname, matches, single_valued=name not in MULTI_VALUED)
+            counts = bm.facet_counts(fieldname, matches, single_valued=name not in MULTI_VALUED,
+                                     limit=req.facet_limit, keep=frozenset(req.filters.get(name, ())))
             out.facets[name] = counts  # most frequent first
     if out.total == 0 and text:
         out.suggestion = suggest(index, req.text)

@@ -42,6 +42,9 @@ def home():
     )
 
 
+FACET_VALUES_SHOWN = 12  # per facet on /models (the most frequent, and any filtered on)
+
+
 @bp.get("/models")
 def models():
     p = auth.current()
@@ -52,7 +55,8 @@ def models():
         filters["tags"] = request.args.getlist("tag")
     result = services().search.search(SearchRequest(
         text=request.args.get("search", ""), filters=filters, sort=SORTS.get(sort), offset=page * PAGE_SIZE,
-        limit=PAGE_SIZE + 1, viewer=viewer_namespaces(p), facets=True, highlight=bool(request.args.get("search"))))
+        limit=PAGE_SIZE + 1, viewer=viewer_namespaces(p), facets=True, facet_limit=FACET_VALUES_SHOWN,
+        highlight=bool(request.args.get("search"))))
     hits = result.hits[:PAGE_SIZE]
     repos = {r.id: r for r in services().registry.repos.by_ids([h.pk for h in hits], p)}
     items = [(repos[h.pk], h.snippet) for h in hits if h.pk in repos]
