@@ -25,7 +25,6 @@ per-searcher memo (bounded) is only used by the searcher's own thread.
 
 from __future__ import annotations
 
-import heapq
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -231,13 +230,16 @@ class SegmentBitmaps:
             self.codes[field] = got
         return got
 
-    def order(self, reader, field: str, reverse: bool) -> list[int]:
-        """Local docnums sorted by (column value, docnum), descending if `reverse`."""
+    def order(self, reader, field: str, reverse: bool) -> np.ndarray:
+        """Local docnums sorted by (column value, docnum), descending if `reverse` (numpy: 4 bytes a
+        document, where a list of Python ints took 36 at a million)."""
         key = f"order:{field}:{reverse}"
         got = self.columns.get(key)
         if got is None:
             col = self.column(reader, field)
-            got = sorted(range(self.n), key=lambda d: (col[d], d), reverse=reverse)
+            got = np.lexsort((np.arange(self.n), col)).astype(np.int32)
+            if reverse:
+                got = got[::-1].copy()
             self.columns[key] = got
         return got
 
@@ -251,10 +253,10 @@ class SegmentBitmaps:
             got = self.columns[key] = [from_bytes(b) for b in reader.lexicon(field)]
         return got
 
-    def column(self, reader, field: str) -> list:
+    def column(self, reader, field: str) -> np.ndarray:
         got = self.columns.get(field)
         if got is None:
-            got = list(reader.column_reader(field, translate=True))
+            got = np.asarray(list(reader.column_reader(field, translate=True)))
             self.columns[field] = got
         return got
 
@@ -490,27 +492,20 @@ class SearcherBitmaps:
         """The first k docnums of `m` ordered by a column, ties by docnum as whoosh orders them."""
         if k <= 0 or not m:
             return []
-        if m.bit_count() > 20_000:  # walk each segment's cached order until k matches
-            b = m.to_bytes((self.n >> 3) + 1, "little")
-            found = []
-            for c, r, offset in self.leaves:
-                col, got = c.column(r, field), 0
-                for local in c.order(r, field, reverse):
-                    d = local + offset
-                    if b[d >> 3] >> (d & 7) & 1:
-                        found.append((col[local], d))
-                        got += 1
-                        if got == k:
-                            break
-            found.sort(reverse=reverse)
-            return [d for _, d in found[:k]]
-        keyed = []
-        starts = [offset for _, _, offset in self.leaves]
-        cols = [c.column(r, field) for c, r, _ in self.leaves]
-        seg = 0
-        for d in docnums(m):
-            while seg + 1 < len(starts) and d >= starts[seg + 1]:
-                seg += 1
-            keyed.append((cols[seg][d - starts[seg]], d))
-        pick = heapq.nlargest if reverse else heapq.nsmallest
-        return [d for _, d in pick(k, keyed)]
+        mask = bits(m, self.n)
+        walk = m.bit_count() > 20_000  # many matches: each segment's cached order, up to k of them
+        values, docs = [], []
+        for c, r, offset in self.leaves:
+            local = mask[offset:offset + c.n]
+            if walk:
+                order = c.order(r, field, reverse)
+                hits = order[local[order]][:k]
+            else:
+                hits = np.flatnonzero(local)
+            values.append(c.column(r, field)[hits])
+            docs.append(hits.astype(np.int64) + offset)
+        v, d = np.concatenate(values), np.concatenate(docs)
+        idx = np.lexsort((d, v))  # by (value, docnum) ascending
+        if reverse:
+            idx = idx[::-1]
+        return d[idx[:k]].tolist()
