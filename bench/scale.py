@@ -11,8 +11,9 @@ Not part of the test suite. For each N in --repos:
     log-normally spread, authors with thousands of repositories; --real of them with git storage
     and a README card). With --data-root DIR the hub is kept in DIR/n-N and reused by the next run
     (the schema is brought up to date with `modelhub db upgrade`, timed: new indexes at N rows);
-  * the search index: `modelhub index rebuild`, timed (docs/s), unless the reused hub was already
-    indexed by this code's schema, or --no-index (then search rows are skipped);
+  * the search index: `modelhub index rebuild` (its default --procs: the CPUs), timed (docs/s),
+    unless the reused hub was already indexed by this code's schema (--reindex: again anyway), or
+    --no-index (then the search rows are skipped);
   * the server: `modelhub serve --workers W` (tests.support.live.start_hub), warmed up;
   * requests, one keep-alive client, every kind interleaved in a shuffled schedule, --requests each:
     `/api/models` sorted by downloads, likes, trendingScore, lastModified and by id; filtered by a
@@ -231,7 +232,7 @@ def run_one(n: int, args, root: Path) -> dict:
         steps.update(manifest["timings"])
     from search_index.schema import SCHEMA_VERSION
 
-    indexed = manifest.get("indexed_schema") == SCHEMA_VERSION
+    indexed = manifest.get("indexed_schema") == SCHEMA_VERSION and not args.reindex
     if not indexed and not args.no_index:
         log(f"[{n}] modelhub index rebuild ...")
         t0 = time.perf_counter()
@@ -314,6 +315,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--data-root", default=None, help="keep (and reuse) the seeded hubs in DIR/n-N")
     ap.add_argument("--no-index", action="store_true", help="skip the search index (and the search rows)")
+    ap.add_argument("--reindex", action="store_true", help="rebuild (and time) the index of a reused hub again")
     args = ap.parse_args()
     os.environ.pop("MODELHUB_TEST_DATABASE_URL", None)  # the seeded SQLite database, not a fresh one
     os.environ.pop("MODELHUB_TEST_S3", None)

@@ -1,5 +1,5 @@
-"""The LFS files of a repository, as the Hub lists them for freeing space, and their permanent
-deletion.
+"""The LFS files of a repository, as the Hub lists them for freeing space, their permanent
+deletion, and their duplication into another repository (a cross-repository copy).
 
 Deleting rewrites the repository's history without the files that point at the objects
 (storage/history.py: every branch, tag and pull request ref that reached them gets new commits),
@@ -15,9 +15,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from .access import TransferAccess
 from .commits import Commits
 from .db import Database
+from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict
+from .object_use import mark_used
 from .permissions import Principal
 from .records import RepoView
 from .repos import Repos
@@ -38,11 +41,38 @@ class LfsFileView:
 
 
 class LfsFiles:
-    def __init__(self, db: Database, git: GitStore, repos: Repos, commits: Commits) -> None:
+    def __init__(self, db: Database, git: GitStore, repos: Repos, commits: Commits, access: TransferAccess) -> None:
         self.db = db
         self.git = git
         self.repos = repos
         self.commits = commits
+        self.access = access
+
+    def duplicate(self, principal: Principal | None, source: RepoView, target: RepoView,
+                  oids: list[str]) -> list[dict[str, str]]:
+        """Let `target` use LFS objects of `source` (huggingface_hub's cross-repository copy_files):
+        the bytes are stored once; the commit that follows names them in the target. Returns the
+        objects that could not be linked, each with why."""
+        self.access.authorize_download(principal, source)
+        self.access.authorize_upload(principal, target, to_branch=True)
+        self.repos.check_writable(target)
+        if len(oids) > MAX_DELETIONS:
+            raise BadRequest(f"At most {MAX_DELETIONS} files per request")
+        failed, wanted = [], []
+        for oid in dict.fromkeys(oids):
+            try:
+                wanted.append(check_oid(oid))
+            except BadRequest as e:
+                failed.append({"sha256": str(oid), "error": e.message})
+        with self.db.session(write=True) as s:
+            linked = set(s.scalars(select(RepoLfsObject.oid).where(RepoLfsObject.repo_id == source.id,
+                                                                   RepoLfsObject.oid.in_(wanted))))
+            ok = [o for o in wanted if o in linked]
+            failed += [{"sha256": o, "error": f"not an LFS file of {source.repo_id}"} for o in wanted if o not in linked]
+            gone = mark_used(s, ok)  # collected meanwhile: nothing to link
+            failed += [{"sha256": o, "error": "the object is gone from the store"} for o in ok if o in gone]
+            insert_ignore(s, RepoLfsObject, [{"repo_id": target.id, "oid": o} for o in ok if o not in gone])
+        return failed
 
     def list(self, principal: Principal | None, repo: RepoView) -> list[LfsFileView]:
         """The objects `repo` references, each with a file and branch that hold it, the default

@@ -43,10 +43,10 @@ class Registry:
         self.accounts = Accounts(self.db)
         self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos)
-        self.lfs_files = LfsFiles(self.db, self.git, self.repos, self.commits)
         self.engagement = Engagement(self.db)
         self.gating = Gating(self.db)
         self.access = TransferAccess(self.repos, self.gating)
+        self.lfs_files = LfsFiles(self.db, self.git, self.repos, self.commits, self.access)
         self.grants = Grants(self.db, self.accounts, self.access)
         self.mirrors = Mirrors(self)
         self.repos.write_guards.append(self.mirrors.check_writable)  # mirrors are read-only

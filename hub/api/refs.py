@@ -137,3 +137,22 @@ def delete_lfs_files(kind: str, ns: str, name: str):
         raise BadRequest("Expected {\"deletions\": {\"sha\": [LFS object ids], \"rewriteHistory\": true}}")
     moved = services().registry.lfs_files.delete(p, repo, deletions["sha"], deletions.get("rewriteHistory", True) is True)
     return jsonify({"refsRewritten": moved})
+
+
+@bp.post(f"/api/{KINDS}/<ns>/<name>/lfs-files/duplicate")
+def duplicate_lfs_files(kind: str, ns: str, name: str):
+    """copy_files across repositories: {"target": {"type", "name"}, "files": [{"sha256", ...}]} on the source."""
+    p = auth.require()
+    reg = services().registry
+    source = reg.repos.get(repo_type_of(kind), f"{ns}/{name}", p)
+    body = json_body()
+    target, files = body.get("target"), body.get("files")
+    if not isinstance(target, dict) or not isinstance(target.get("name"), str) or not isinstance(files, list) \
+            or not all(isinstance(f, dict) for f in files):
+        raise BadRequest("Expected {\"target\": {\"type\": ..., \"name\": ...}, \"files\": [{\"sha256\": ...}]}")
+    target_type = target.get("type") or "model"
+    if target_type not in ("model", "dataset", "space"):
+        raise BadRequest(f"Unknown repository type {target_type!r}")
+    dest = reg.repos.get(target_type, target["name"], p, need="write")
+    failed = reg.lfs_files.duplicate(p, source, dest, [f.get("sha256") for f in files])
+    return jsonify({"failed": failed})

@@ -67,3 +67,30 @@ def test_list_then_delete_rewrites_every_ref(hub, tokens, tmp_path_factory, tmp_
     git.clone(remote_url(hub, rid, tokens[OWNER]), work)
     git.run("fsck", "--strict", cwd=work)
     assert sorted(git.out("ls-files", cwd=work).split()) == [".gitattributes", "txt_file.txt"]
+
+
+def test_copy_files_across_repositories_links_the_objects(hub, tokens):
+    """copy_files from a model to a dataset: the LFS file is linked through lfs-files/duplicate
+    (stored once), the small ones are re-sent; an outsider cannot link another's private objects."""
+    api = hub.api(tokens[OWNER])
+    src, dst = f"{OWNER}/copy-source", f"{OWNER}/copy-target"
+    api.create_repo(src, private=True)
+    api.create_repo(dst, repo_type="dataset")
+    api.upload_file(path_or_fileobj=b'{"key": "value"}', path_in_repo="config.json", repo_id=src)
+    api.upload_file(path_or_fileobj=b"binary data", path_in_repo="data/sub/lfs.bin", repo_id=src)
+    api.copy_files(f"hf://{src}/config.json", f"hf://datasets/{dst}/config.json")
+    api.copy_files(f"hf://{src}/data/", f"hf://datasets/{dst}/copied/")
+    assert {"config.json", "copied/sub/lfs.bin"} <= set(api.list_repo_files(dst, repo_type="dataset"))
+    with open(api.hf_hub_download(dst, "copied/sub/lfs.bin", repo_type="dataset"), "rb") as f:
+        assert f.read() == b"binary data"
+
+    oid = next(f.lfs.sha256 for f in api.list_repo_tree(src, recursive=True) if getattr(f, "lfs", None))
+    other = hub.api(tokens[OTHER])
+    other.create_repo(f"{OTHER}/thief")
+    r = hub.request("POST", f"/api/models/{src}/lfs-files/duplicate", tokens[OTHER],
+                    json={"target": {"type": "model", "name": f"{OTHER}/thief"}, "files": [{"sha256": oid}]})
+    assert r.status_code == 404  # the private source is invisible to them
+    r = hub.request("POST", f"/api/datasets/{dst}/lfs-files/duplicate", tokens[OTHER],
+                    json={"target": {"type": "model", "name": f"{OTHER}/thief"}, "files": [{"sha256": "0" * 64}]})
+    assert r.status_code == 200 and r.json()["failed"] == [{"sha256": "0" * 64,
+                                                            "error": f"not an LFS file of {dst}"}]
