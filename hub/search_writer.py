@@ -41,6 +41,7 @@ REBUILD_BATCH = 500  # repositories read per query by a rebuild
 DRAIN_SLICE_SECONDS = 2.0
 # How long a search waits for changes logged before it to reach the index (catch_up).
 CATCH_UP_SECONDS = 2.0
+CATCH_UP_MAX_BACKLOG = 200  # changes; more is a bulk job, which the writer thread applies
 NODE_ID_FILE = "node-id"
 
 
@@ -236,7 +237,8 @@ class SearchService:
         """Read-your-writes: apply what was logged before this call (or wait for the worker
         applying it), so that a search sees every change committed before it was asked, such as a
         repository created a moment ago. Costs one indexed query when nothing is pending; gives up
-        after `timeout` (a rebuild holds the writer for minutes) and says whether it caught up."""
+        after `timeout` (a rebuild holds the writer for minutes), or at once behind a bulk change
+        (searches would queue behind an import), and says whether it caught up."""
         target = self.feed.newest()
         deadline = time.monotonic() + timeout
         while True:
@@ -245,8 +247,8 @@ class SearchService:
                 return False
             if cursor.read_through >= target:
                 return True
-            if time.monotonic() >= deadline:
-                return False
+            if time.monotonic() >= deadline or target - cursor.read_through > CATCH_UP_MAX_BACKLOG:
+                return False  # a bulk change (an import, a rebuild's tail) is not waited for
             if not self.drain_once():  # another worker of this node holds the writer: let it finish
                 time.sleep(0.01)
 

@@ -26,6 +26,7 @@ per-searcher memo (bounded) is only used by the searcher's own thread.
 from __future__ import annotations
 
 import threading
+import weakref
 from bisect import bisect_left
 from collections import OrderedDict
 from pathlib import Path
@@ -40,8 +41,11 @@ from whoosh.reading import TermNotFound
 
 from .postings_table import MIN_DOCS, PostingsTable, decode
 
-MAX_TERM_CACHE_BYTES = 64 * 2**20  # per segment: ~5,000 terms at 100,000 documents
-MAX_POSTINGS_CACHE_BYTES = 64 * 2**20  # per segment: 16 bytes a posting
+# Per segment, and a parallel rebuild leaves a segment per process: 32 MiB holds ~2,500 term bitmaps
+# at 100,000 documents (~500 of a half-million-document segment); with 64 MiB a worker passed 1 GiB
+# at a million repositories (bench/scale.py).
+MAX_TERM_CACHE_BYTES = 32 * 2**20
+MAX_POSTINGS_CACHE_BYTES = 32 * 2**20  # 16 bytes a posting
 # Per searcher (one per thread and index): the bitmaps of the terms and clauses it has seen. Bounded
 # in bytes, not entries: a bitmap is N/8 bytes (125 KB at a million repositories), and with 8 threads
 # a worker held 5.8 GiB at a million when 4,096 entries were allowed (bench/scale.py).
@@ -133,7 +137,7 @@ class SegmentBitmaps:
         self.postings_lru: OrderedDict[tuple[str, bytes], tuple] = OrderedDict()
         self.postings_bytes = 0
         self.facets: dict[str, list[tuple[str, int]]] = {}
-        self.codes: dict[str, tuple[list[str], list[int]]] = {}
+        self.codes: dict[str, tuple[list[str], np.ndarray]] = {}
         self.columns: dict[str, list] = {}
         self.lengths_by_field: dict[str, object] = {}
 
@@ -216,16 +220,15 @@ class SegmentBitmaps:
             got = self.columns[key] = sum(1 for _ in reader.lexicon(field))
         return got
 
-    def facet_codes(self, reader, field: str) -> tuple[list[str], list[int]]:
+    def facet_codes(self, reader, field: str) -> tuple[list[str], np.ndarray]:
         """Value names and, per local docnum, the index of its value (0: none) — single-valued fields."""
         got = self.codes.get(field)
         if got is None:
             from_bytes = reader.schema[field].from_bytes
-            names, codes = [""], [0] * self.n
+            names, codes = [""], np.zeros(self.n, dtype=np.int32)
             for b in reader.lexicon(field):
                 names.append(from_bytes(b))
-                for d in _ids(reader, field, b):
-                    codes[d] = len(names) - 1
+                codes[np.asarray(_ids(reader, field, b), dtype=np.int64)] = len(names) - 1
             got = (names, codes)
             self.codes[field] = got
         return got
@@ -262,6 +265,9 @@ class SegmentBitmaps:
 
 
 _segments: dict[tuple[str, str], SegmentBitmaps] = {}
+_merged_codes: OrderedDict = OrderedDict()  # see SearcherBitmaps._facet_codes
+_merged_lock = threading.Lock()
+MAX_MERGED_CODES = 8  # (segments, field) pairs: the author facet of an index or two, before and after a commit
 _segments_lock = threading.Lock()
 
 
@@ -293,6 +299,10 @@ def _weight(value) -> int:  # type: ignore[no-untyped-def]
     """Roughly the bytes a memo entry holds: its bitmaps (Python ints), however nested."""
     if isinstance(value, int):
         return (value.bit_length() >> 3) + 64
+    if isinstance(value, np.ndarray):
+        return value.nbytes + 64
+    if isinstance(value, str):
+        return len(value) + 64
     if isinstance(value, (tuple, list)):
         return 64 + sum(_weight(v) for v in value)
     return 64
@@ -445,22 +455,32 @@ class SearcherBitmaps:
         return got
 
     def _facet_codes(self, field: str):
-
-        key = ("codes", field)
-        got = self._memo.get(key)
-        if got is None:
-            index: dict[str, int] = {}
-            codes: list[int] = []
-            for c, r, _offset in self.leaves:
-                names, local = c.facet_codes(r, field)
-                remap = [0] + [index.setdefault(v, len(index) + 1) for v in names[1:]]
-                codes += [remap[x] for x in local]
-            names = [""] + sorted(index, key=index.get)
-            ranks = np.empty(len(names), dtype=np.int64)  # each name's place in value order
-            ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-            got = (names, np.array(codes, dtype=np.int64), ranks)
-            self._remember(key, got)
-        return got
+        """(names, per-document codes, each name's rank) over all segments. Shared by every
+        searcher of the same segments (module-level, a few kept): at a million documents it is
+        4 MB and 33,000 names, which per thread and per commit cost memory and 20 ms each. An entry
+        refers to its segments' caches weakly (it must not keep a replaced generation's alive), and
+        is good only while they all live: an id in its key may be reused after one died."""
+        key = (tuple(id(c) for c, _r, _o in self.leaves), tuple(o for _c, _r, o in self.leaves), field)
+        with _merged_lock:
+            got = _merged_codes.get(key)
+            if got is not None and all(ref() is c for ref, (c, _r, _o) in zip(got[3], self.leaves)):
+                _merged_codes.move_to_end(key)
+                return got[:3]
+        index: dict[str, int] = {}
+        parts: list[np.ndarray] = []
+        for c, r, _offset in self.leaves:
+            names, local = c.facet_codes(r, field)
+            remap = np.array([0] + [index.setdefault(v, len(index) + 1) for v in names[1:]], dtype=np.int32)
+            parts.append(remap[local])
+        names = [""] + sorted(index, key=index.get)
+        ranks = np.empty(len(names), dtype=np.int64)  # each name's place in value order
+        ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        with _merged_lock:
+            _merged_codes[key] = (names, codes, ranks, tuple(weakref.ref(c) for c, _r, _o in self.leaves))
+            while len(_merged_codes) > MAX_MERGED_CODES:
+                _merged_codes.popitem(last=False)
+        return names, codes, ranks
 
     def facet_counts(self, field: str, m: int, single_valued: bool, limit: int | None = None,
                      keep: frozenset[str] = frozenset()) -> dict[str, int]:

@@ -42,3 +42,26 @@ def test_a_drain_applies_one_slice_then_lets_go(app, monkeypatch):
         assert free  # nothing kept it
     got = {h.pk for h in service.search(hub_search.SearchRequest(text="", limit=10, viewer=None)).hits}
     assert len(got) == 5
+
+
+def test_a_search_catches_up_with_a_few_changes_but_not_a_bulk_job(app, monkeypatch):
+    """Read-your-writes (SearchService.catch_up): a search applies the changes logged before it;
+    behind more than CATCH_UP_MAX_BACKLOG of them (an import) it answers at once, and the writer
+    thread catches up."""
+    reg = services_of(app).registry
+    service = services_of(app).search
+    service.drain_once()
+    reg.accounts.create_user("catcher", "pw-catcher-12345")
+    owner = reg.accounts.principal_for_name("catcher")
+
+    def found() -> set[str]:
+        return {h.repo_id for h in service.search(hub_search.SearchRequest(text="", limit=50, viewer=None)).hits}
+
+    reg.repos.create(owner, "model", "catcher", "one")
+    assert found() == {"catcher/one"}  # nobody drained: the search did
+    monkeypatch.setattr(hub_search, "CATCH_UP_MAX_BACKLOG", 3)
+    for i in range(5):
+        reg.repos.create(owner, "model", "catcher", f"bulk{i}")
+    assert found() == {"catcher/one"}  # a bulk change is not waited for
+    service.drain_once()
+    assert len(found()) == 6
