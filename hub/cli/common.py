@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from ..wiring import services_of
-
 
 def make_app(data_dir: str | None = None, **overrides: Any):
     """The Flask app for `data_dir` (default: the configured one), without the background search writer."""
@@ -18,6 +16,14 @@ def make_app(data_dir: str | None = None, **overrides: Any):
         overrides["DATA_DIR"] = data_dir
     overrides.setdefault("SEARCH_WORKER", False)  # CLI commands never run the background writer
     return create_app(overrides)
+
+
+def services_of(app):
+    """`hub.wiring.services_of`, imported only when a command runs: `modelhub --help` and every
+    `modelhub GROUP --help` load no Flask, SQLAlchemy or search engine (tests/unit/hub/test_cli_startup.py)."""
+    from ..wiring import services_of as of
+
+    return of(app)
 
 
 def registry(ctx: click.Context):

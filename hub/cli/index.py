@@ -8,8 +8,7 @@ import time
 
 import click
 
-from ..wiring import services_of
-from .common import make_app
+from .common import make_app, services_of
 
 
 @click.group()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..wiring import services_of
-from .common import make_app
+from .common import make_app, services_of
 
 
 @click.group()

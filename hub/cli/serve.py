@@ -8,8 +8,7 @@ import sys
 
 import click
 
-from ..wiring import services_of
-from .common import make_app, registry, report_uploads_removed
+from .common import make_app, registry, report_uploads_removed, services_of
 
 
 @click.command()

@@ -6,7 +6,6 @@ import datetime as dt
 
 import click
 
-from ..progress_bar import CliProgress, human_bytes
 from .common import registry
 
 
@@ -22,6 +21,8 @@ def storage() -> None:
 def migrate(ctx: click.Context, target: str) -> None:
     """Copy every LFS object and xorb to URL, verified; run again to resume. Then set
     MODELHUB_STORAGE_URL=URL and restart the hub."""
+    from ..progress_bar import CliProgress, human_bytes
+
     reg = registry(ctx)
     progress = CliProgress()
     report = reg.storage_migration.run(target, reg.settings.s3, progress=progress.advance,
@@ -48,6 +49,8 @@ def migrate(ctx: click.Context, target: str) -> None:
 def gc(ctx: click.Context, dry_run: bool, grace: str, xorb_grace: str) -> None:
     """Delete the LFS objects and xorbs that no branch, tag or pull request of any repository reaches
     and nobody used within the grace window; report what was freed."""
+    from ..progress_bar import CliProgress, human_bytes
+
     reg = registry(ctx)
     progress = CliProgress()
     report = reg.storage_gc.run(_duration(grace), dry_run=dry_run, progress=progress.advance,

@@ -9,7 +9,6 @@ import time
 
 import click
 
-from ..progress_bar import CliProgress, human_bytes
 from .common import registry
 
 
@@ -29,6 +28,8 @@ def _sync_summary(report, as_json: bool) -> None:
     exits non-zero when anything failed."""
     import dataclasses
     import json
+
+    from ..progress_bar import human_bytes
 
     verb = "pulled" if report.target.startswith("local:") else "pushed"
     click.echo(f"{verb} {report.source} -> {report.target} ({report.method}): "
@@ -69,6 +70,8 @@ def sync_pull(ctx: click.Context, upstream: str, spec: str, revision: str | None
     """Make or update a local mirror of SRC_REPO (branches, tags, history, LFS objects)."""
     from models_registry.sync.pull import pull_repository
 
+    from ..progress_bar import CliProgress
+
     src, local = _split_pair(spec)
     reg = registry(ctx)
     report = pull_repository(reg, upstream, src, local, revision=revision, token=token,
@@ -89,6 +92,8 @@ def sync_pull(ctx: click.Context, upstream: str, spec: str, revision: str | None
 def sync_push(ctx: click.Context, dest_url: str, spec: str, token: str, as_json: bool) -> None:
     """Publish LOCAL_REPO (branches, tags, history, LFS objects) to a remote hub."""
     from models_registry.sync.push import push_repository
+
+    from ..progress_bar import CliProgress
 
     local, dest = _split_pair(spec)
     report = push_repository(registry(ctx), local, dest_url, dest, token=token, progress=CliProgress())
