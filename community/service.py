@@ -14,6 +14,7 @@ from __future__ import annotations
 from models_registry.db import Database
 from models_registry.registry import Registry
 
+from .collections import Collections
 from .discussions import Discussions
 from .moderation import Moderation
 from .notifications import Inbox
@@ -41,6 +42,7 @@ class Community:
         self.moderation = Moderation(db, registry)
         self.inbox = Inbox(db)
         self.publishing = Publishing(registry, self.discussions, self.pull_requests)
+        self.collections = Collections(db, registry)  # curated lists: services().community.collections
 
         # The public surface, by concern: bound methods keep each one's signature, docstring and types.
         self.list = self.discussions.list

@@ -132,3 +132,49 @@ class ModerationAction(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Collection(Base):
+    """A curated list of repositories (and other collections), owned by a user or an organization.
+
+    `hex_id` is the Hub's 24-hex object id that ends the slug (`namespace/title-slug-<hex_id>`): a
+    renamed collection gets a new slug, and the old one still finds it by this id. A title is unique
+    per owner (as its slug), which is what `create_collection(exists_ok=True)` relies on."""
+
+    __tablename__ = "collections"
+    __table_args__ = (UniqueConstraint("namespace", "title_slug"), Index("ix_collections_updated", "last_updated"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hex_id: Mapped[str] = mapped_column(String(24), unique=True)
+    namespace: Mapped[str] = mapped_column(String(96), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    title_slug: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    theme: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # among the owner's collections
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_updated: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CollectionItem(Base):
+    """One entry of a collection: a repository or another collection, at a position, with a note.
+
+    A repository (or collection) is in a collection at most once (the unique pairs; NULLs never
+    collide). Deleting the repository or the collection it names removes the entry."""
+
+    __tablename__ = "collection_items"
+    __table_args__ = (UniqueConstraint("collection_id", "repo_id"),
+                      UniqueConstraint("collection_id", "item_collection_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hex_id: Mapped[str] = mapped_column(String(24), unique=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    item_type: Mapped[str] = mapped_column(String(16))  # model, dataset, space, collection
+    repo_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+    item_collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"),
+                                                           index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
