@@ -20,8 +20,9 @@ from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
 from .file_facts import ABSENT, FileFacts
 from .listing import RepoFilter, choose_driver, list_query
+from .messages import N_
 from .locks import Locks
-from .tables import GitBlobInfo, RepoRedirect, Repository, utcnow
+from .tables import GitBlobInfo, LfsObject, RepoLfsObject, RepoRedirect, Repository, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
 from .settings import RegistrySettings
 from .storage import BlobStore, GitRepo, GitStore
@@ -31,12 +32,25 @@ from .storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
 from .records import FileEntry, LfsInfo, RepoView, ResolvedFile
 
 
+# The message of the commit that starts every repository: the Hub's own words, by which mirrors
+# (sync pull/push) and the pre-receive hook recognise it; pages show it translated (hub/localize.py).
+INITIAL_COMMIT_MESSAGE = "initial commit"
+SUSPENDED = N_("Your account is suspended: you can read but not change anything")
+
 
 @dataclass(frozen=True)
 class RefInfo:
     name: str
     ref: str
     target: str
+
+
+@dataclass(frozen=True)
+class RepoStorage:
+    """One repository of a namespace with the bytes it holds in the LFS store (`Repos.storage_of`)."""
+
+    repo: RepoView
+    storage: int
 
 
 @dataclass(frozen=True)
@@ -93,11 +107,12 @@ class Repos:
             raise RepoNotFound()
         if need == "write" and not can_write(principal, view.namespace):
             if principal is not None and principal.suspended:
-                raise Forbidden("Your account is suspended: you can read but not change anything")
-            raise Forbidden(f"You don't have write access to {repo_id}"
-                            + (" (this token is read-only)" if principal and principal.token_role == "read" else ""))
+                raise Forbidden(SUSPENDED)
+            if principal is not None and principal.token_role == "read":
+                raise Forbidden(N_("You don't have write access to %(repo)s (this token is read-only)", repo=repo_id))
+            raise Forbidden(N_("You don't have write access to %(repo)s", repo=repo_id))
         if need == "admin" and not can_admin(principal, view.namespace):
-            raise Forbidden(f"You must be an admin of {view.namespace} to do this")
+            raise Forbidden(N_("You must be an admin of %(namespace)s to do this", namespace=view.namespace))
         return view
 
     def by_id(self, repo_pk: int) -> RepoView | None:
@@ -142,11 +157,12 @@ class Repos:
     def _check_namespace_write(self, principal: Principal, namespace: str) -> None:
         kind = self.accounts.namespace_kind(namespace)
         if kind is None:
-            raise NotFound(f"No user or organization named {namespace!r}")
+            raise NotFound(N_("No user or organization named %(name)s", name=repr(namespace)))
         if principal.suspended:
-            raise Forbidden("Your account is suspended: you can read but not create or change repositories")
+            raise Forbidden(N_("Your account is suspended: you can read but not create or change repositories"))
         if not can_write(principal, namespace):
-            raise Forbidden(f"You don't have the rights to create a repository under {namespace!r}")
+            raise Forbidden(N_("You don't have the rights to create a repository under %(namespace)s",
+                               namespace=repr(namespace)))
 
     # ---- create, delete, move, settings -----------------------------------------------------
     def create(self, principal: Principal, repo_type: str, namespace: str, name: str, private: bool = False,
@@ -154,8 +170,8 @@ class Repos:
         if repo_type not in names.REPO_TYPES:
             raise BadRequest(f"Unknown repository type {repo_type!r}")
         readme = _space_readme(name, space_sdk) if repo_type == "space" else None
-        names.validate_name(namespace, "namespace")
-        names.validate_name(name, "repository name")
+        names.validate_name(namespace, names.NAMESPACE)
+        names.validate_name(name, names.REPOSITORY_NAME)
         self._check_namespace_write(principal, namespace)
         with self.db.session(write=True) as s:
             existing = s.scalar(select(Repository).where(
@@ -163,14 +179,16 @@ class Repos:
                 func.lower(Repository.namespace) == namespace.lower(),
                 func.lower(Repository.name) == name.lower()))
             if existing is not None:
-                raise Conflict(f"You already created this {repo_type} repo", repo=f"{existing.namespace}/{existing.name}")
+                raise Conflict(N_("You already created this %(type)s repo", type=repo_type),
+                               repo=f"{existing.namespace}/{existing.name}")
             _free_name(s, repo_type, namespace, name)  # an old name taken anew leads here now
             repo = Repository(repo_type=repo_type, namespace=namespace, name=name, private=private)
             s.add(repo)
             try:
                 s.flush()
             except IntegrityError:
-                raise Conflict(f"You already created this {repo_type} repo", repo=f"{namespace}/{name}") from None
+                raise Conflict(N_("You already created this %(type)s repo", type=repo_type),
+                               repo=f"{namespace}/{name}") from None
             # The git repository is created inside the transaction: if this fails, no row remains.
             self.git.init(repo.storage_key).close()
             try:
@@ -180,7 +198,7 @@ class Repos:
                     if readme is not None:  # a Space starts with its configuration card, as on the Hub
                         files["README.md"] = (0o100644, git.add_blob(readme))
                     tree = git.write_tree(files)
-                    sha = git.make_commit(tree, [], _author_line(principal), "initial commit")
+                    sha = git.make_commit(tree, [], _author_line(principal), INITIAL_COMMIT_MESSAGE)
                     git.set_ref("refs/heads/main", sha, None)
             except BaseException:
                 self.git.delete(repo.storage_key)
@@ -236,6 +254,31 @@ class Repos:
             return RepoView.of(row)
 
     # ---- listing ----------------------------------------------------------------------------
+    def storage_of(self, principal: Principal | None, namespace: str) -> list[RepoStorage]:
+        """Every repository of `namespace` (all types, private ones too) with its storage, most recently
+        updated first: what the Hub's storage settings show (`hf repos ls`). Only for whoever may see
+        all of the namespace's repositories: the user, a member of the organization, a site admin.
+
+        A repository's storage is the size of the LFS objects it holds (uploaded, pushed, pulled,
+        less what was permanently deleted): the bytes it costs the blob store. Git objects are left
+        out, being small beside them and shared by forks of the same history."""
+        kind = self.accounts.namespace_kind(namespace)
+        if kind is None:
+            raise NotFound(f"No user or organization named {namespace!r}")
+        if principal is None or not can_read(principal, namespace, private=True):
+            raise Forbidden(f"Only {'the user' if kind == 'user' else 'members of the organization'} "
+                            f"{namespace!r} can see its repositories' storage")
+        # Ids are case-insensitive: by type and lower(namespace), the lookup index's leading columns.
+        mine = Repository.repo_type.in_(names.REPO_TYPES) & (func.lower(Repository.namespace) == namespace.lower())
+        with self.db.session() as s:
+            repos = s.scalars(select(Repository).where(mine)
+                              .order_by(Repository.last_modified.desc(), Repository.id.desc())).all()
+            used = dict(s.execute(select(Repository.id, func.sum(LfsObject.size))
+                                  .join(RepoLfsObject, RepoLfsObject.repo_id == Repository.id)
+                                  .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)
+                                  .where(mine).group_by(Repository.id)).all())
+            return [RepoStorage(RepoView.of(r), int(used.get(r.id) or 0)) for r in repos]
+
     def list(self, repo_type: str, principal: Principal | None, *, search: str | None = None,
              author: str | None = None, tags: list[str] | None = None, pipeline_tag: str | None = None,
              gated: bool | None = None, ids: list[int] | None = None, sort: str | None = None,

@@ -11,7 +11,7 @@ from .. import auth
 from ..search_writer import viewer_namespaces
 from ..wiring import services
 from search_index.query import SearchRequest
-from .common import flag, int_arg, json_body, next_link, repo_type_of, repo_url
+from .common import flag, int_arg, iso, json_body, next_link, repo_type_of, repo_url
 from .serialize import expand_only, repo_json, sibling_json
 
 bp = Blueprint("repos", __name__)
@@ -124,6 +124,20 @@ def info(kind: str, ns: str, name: str, rev: str | None = None):
 
 
 MAX_LIST_PAGE = 1000
+
+
+@bp.get("/api/settings/repositories")
+@bp.get("/api/organizations/<org>/settings/repositories")
+def storage_settings(org: str | None = None):
+    """The caller's repositories (or an organization's, for its members) with the storage each uses:
+    `HfApi.list_user_repos`, `hf repos ls`. One page: a namespace's repositories, not the hub's."""
+    p = auth.require()
+    used = services().registry.repos.storage_of(p, org if org is not None else p.name)
+    total = sum(u.storage for u in used)
+    return jsonify([{"id": u.repo.repo_id, "type": u.repo.repo_type, "updatedAt": iso(u.repo.last_modified),
+                     "visibility": "private" if u.repo.private else "public", "storage": u.storage,
+                     "storagePercent": round(100 * u.storage / total, 2) if total else 0}
+                    for u in used])
 
 
 @bp.get(f"/api/{KINDS}")

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -421,3 +424,48 @@ def test_list_models_hides_private_repos_from_others(hub):
         assert list(api.list_models(search="list-priv/p-private")) == []
     private = next(m for m in owner.list_models(author="list-priv") if m.id == "list-priv/p-private")
     assert private.private is True
+
+
+# ---- storage settings (HfApi.list_user_repos, `hf repos ls`) -------------------------------------
+
+def test_list_user_repos_shows_own_and_organization_repositories_with_their_storage(hub, tmp_path):
+    token, reader, outsider = hub.users("storage-user", ("storage-reader", "read"), "storage-outsider")
+    api = hub.api(token)
+    api.create_repo("s-weights", private=True)
+    api.upload_file(path_or_fileobj=os.urandom(300_000), path_in_repo="model.bin", repo_id="storage-user/s-weights")
+    api.create_repo("s-data", repo_type="dataset")
+    api.upload_file(path_or_fileobj=os.urandom(100_000), path_in_repo="part.bin", repo_id="storage-user/s-data",
+                    repo_type="dataset")
+    api.upload_file(path_or_fileobj=b"small text stays in git\n", path_in_repo="README.md",
+                    repo_id="storage-user/s-data", repo_type="dataset")
+    hub.cli("orgs", "create", "storage-org", "--owner", "storage-user")
+    hub.cli("orgs", "add-member", "storage-org", "storage-reader", "--role", "read")
+    api.create_repo("storage-org/o-private", private=True)
+    hub.api(outsider).create_repo("not-mine")
+
+    mine = {r.id: r for r in api.list_user_repos()}
+
+    assert set(mine) == {"storage-user/s-weights", "storage-user/s-data"}  # not the org's, not others'
+    weights, data = mine["storage-user/s-weights"], mine["storage-user/s-data"]
+    assert (weights.type, weights.visibility, weights.storage) == ("model", "private", 300_000)
+    assert (data.type, data.visibility, data.storage) == ("dataset", "public", 100_000)
+    assert (weights.storage_percent, data.storage_percent) == (75, 25)
+    assert isinstance(weights.updated_at, dt.datetime)
+    # Members of an organization see its repositories, private ones too, even with a read token.
+    assert [r.id for r in hub.api(reader).list_user_repos(namespace="storage-org")] == ["storage-org/o-private"]
+    assert [r.id for r in hub.api(reader).list_user_repos()] == []  # their own namespace is empty
+    for who, namespace, status in ((outsider, "storage-org", 403), (outsider, "storage-user", 403),
+                                   (token, "no-such-org", 404), (None, None, 401)):
+        with pytest.raises(HfHubHTTPError) as exc:
+            list(hub.api(who).list_user_repos(namespace=namespace))
+        assert exc.value.response.status_code == status, (namespace, status)
+        assert "error" in exc.value.response.json()
+
+    # The Hub's own command line lists them the same way.
+    env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf-home"),
+           "NO_COLOR": "1"}
+    out = subprocess.run(["hf", "repos", "ls", "--json", "--token", token], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    listed = {r["id"]: r for r in json.loads(out.stdout)}
+    assert set(listed) == set(mine) and listed["storage-user/s-weights"]["visibility"] == "private"
