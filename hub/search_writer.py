@@ -29,6 +29,7 @@ from models_registry.locks import LockDir
 from models_registry.registry import Registry
 from models_registry.search_feed import Cursor, Pending, SearchFeed
 from models_registry.records import RepoView
+from models_registry.rendering import card_plain_text
 from search_index import DiscussionDoc, RepoDoc, SearchIndex
 from search_index.query import SearchRequest, SearchResult, quick, search, search_discussions
 
@@ -103,7 +104,9 @@ class SearchService:
             return ""
         if f.lfs or f.size > cards.MAX_CARD_BYTES:
             return ""
-        return cards.card_body(self.registry.repos.read_regular(repo, f.blob_sha).decode("utf-8", "replace"))
+        # The rendered text, not the Markdown: search snippets quote what readers see (no `**`, `##`
+        # or table pipes), and a word in bold is the same word.
+        return card_plain_text(self.registry.repos.read_regular(repo, f.blob_sha).decode("utf-8", "replace"))
 
     # ---- writing ----------------------------------------------------------------------------
     def drain_once(self) -> int:

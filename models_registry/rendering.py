@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 import markdown
@@ -125,3 +126,63 @@ def render_markdown(text: str, *, repo_path: str | None = None, revision: str = 
 def sanitize_html(html: str) -> str:
     return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
                      link_rel="noopener noreferrer nofollow", strip_comments=True)
+
+
+# Elements after which the reader sees a break: their text must not run into the next block's.
+_BLOCKS = {"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "table", "thead", "tbody",
+           "tfoot", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "details", "summary", "figure",
+           "figcaption", "center", "section", "article", "header", "footer"}
+_CELLS = {"td", "th"}
+_SPACES = re.compile(r"\s+")
+_INVISIBLE = {"script", "style", "template", "noscript", "head", "title", "iframe", "object", "svg", "math"}
+
+
+class _TextOf(HTMLParser):
+    """The words a reader of the rendered HTML sees, blocks on lines of their own, cells apart."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+        self.pre = 0  # inside <pre>: code keeps its lines; elsewhere whitespace is one space, as shown
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag == "pre":
+            self.pre += 1
+        if tag in _INVISIBLE:
+            self.hidden += 1
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+        elif tag in _CELLS:
+            self.parts.append(" ")
+        elif tag == "img" and not self.hidden:
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(f" {alt} ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "pre":
+            self.pre = max(0, self.pre - 1)
+        if tag in _INVISIBLE:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+        elif tag in _CELLS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data if self.pre else _SPACES.sub(" ", data))
+
+
+def card_plain_text(text: str) -> str:
+    """The card as its readers see it, without Markdown's marks (`**`, `##`, table pipes) or HTML:
+    what search indexes, so that its snippets quote the card and not its source. Rendered by the same
+    Markdown as the page, without the parts that only decorate (Pygments colours, heading anchors)."""
+    html = markdown.markdown(card_body(text), extensions=["tables", "fenced_code", "sane_lists"],
+                             output_format="html")
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)

@@ -9,7 +9,7 @@ from .analysis import card_analyzer, name_analyzer, name_prefix_analyzer, pairs_
 
 MAX_CARD_CHARS = 20_000
 # Bump whenever a schema changes: servers then rebuild the index from the database on start.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7  # 7: card text is the rendered card's plain text, not its Markdown
 
 
 def _sort_key() -> COLUMN:

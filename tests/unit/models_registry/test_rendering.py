@@ -275,3 +275,13 @@ def test_allowed_formatting_survives():
                           "1. one\n2. two\n\n> quote\n\n<sub>a</sub><sup>b</sup>")
     tags = {t for t, _ in parse(out)}
     assert {"strong", "em", "details", "summary", "ol", "li", "blockquote", "sub", "sup"} <= tags
+
+
+def test_plain_text_of_a_card_is_what_readers_see():
+    from models_registry.rendering import card_plain_text
+
+    text = card_plain_text("---\nlicense: mit\n---\n# Title **bold**\n\nSome *emph* and `code`, [a link](x).\n\n"
+                           "| Metric | Value |\n|---|---|\n| Precision | 0.93 |\n\n```python\nx = 1 < 2\ny = 3\n```\n"
+                           "<script>alert(1)</script>\n<div>raw &amp; html</div>\n")
+    assert text == ("Title bold\nSome emph and code, a link.\nMetric Value\nPrecision 0.93\nx = 1 < 2\ny = 3\n"
+                    "raw & html")
