@@ -32,10 +32,11 @@ def orgs() -> None:
 @orgs.command("create")
 @click.argument("name")
 @click.option("--owner", required=True, help="User who becomes the organization's first admin.")
+@click.option("--fullname", default="", help="Display name (default: NAME).")
 @click.pass_context
-def orgs_create(ctx: click.Context, name: str, owner: str) -> None:
+def orgs_create(ctx: click.Context, name: str, owner: str, fullname: str) -> None:
     """Create an organization."""
-    registry(ctx).accounts.create_org(name, owner)
+    registry(ctx).accounts.create_org(name, owner, fullname=fullname)
     click.echo(f"created organization {name} (admin: {owner})", err=True)
 
 

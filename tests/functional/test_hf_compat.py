@@ -16,7 +16,7 @@ OWNER, OTHER, ORG = "compat-owner", "compat-other", "compat-org"
 @pytest.fixture(scope="module")
 def tokens(hub) -> dict[str, str]:
     owner, other = hub.users(OWNER, OTHER)
-    hub.cli("orgs", "create", ORG, "--owner", OWNER)
+    hub.cli("orgs", "create", ORG, "--owner", OWNER, "--fullname", "Compat Org")
     return {OWNER: owner, OTHER: other}
 
 
@@ -62,7 +62,7 @@ def test_auth_check(hub, api, tokens):
 
 def test_whoami_names_each_organization_with_its_full_name(api):
     orgs = api.whoami()["orgs"]
-    assert [(o["name"], o["fullname"], o["roleInOrg"]) for o in orgs] == [(ORG, ORG, "admin")]
+    assert [(o["name"], o["fullname"], o["roleInOrg"]) for o in orgs] == [(ORG, "Compat Org", "admin")]
 
 
 def test_branch_errors_speak_as_the_hub(api):
