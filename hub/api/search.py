@@ -52,6 +52,10 @@ def quicksearch():
     # Re-checked against the database: the index may lag a visibility change by a moment.
     ids = [r.repo_id for r in services().registry.repos.by_repo_ids(found, principal)]
     users, orgs = services().registry.accounts.find_names(q, limit)
+    # Collections by title words, from the database: a collection is no repository, so it is not in
+    # the search index; titles are short and collections few next to repositories.
+    collections = services().community.collections.list(principal, text=q, limit=limit) if q.strip() else []
     return jsonify({"q": q, "models": [{"id": i} for i in ids],
                     "users": [{"user": u, "fullname": f} for u, f in users],
-                    "orgs": [{"name": o, "fullname": f} for o, f in orgs]})
+                    "orgs": [{"name": o, "fullname": f} for o, f in orgs],
+                    "collections": [{"slug": c.slug, "title": c.title} for c in collections]})

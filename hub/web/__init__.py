@@ -54,4 +54,7 @@ def init_app(app: Flask) -> None:
 
     for module in (pages, accounts, files, publish, settings, community, admin_mirrors, admin):
         app.register_blueprint(module.bp)
+    from . import collections
+
+    collections.init_app(app)  # collection pages, and the helpers profile and model pages use
     _ = session  # the cookie carries the web session's secret (see auth), the CSRF token, flashes, drafts

@@ -326,3 +326,22 @@ def test_list_by_owner_and_item_pages_and_truncates(hub, people, repos):
     newest = list(hub.api(None).list_collections(owner=owner, sort="lastModified"))
     assert newest[0].slug == slugs[0]  # changed last
     assert_json_error(hub.get("/api/collections?sort=loudest"), 400)
+
+
+def test_quicksearch_finds_collections_by_title(hub, people):
+    word = f"quokka{uuid.uuid4().hex[:6]}"
+    api = hub.api(people[OWNER])
+    public = api.create_collection(f"Best {word} models")
+    private = api.create_collection(f"Secret {word} models", private=True)
+    api.create_collection(f"Unrelated {uuid.uuid4().hex[:6]}")
+
+    def found(token, q):
+        r = hub.get("/api/quicksearch", token, params={"q": q})
+        assert r.status_code == 200
+        return {c["slug"]: c["title"] for c in r.json()["collections"]}
+
+    assert found(people[OWNER], word.upper()) == {public.slug: public.title, private.slug: private.title}
+    assert found(people[OTHER], word) == {public.slug: public.title}
+    assert found(None, f"best {word}") == {public.slug: public.title}  # every word, in any order
+    assert found(None, f"{word} worst") == {}
+    assert all("%" in t for t in found(None, "%").values())  # a literal '%', no wildcard matching every title

@@ -24,6 +24,9 @@
           for (const m of data.models) items.push('<li><a href="/' + esc(m.id) + '">' + esc(m.id) + "</a></li>");
           for (const u of data.users) items.push('<li><a href="/' + esc(u.user) + '">@' + esc(u.user) + "</a></li>");
           for (const o of data.orgs) items.push('<li><a href="/' + esc(o.name) + '">' + esc(o.name) + "</a></li>");
+          const collections = data.collections || [];
+          if (collections.length) items.push('<li class="group">' + esc(list.dataset.collections || "Collections") + "</li>");
+          for (const c of collections) items.push('<li><a href="/collections/' + esc(c.slug) + '">' + esc(c.title) + "</a></li>");
           list.innerHTML = items.join("");
           list.hidden = items.length === 0;
         } catch (e) { list.hidden = true; }
