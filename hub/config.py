@@ -38,6 +38,9 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     # git smart HTTP (clone/fetch/push). 0 makes those routes answer 404, as on a hub that serves
     # only the HF HTTP API (the LFS batch API and /resolve keep working); `sync pull` then falls back.
     "GIT_HTTP": (True, bool),
+    # The search index: "whoosh" (a folder per node, under DATA_DIR/search) or "postgres" (one index
+    # in the PostgreSQL database, shared by every node: search_index/postgres.py).
+    "SEARCH": ("whoosh", str),
     "SEARCH_WORKER": (True, bool),  # run the (single, lock-elected) search index writer in this process
     # Serving workers run the cluster-wide background jobs (hub/housekeeping.py), checked this often.
     "BACKGROUND_JOBS": (True, bool),
@@ -76,6 +79,22 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     cfg.update(overrides or {})
     cfg["DATA_DIR"] = str(Path(cfg["DATA_DIR"]).resolve())
     return cfg
+
+
+SEARCH_BACKENDS = ("whoosh", "postgres")
+
+
+def search_backend(cfg: dict[str, Any]) -> str:
+    """MODELHUB_SEARCH, checked at start-up: the postgres backend keeps its index in the hub's
+    database, so it needs that database to be PostgreSQL."""
+    backend = str(cfg["SEARCH"]).strip().lower()
+    if backend not in SEARCH_BACKENDS:
+        raise ValueError(f"MODELHUB_SEARCH={cfg['SEARCH']!r}: expected one of {', '.join(SEARCH_BACKENDS)}")
+    if backend == "postgres" and not str(cfg["DATABASE_URL"] or "").startswith("postgresql"):
+        raise ValueError("MODELHUB_SEARCH=postgres keeps the search index in the database, which must then be "
+                         "PostgreSQL (MODELHUB_DATABASE_URL=postgresql+psycopg://...); "
+                         f"this hub's database is {cfg['DATABASE_URL'] or 'the embedded SQLite one'}")
+    return backend
 
 
 def registry_settings(cfg: dict[str, Any]) -> RegistrySettings:

@@ -25,13 +25,14 @@ from pathlib import Path
 
 from community.service import Community
 from models_registry import cards
-from models_registry.locks import LockDir
+from models_registry.locks import LockDir, PgLocks
 from models_registry.registry import Registry
 from models_registry.search_feed import Cursor, Pending, SearchFeed
 from models_registry.records import RepoView
 from models_registry.rendering import card_plain_text
 from search_index import DiscussionDoc, RepoDoc, SearchIndex
-from search_index.query import SearchRequest, SearchResult, quick, search, search_discussions
+from search_index.postgres import PostgresIndex
+from search_index.query import SearchRequest, SearchResult
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.2
@@ -44,6 +45,9 @@ DRAIN_SLICE_SECONDS = 2.0
 CATCH_UP_SECONDS = 2.0
 CATCH_UP_MAX_BACKLOG = 200  # changes; more is a bulk job, which the writer thread applies
 NODE_ID_FILE = "node-id"
+# The cursor of the postgres backend's index in the search log: one index for the whole cluster, so
+# one reader of the log, whichever node's worker holds its writer lock.
+POSTGRES_CURSOR = "postgres"
 
 
 def node_id_of(root: Path) -> str:
@@ -63,10 +67,22 @@ def node_id_of(root: Path) -> str:
 
 
 class SearchService:
-    def __init__(self, registry: Registry, root: Path, community: Community | None = None) -> None:
+    def __init__(self, registry: Registry, root: Path, community: Community | None = None,
+                 backend: str = "whoosh") -> None:
+        """backend: "whoosh", this node's index in `root` following the log with a cursor of its
+        own; or "postgres", the index in the database (search_index/postgres.py), shared by every
+        node, one writer at a time (an advisory lock) following the one POSTGRES_CURSOR."""
         self.registry = registry
-        self.index = SearchIndex(root, LockDir(root))
-        self.feed = SearchFeed(registry.db, node_id_of(self.index.root))
+        self.index: SearchIndex | PostgresIndex
+        if backend == "postgres":
+            root.mkdir(parents=True, exist_ok=True)
+            self.index = PostgresIndex(registry.db.engine, PgLocks.for_database(registry.db))
+            cursor_name = POSTGRES_CURSOR
+        else:
+            self.index = SearchIndex(root, LockDir(root))
+            cursor_name = node_id_of(root)
+        self.node_id = node_id_of(root)  # this node's name (its background jobs), whatever the backend
+        self.feed = SearchFeed(registry.db, cursor_name)
         self.community = community  # discussions are indexed through it (none: repositories only)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -184,7 +200,7 @@ class SearchService:
         except Exception:
             log.exception("search index rebuild failed")
         try:  # fill this worker's per-segment caches (facets, sort orders) before the first user does
-            search(self.index, SearchRequest(facets=True, limit=1, viewer=None))
+            self.index.search(SearchRequest(facets=True, limit=1, viewer=None))
         except Exception:
             log.exception("search index warm-up failed")
         backoff = POLL_SECONDS
@@ -257,13 +273,13 @@ class SearchService:
 
     def search(self, req: SearchRequest) -> SearchResult:
         self.catch_up()
-        return search(self.index, req)
+        return self.index.search(req)
 
     def quick(self, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:
-        return quick(self.index, prefix, viewer, limit)
+        return self.index.quick(prefix, viewer, limit)
 
     def discussions(self, repo_pk: int, text: str, viewer: list[str] | None) -> list[dict]:
-        return search_discussions(self.index, repo_pk, text, viewer)
+        return self.index.discussions(repo_pk, text, viewer)
 
 
 def viewer_namespaces(principal) -> list[str] | None:

@@ -36,14 +36,15 @@ class Services:
 
 def build_services(cfg: dict[str, Any]) -> Services:
     """The services for one configuration; nothing is migrated or started here."""
+    backend = config.search_backend(cfg)  # before anything opens: a wrong setting stops the start at once
     registry = Registry(config.registry_settings(cfg))
     community = Community(registry.db, registry, CommunitySettings(
         posts_per_minute=cfg["POSTS_PER_MINUTE"], posts_per_hour=cfg["POSTS_PER_HOUR"],
         hold_first_posts=cfg["HOLD_FIRST_POSTS"], new_account_hours=cfg["NEW_ACCOUNT_HOURS"]))
     # Commits that land on refs/pr/N, from any surface, are added to the pull request's timeline.
     registry.commits.listeners.append(community.pull_requests.on_ref_moved)
-    search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community)
-    housekeeping = Housekeeping(registry, search.feed.node_id, cfg["JOBS_CHECK_SECONDS"], cfg["STORAGE_GC"])
+    search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community, backend=backend)
+    housekeeping = Housekeeping(registry, search.node_id, cfg["JOBS_CHECK_SECONDS"], cfg["STORAGE_GC"])
     return Services(registry=registry, community=community, search=search, housekeeping=housekeeping)
 
 

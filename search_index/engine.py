@@ -271,3 +271,22 @@ class SearchIndex:
 
     def doc_count(self, name: str = REPOS) -> int:
         return self.searcher(name).doc_count()
+
+    # ---- the search interface (search_index.query), as postgres.PostgresIndex has it too ------
+    def search(self, req):
+        """query.search on this index."""
+        from .query import search
+
+        return search(self, req)
+
+    def quick(self, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:
+        """query.quick on this index."""
+        from .query import quick
+
+        return quick(self, prefix, viewer, limit)
+
+    def discussions(self, repo_pk: int, text: str, viewer: list[str] | None, limit: int = 20) -> list[dict]:
+        """query.search_discussions on this index."""
+        from .query import search_discussions
+
+        return search_discussions(self, repo_pk, text, viewer, limit)

@@ -8,8 +8,16 @@ import time
 import httpx2
 import pytest
 
+from tests.support.search import SEARCH_BACKENDS, hub_on_backend
+
 BOUND = 5.0  # seconds: a safety bound, far above a normal answer
 LOG_START: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def hub(request, hub, tmp_path_factory):
+    """The session hub (whoosh), then a server of its own on the postgres backend: each test runs on both."""
+    yield from hub_on_backend(request.param, hub, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.support.corpus import by_id, readme
+from tests.support.search import SEARCH_BACKENDS, hub_on_backend
 from tests.support.waiting import poll
 
 TAG = "ftscorpus"
@@ -30,6 +31,12 @@ OWNER = {"Qwen": "ftsalpha", "meta-llama": "ftsalpha", "THUDM": "ftsalpha", "she
          "med-ai": "ftsgamma", "fin-ai": "ftsgamma", "gov-ai": "ftsgamma", "data-tools": "ftsgamma",
          "web-sec": "ftsgamma"}
 FANS = ["ftsfan1", "ftsfan2", "ftsfan3"]
+
+
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def hub(request, hub, tmp_path_factory):
+    """The session hub (whoosh), then a server of its own on the postgres backend: each test runs on both."""
+    yield from hub_on_backend(request.param, hub, tmp_path_factory)
 
 
 def hub_id(corpus_id: str) -> str:

@@ -6,10 +6,17 @@ import time
 
 import pytest
 
+from tests.support.search import SEARCH_BACKENDS, hub_on_backend
 from tests.support.waiting import poll
 
 DEADLINE = 10.0
 USER = "incruser"
+
+
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def hub(request, hub, tmp_path_factory):
+    """The session hub (whoosh), then a server of its own on the postgres backend: each test runs on both."""
+    yield from hub_on_backend(request.param, hub, tmp_path_factory)
 
 
 def found(hub, q: str) -> list[str]:

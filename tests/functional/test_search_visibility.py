@@ -7,30 +7,22 @@ hit against the database, so the index catching up a moment later changes nothin
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import subprocess
 import sys
-from contextlib import contextmanager
 
 import pytest
 
+from tests.support.search import SEARCH_BACKENDS, hub_on_backend, index_paused
 from tests.support.waiting import poll
 
 OWNER, OTHER, MEMBER, ORG = "visowner", "visother", "vismember", "visorg"
 
 
-@contextmanager
-def index_paused(hub):
-    """Hold the index's writer lock, as a long rebuild does: the server's updates wait (queued)."""
-    fd = os.open(hub.data_dir / "search" / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def hub(request, hub, tmp_path_factory):
+    """The session hub (whoosh), then a server of its own on the postgres backend: each test runs on both."""
+    yield from hub_on_backend(request.param, hub, tmp_path_factory)
 
 
 def make_org(hub, org: str, owner: str, members: list[str]) -> None:
