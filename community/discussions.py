@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models_registry import search_feed
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden
+from models_registry.messages import N_
 from models_registry.tables import User, utcnow
 from models_registry.permissions import Principal
 from models_registry.registry import Registry
@@ -42,7 +43,7 @@ class Discussions:
              page_size: int = PAGE) -> tuple[list[DiscussionView], int, int]:
         """(one page of discussions, how many match, offset of the page); pinned first, then newest."""
         if kind not in ("all", "discussion", "pull_request") or status not in ("all", "open", "closed"):
-            raise BadRequest("type must be all|discussion|pull_request and status all|open|closed")
+            raise BadRequest(N_("type must be all|discussion|pull_request and status all|open|closed"))
         with self.db.session() as s:
             q = select(Discussion).where(Discussion.repo_id == repo.id)
             if kind != "all":
@@ -98,10 +99,7 @@ class Discussions:
             recent = s.scalars(q.order_by(q.selected_columns[0])).all()
             if len(recent) >= limit:
                 retry = int((recent[0] + window - now).total_seconds()) + 1
-                raise RateLimited(f"You are posting too fast: at most {limit} "
-                                  f"{'comments' if what == 'comment' else 'new discussions'} per "
-                                  f"{'minute' if window.seconds == 60 else 'hour'}. Try again in {retry} s.",
-                                  retry_after=max(retry, 1))
+                raise RateLimited(_too_fast(what, window.seconds == 60, limit, retry), retry_after=max(retry, 1))
 
     def _held(self, s: Session, p: Principal, namespace: str) -> bool:
         """Whether a new account's post waits for a moderator (when the setting is on)."""
@@ -133,9 +131,9 @@ class Discussions:
                pull_request: bool = False, target_branch: str | None = None) -> DiscussionView:
         """Open a discussion, or a pull request whose refs/pr/N starts at the target branch head."""
         if not policy.can_open(principal, repo.namespace, repo.private):
-            raise Forbidden("You must be signed in (and not suspended) to open a discussion")
-        title = clean_text(title, "Title", MAX_TITLE)
-        description = clean_text(description, "Description", MAX_COMMENT, required=False)
+            raise Forbidden(N_("You must be signed in (and not suspended) to open a discussion"))
+        title = clean_text(title, N_("Title"), MAX_TITLE)
+        description = clean_text(description, N_("Description"), MAX_COMMENT, required=False)
         target = target_branch or repo.default_branch
         with self.db.session(write=True) as s:
             self.check_rate(s, principal, "discussion")
@@ -169,7 +167,7 @@ class Discussions:
         return view
 
     def comment(self, principal: Principal | None, repo: RepoView, num: int, text: Any) -> EventView:
-        body = clean_text(text, "Comment", MAX_COMMENT)
+        body = clean_text(text, N_("Comment"), MAX_COMMENT)
         with self.db.session(write=True) as s:
             d = discussion_row(s, repo, num)
             if not policy.can_comment(principal, repo.namespace, repo.private, d.status, d.locked):
@@ -180,13 +178,13 @@ class Discussions:
     def edit_comment(self, principal: Principal | None, repo: RepoView, num: int, event_id: int,
                      text: Any) -> EventView:
         """Replace a comment's text; the old text is kept as a revision (the history readers see)."""
-        body = clean_text(text, "Comment", MAX_COMMENT)
+        body = clean_text(text, N_("Comment"), MAX_COMMENT)
         with self.db.session(write=True) as s:
             d, e = comment_row(s, repo, num, event_id)
             if not policy.can_edit_comment(principal, e.author_id, d.locked, repo.namespace):
-                raise Forbidden("Only the author of a comment can edit it")
+                raise Forbidden(N_("Only the author of a comment can edit it"))
             if e.hidden:
-                raise Forbidden("A hidden comment cannot be edited")
+                raise Forbidden(N_("A hidden comment cannot be edited"))
             s.add(CommentRevision(event_id=e.id, body=e.body or "", editor_id=principal.user_id))
             e.body, e.edited_at = body, utcnow()
             search_feed.touch(s, "discussion", d.id)
@@ -194,13 +192,13 @@ class Discussions:
             return event_view(s, e, principal, repo)
 
     def rename(self, principal: Principal | None, repo: RepoView, num: int, title: Any) -> EventView:
-        title = clean_text(title, "Title", MAX_TITLE)
+        title = clean_text(title, N_("Title"), MAX_TITLE)
         with self.db.session(write=True) as s:
             d = discussion_row(s, repo, num)
             if not policy.can_rename(principal, repo.namespace, d.author_id):
-                raise Forbidden("Only the author or the repository's maintainers can rename this")
+                raise Forbidden(N_("Only the author or the repository's maintainers can rename this"))
             if d.locked and not policy.is_moderator(principal, repo.namespace):
-                raise Forbidden("This discussion is locked")
+                raise Forbidden(N_("This discussion is locked"))
             e = DiscussionEvent(discussion_id=d.id, type="title-change", author_id=principal.user_id,
                                 data={"from": d.title, "to": title}, created_at=utcnow())
             d.title, d.updated_at = title, e.created_at
@@ -213,23 +211,23 @@ class Discussions:
                       comment: Any = None) -> EventView:
         """Close or reopen (a merged pull request stays merged), with an optional comment first."""
         if status not in ("open", "closed"):
-            raise BadRequest("status must be 'open' or 'closed'")
-        comment = clean_text(comment, "Comment", MAX_COMMENT, required=False)
+            raise BadRequest(N_("status must be 'open' or 'closed'"))
+        comment = clean_text(comment, N_("Comment"), MAX_COMMENT, required=False)
         with self.db.session(write=True) as s:
             d = discussion_row(s, repo, num)
             if not policy.can_change_status(principal, repo.namespace, d.author_id):
-                raise Forbidden("Only the author or the repository's maintainers can change the status")
+                raise Forbidden(N_("Only the author or the repository's maintainers can change the status"))
             if d.status == "merged":
-                raise BadRequest("A merged pull request cannot be reopened or closed")
+                raise BadRequest(N_("A merged pull request cannot be reopened or closed"))
             if d.locked and not policy.is_moderator(principal, repo.namespace):
-                raise Forbidden("This discussion is locked")
+                raise Forbidden(N_("This discussion is locked"))
             if d.status == status:
                 # Nothing to change, as on the Hub (a client reopening what is open is not wrong):
                 # the answer is the event that gave it this status, or its opening one.
                 if comment and status == "open":
                     self.add_comment(s, principal, repo, d, comment)
                 elif comment:
-                    raise BadRequest(f"It is already {status}: reopen it to comment")
+                    raise BadRequest(N_("It is already %(status)s: reopen it to comment", status=status))
                 last = s.scalar(select(DiscussionEvent).where(
                     DiscussionEvent.discussion_id == d.id, DiscussionEvent.type == "status-change")
                     .order_by(DiscussionEvent.id.desc()).limit(1)) or s.scalar(select(DiscussionEvent).where(
@@ -254,3 +252,18 @@ def _why_not_comment(p: Principal | None, d: Discussion) -> str:
     if d.status in ("closed", "merged"):
         return f"This {'pull request' if d.is_pull_request else 'discussion'} is {d.status}: reopen it to comment"
     return "This discussion is locked: only moderators can comment"
+
+
+def _too_fast(what: str, per_minute: bool, limit: int, retry: int) -> str:
+    """The rate limit's message: four sentences rather than one glued together, so each translates whole."""
+    params = {"limit": limit, "retry": retry}
+    if what == "comment":
+        if per_minute:
+            return N_("You are posting too fast: at most %(limit)s comments per minute. Try again in %(retry)s s.",
+                      **params)
+        return N_("You are posting too fast: at most %(limit)s comments per hour. Try again in %(retry)s s.", **params)
+    if per_minute:
+        return N_("You are posting too fast: at most %(limit)s new discussions per minute. Try again in %(retry)s s.",
+                  **params)
+    return N_("You are posting too fast: at most %(limit)s new discussions per hour. Try again in %(retry)s s.",
+              **params)

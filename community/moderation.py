@@ -16,6 +16,7 @@ from models_registry import search_feed
 from models_registry.accounts import end_sessions
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden, NotFound
+from models_registry.messages import N_
 from models_registry.tables import Repository, User, utcnow
 from models_registry.permissions import Principal
 from models_registry.registry import Registry
@@ -47,12 +48,12 @@ class Moderation:
                  reason: Any = None) -> DiscussionView:
         """Lock/unlock (no new comments) or pin/unpin (listed first): repository moderators."""
         if flag not in ("locked", "pinned"):
-            raise BadRequest("flag must be locked or pinned")
-        reason = clean_text(reason, "Reason", MAX_REASON, required=False) or None
+            raise BadRequest(N_("flag must be locked or pinned"))
+        reason = clean_text(reason, N_("Reason"), MAX_REASON, required=False) or None
         with self.db.session(write=True) as s:
             d = discussion_row(s, repo, num)
             if not policy.can_lock_or_pin(principal, repo.namespace):
-                raise Forbidden("Only moderators of this repository can lock or pin discussions")
+                raise Forbidden(N_("Only moderators of this repository can lock or pin discussions"))
             setattr(d, flag, value)
             action = {("locked", True): "lock", ("locked", False): "unlock",
                       ("pinned", True): "pin", ("pinned", False): "unpin"}[(flag, value)]
@@ -65,13 +66,14 @@ class Moderation:
     def hide_comment(self, principal: Principal | None, repo: RepoView, num: int, event_id: int,
                      reason: Any = None, hidden: bool = True) -> EventView:
         """Hide (or show again) a comment: its body stays, for moderators only."""
-        reason = clean_text(reason, "Reason", MAX_REASON, required=False) or None
+        reason = clean_text(reason, N_("Reason"), MAX_REASON, required=False) or None
         with self.db.session(write=True) as s:
             d, e = comment_row(s, repo, num, event_id)
             allowed = (policy.can_hide_comment(principal, repo.namespace, e.author_id) if hidden
                        else policy.can_unhide_comment(principal, repo.namespace))
             if not allowed:
-                raise Forbidden("Only moderators of this repository (or the author) can hide a comment")
+                raise Forbidden(N_(
+                    "Only moderators of this repository (or the author) can hide a comment"))
             e.hidden = hidden
             e.hidden_reason = reason if hidden else None
             e.hidden_by_id = principal.user_id if hidden else None
@@ -85,9 +87,9 @@ class Moderation:
         with self.db.session(write=True) as s:
             d, e = comment_row(s, repo, num, event_id)
             if not policy.can_review(principal, repo.namespace):
-                raise Forbidden("Only moderators of this repository can approve posts")
+                raise Forbidden(N_("Only moderators of this repository can approve posts"))
             if not e.pending_review:
-                raise BadRequest("This comment is not waiting for review")
+                raise BadRequest(N_("This comment is not waiting for review"))
             e.pending_review = False
             log_action(s, principal, "approve_post", "comment", e.id, repo, None)
             search_feed.touch(s, "discussion", d.id)
@@ -101,10 +103,10 @@ class Moderation:
     def report(self, principal: Principal | None, repo: RepoView, num: int, event_id: int | None,
                reason: Any) -> int:
         """Report a discussion (or one of its comments) to its moderators; the report's id."""
-        reason = clean_text(reason, "Reason", MAX_REASON)
+        reason = clean_text(reason, N_("Reason"), MAX_REASON)
         with self.db.session(write=True) as s:
             if not policy.can_report(principal, repo.namespace, repo.private):
-                raise Forbidden("You must be signed in to report")
+                raise Forbidden(N_("You must be signed in to report"))
             d = discussion_row(s, repo, num)
             if event_id is not None:
                 comment_row(s, repo, num, event_id)
@@ -118,7 +120,7 @@ class Moderation:
         """Reports (and held posts) the caller may review: site moderators see all, repository
         moderators those of their repositories."""
         if principal is None:
-            raise Forbidden("Sign in to see the moderation queue")
+            raise Forbidden(N_("Sign in to see the moderation queue"))
         with self.db.session() as s:
             q = (select(Report, Repository, Discussion).join(Repository, Repository.id == Report.repo_id)
                  .join(Discussion, Discussion.id == Report.discussion_id).where(Report.status == status)
@@ -150,16 +152,16 @@ class Moderation:
     def resolve_report(self, principal: Principal | None, report_id: int, resolution: Any,
                        dismiss: bool = False) -> None:
         """Close an open report as resolved (something was done) or dismissed (nothing needed)."""
-        resolution = clean_text(resolution, "Resolution", MAX_REASON, required=False) or None
+        resolution = clean_text(resolution, N_("Resolution"), MAX_REASON, required=False) or None
         with self.db.session(write=True) as s:
             r = s.get(Report, report_id)
             repo = self.registry.repos.by_id(r.repo_id) if r is not None else None
             if r is None or repo is None:
-                raise NotFound("No such report")
+                raise NotFound(N_("No such report"))
             if not policy.can_review(principal, repo.namespace):
-                raise Forbidden("Only moderators of this repository can resolve its reports")
+                raise Forbidden(N_("Only moderators of this repository can resolve its reports"))
             if r.status != "open":
-                raise BadRequest(f"This report is already {r.status}")
+                raise BadRequest(N_("This report is already %(status)s", status=r.status))
             r.status = "dismissed" if dismiss else "resolved"
             r.resolution, r.resolved_by_id, r.resolved_at = resolution, principal.user_id, utcnow()
             log_action(s, principal, "dismiss_report" if dismiss else "resolve_report", "report", r.id, repo,
@@ -168,15 +170,15 @@ class Moderation:
     # ---- accounts and the log ---------------------------------------------------------------
     def suspend(self, principal: Principal | None, username: str, reason: Any, suspended: bool = True) -> None:
         """Suspend (or restore) an account: site administrators only, never themselves."""
-        reason = clean_text(reason, "Reason", MAX_REASON, required=suspended) or None
+        reason = clean_text(reason, N_("Reason"), MAX_REASON, required=suspended) or None
         with self.db.session(write=True) as s:
             if not policy.can_suspend(principal):
-                raise Forbidden("Only site administrators can suspend accounts")
+                raise Forbidden(N_("Only site administrators can suspend accounts"))
             u = s.scalar(select(User).where(User.name == username))
             if u is None:
-                raise NotFound(f"No user named {username!r}")
+                raise NotFound(N_("No user named %(name)s", name=repr(username)))
             if u.id == principal.user_id:
-                raise BadRequest("You cannot suspend yourself")
+                raise BadRequest(N_("You cannot suspend yourself"))
             u.suspended_at = utcnow() if suspended else None
             u.suspended_reason = reason if suspended else None
             if suspended:  # in the same transaction: no clock needs comparing across nodes
@@ -188,9 +190,9 @@ class Moderation:
         """A repository's log for its moderators, or the whole site's for site moderators; newest first."""
         if repo is not None:
             if not policy.is_moderator(principal, repo.namespace):
-                raise Forbidden("Only moderators of this repository can read its audit log")
+                raise Forbidden(N_("Only moderators of this repository can read its audit log"))
         elif not policy.can_see_site_log(principal):
-            raise Forbidden("Only site moderators can read the site audit log")
+            raise Forbidden(N_("Only site moderators can read the site audit log"))
         with self.db.session() as s:
             q = select(ModerationAction).order_by(ModerationAction.id.desc())
             if repo is not None:

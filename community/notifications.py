@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models_registry.db import Database
 from models_registry.errors import NotFound
+from models_registry.messages import N_
 from models_registry.tables import Membership, Organization, Repository, User, utcnow
 from models_registry.permissions import Principal
 from models_registry.rendering import MENTION_PATTERN
@@ -109,7 +110,7 @@ class Inbox:
                 exists = s.scalar(select(Notification.id).where(Notification.id == notification_id,
                                                                 Notification.user_id == principal.user_id))
                 if exists is None:
-                    raise NotFound("No such notification")
+                    raise NotFound(N_("No such notification"))
             now = utcnow()
             for n in rows:
                 n.read_at = now

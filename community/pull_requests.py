@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from models_registry import search_feed
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden, NotFound
+from models_registry.messages import N_
 from models_registry.merging import changes, files_of, merge_base, three_way, unified_diff
 from models_registry.tables import User, utcnow
 from models_registry.names import PR_REF_RE
@@ -55,11 +56,13 @@ class PullRequests:
         with self.db.session() as s:
             d = s.scalar(select(Discussion).where(Discussion.repo_id == repo.id, Discussion.num == int(m.group(1))))
             if d is None or not d.is_pull_request:
-                raise NotFound(f"No pull request #{m.group(1)} in {repo.repo_id}")
+                raise NotFound(N_("No pull request #%(num)s in %(repo)s", num=m.group(1), repo=repo.repo_id))
             if d.status not in ("open", "draft"):
-                raise BadRequest(f"Pull request #{d.num} is {d.status}: reopen it to add commits")
+                raise BadRequest(N_("Pull request #%(num)s is %(status)s: reopen it to add commits",
+                                    num=d.num, status=d.status))
             if not policy.can_push_to_pr(principal, repo.namespace, d.author_id):
-                raise Forbidden(f"Only the author of pull request #{d.num} and maintainers can add commits to it")
+                raise Forbidden(N_("Only the author of pull request #%(num)s and maintainers can add commits to it",
+                                   num=d.num))
 
     def pushable_pr_refs(self, principal: Principal | None, repo: RepoView) -> list[str]:
         """The refs/pr/N `principal` may push to: open pull requests it authored, or all if maintainer."""
@@ -80,15 +83,16 @@ class PullRequests:
 
     def merge(self, principal: Principal | None, repo: RepoView, num: int, comment: Any = None) -> str:
         """Merge refs/pr/N into its target branch; the merge commit's sha."""
-        comment = clean_text(comment, "Comment", MAX_COMMENT, required=False)
+        comment = clean_text(comment, N_("Comment"), MAX_COMMENT, required=False)
         with self.db.session() as s:
             d = discussion_row(s, repo, num)
             if not d.is_pull_request:
-                raise BadRequest(f"#{num} is a discussion, not a pull request")
+                raise BadRequest(N_("#%(num)s is a discussion, not a pull request", num=num))
             if d.status != "open":
-                raise BadRequest(f"Pull request #{num} is {d.status}: only open pull requests can be merged")
+                raise BadRequest(N_("Pull request #%(num)s is %(status)s: only open pull requests can be merged",
+                                    num=num, status=d.status))
             if not policy.can_merge(principal, repo.namespace):
-                raise Forbidden("Only maintainers (write access) can merge pull requests")
+                raise Forbidden(N_("Only maintainers (write access) can merge pull requests"))
             if comment:  # refuse before merging: the merge and its record must go together
                 self.discussions.check_rate(s, principal)
             title, target = d.title, d.target_branch or repo.default_branch

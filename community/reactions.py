@@ -7,6 +7,7 @@ from typing import Any
 
 from models_registry.db import Database
 from models_registry.errors import BadRequest, Forbidden
+from models_registry.messages import N_
 from models_registry.permissions import Principal
 from models_registry.records import RepoView
 
@@ -25,11 +26,12 @@ class Reactions:
     def react(self, principal: Principal | None, repo: RepoView, num: int, event_id: int, emoji: Any) -> EventView:
         """Add `emoji` to a comment, or take it back if `principal` had already given it."""
         if emoji not in REACTIONS:
-            raise BadRequest(f"Unknown reaction {emoji!r}; use one of {' '.join(REACTIONS)}")
+            raise BadRequest(N_("Unknown reaction %(emoji)s; use one of %(choices)s", emoji=repr(emoji),
+                                choices=" ".join(REACTIONS)))
         with self.db.session(write=True) as s:
             _d, e = comment_row(s, repo, num, event_id)
             if not policy.can_open(principal, repo.namespace, repo.private):
-                raise Forbidden("You must be signed in to react")
+                raise Forbidden(N_("You must be signed in to react"))
             existing = s.get(Reaction, (e.id, principal.user_id, emoji))
             if existing is None:
                 s.add(Reaction(event_id=e.id, user_id=principal.user_id, emoji=emoji))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models_registry.errors import BadRequest, RegistryError
+from models_registry.messages import N_
 
 MAX_TITLE = 200
 MAX_COMMENT = 65_536
@@ -80,10 +81,11 @@ def clean_text(text: Any, what: str, limit: int, required: bool = True) -> str:
     if text is None:
         text = ""
     if not isinstance(text, str):
-        raise BadRequest(f"{what} must be a string")
+        raise BadRequest(N_("%(what)s must be a string", what=what))
     text = text.replace("\x00", "").strip()
     if required and not text:
-        raise BadRequest(f"{what} must not be empty")
+        raise BadRequest(N_("%(what)s must not be empty", what=what))
     if len(text) > limit:
-        raise BadRequest(f"{what} is too long ({len(text)} characters, limit {limit})")
+        raise BadRequest(N_("%(what)s is too long (%(n)s characters, limit %(limit)s)", what=what, n=len(text),
+                            limit=limit))
     return text

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models_registry.errors import NotFound
+from models_registry.messages import N_
 from models_registry.tables import User
 from models_registry.permissions import Principal
 from models_registry.records import RepoView
@@ -21,7 +22,7 @@ def discussion_row(s: Session, repo: RepoView, num: int) -> Discussion:
     """Discussion (or pull request) #num of `repo`; NotFound otherwise."""
     d = s.scalar(select(Discussion).where(Discussion.repo_id == repo.id, Discussion.num == num))
     if d is None:
-        raise NotFound(f"Discussion #{num} not found in {repo.repo_id}")
+        raise NotFound(N_("Discussion #%(num)s not found in %(repo)s", num=num, repo=repo.repo_id))
     return d
 
 

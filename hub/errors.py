@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from models_registry.errors import EntryNotFound, InvalidPath, RegistryError, RepoNotFound
 
 from .wiring import services
+from .localize import localize
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def page_error(status: int, message: str) -> Response:
 def _registry_error(e: RegistryError) -> Response:
     if _wants_page():
         # 422 is the Hub API's answer to a commit naming a bad path; a page's URL is just a bad request.
-        return page_error(400 if isinstance(e, InvalidPath) else e.status, e.message)
+        return page_error(400 if isinstance(e, InvalidPath) else e.status, localize(e.message))
     status = e.status
     if isinstance(e, RepoNotFound) and getattr(g, "principal", None) is None:
         status = 401

@@ -89,16 +89,13 @@ class SearchService:
 
     # ---- documents --------------------------------------------------------------------------
     def repo_doc(self, repo: RepoView) -> RepoDoc:
-        meta = repo.card_data or {}
+        facets = cards.card_facets(repo.card_data, repo.pipeline_tag)  # values the validator accepted
         return RepoDoc(
             pk=repo.id, repo_type=repo.repo_type, namespace=repo.namespace, name=repo.name, private=repo.private,
             gated=bool(repo.gated),
             card_text=self._card_text(repo), tags=repo.tags,
-            licenses=[x.lower() for x in cards.as_list(meta.get("license"))],
-            task=repo.pipeline_tag, library=repo.library_name,
-            languages=cards.as_list(meta.get("language")),
-            regions=[x.lower() for x in cards.as_list(meta.get("region"))],
-            industries=[x.lower() for x in cards.as_list(meta.get("industry"))],
+            licenses=facets.licenses, task=facets.task, library=repo.library_name,
+            languages=facets.languages, regions=facets.regions, industries=facets.industries,
             downloads=repo.downloads, likes=repo.likes, trending=repo.trending_score,
             last_modified=repo.last_modified, created_at=repo.created_at,
         )

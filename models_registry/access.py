@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from .errors import Forbidden, Unauthorized
 from .gating import Gating
+from .messages import N_
 from .permissions import Principal, can_write
-from .repos import Repos
+from .repos import SUSPENDED, Repos
 from .records import RepoView
 
 
@@ -37,8 +38,8 @@ class TransferAccess:
             raise Unauthorized("Authentication (with a write token) required to upload")
         if not principal.can_write_at_all:
             if principal.suspended:
-                raise Forbidden("Your account is suspended: you can read but not change anything")
+                raise Forbidden(SUSPENDED)
             raise Forbidden("This token is read-only: uploads need a write token")
         if to_branch and not can_write(principal, repo.namespace):
-            raise Forbidden(f"You don't have write access to {repo.repo_id}")
+            raise Forbidden(N_("You don't have write access to %(repo)s", repo=repo.repo_id))
         self.repos.check_writable(repo)  # a mirror takes no upload

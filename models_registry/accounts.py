@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import Database
 from .errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from .messages import N_
 from .tables import AccessToken, Membership, Organization, User, WebSession, utcnow
 from .names import validate_namespace
 from .permissions import ROLES, Principal
@@ -88,17 +89,18 @@ class Accounts:
                     fullname: str = "") -> int:
         validate_namespace(name)
         if not password or len(password) < 8:
-            raise BadRequest("Password must be at least 8 characters")
+            raise BadRequest(N_("Password must be at least 8 characters"))
         with self.db.session(write=True) as s:
             if self._name_taken(s, name):
-                raise Conflict(f"The name {name!r} is already taken")
+                raise Conflict(N_("The name %(name)s is already taken", name=repr(name)))
             user = User(name=name, email=email or None, password_hash=generate_password_hash(password),
                         is_admin=is_admin, fullname=fullname or name)
             s.add(user)
             try:
                 s.flush()
             except IntegrityError:
-                raise Conflict(f"The name {name!r} or email {email!r} is already taken") from None
+                raise Conflict(N_("The name %(name)s or email %(email)s is already taken", name=repr(name),
+                                     email=repr(email))) from None
             return user.id
 
     def create_org(self, name: str, owner: str, fullname: str = "") -> int:
@@ -106,9 +108,9 @@ class Accounts:
         with self.db.session(write=True) as s:
             user = s.scalar(select(User).where(User.name == owner))
             if user is None:
-                raise NotFound(f"No user named {owner!r}")
+                raise NotFound(N_("No user named %(name)s", name=repr(owner)))
             if self._name_taken(s, name):
-                raise Conflict(f"The name {name!r} is already taken")
+                raise Conflict(N_("The name %(name)s is already taken", name=repr(name)))
             org = Organization(name=name, fullname=fullname or name)
             s.add(org)
             s.flush()
@@ -117,12 +119,13 @@ class Accounts:
 
     def set_member(self, org: str, user: str, role: str) -> None:
         if role not in ROLES:
-            raise BadRequest(f"Unknown role {role!r} (expected one of {', '.join(ROLES)})")
+            raise BadRequest(N_("Unknown role %(role)s (expected one of %(roles)s)", role=repr(role),
+                                roles=", ".join(ROLES)))
         with self.db.session(write=True) as s:
             o = s.scalar(select(Organization).where(Organization.name == org))
             u = s.scalar(select(User).where(User.name == user))
             if o is None or u is None:
-                raise NotFound("No such organization or user")
+                raise NotFound(N_("No such organization or user"))
             m = s.scalar(select(Membership).where(Membership.org_id == o.id, Membership.user_id == u.id))
             if m is None:
                 s.add(Membership(org_id=o.id, user_id=u.id, role=role))
@@ -135,19 +138,19 @@ class Accounts:
             m = s.scalar(select(Membership).join(Organization).join(User, User.id == Membership.user_id)
                          .where(Organization.name == org, User.name == user))
             if m is None:
-                raise NotFound(f"{user} is not a member of {org}")
+                raise NotFound(N_("%(user)s is not a member of %(org)s", user=user, org=org))
             if m.role == "admin":
                 admins = s.scalar(select(func.count()).select_from(Membership).where(
                     Membership.org_id == m.org_id, Membership.role == "admin")) or 0
                 if admins <= 1:
-                    raise BadRequest("An organization needs at least one admin")
+                    raise BadRequest(N_("An organization needs at least one admin"))
             s.delete(m)
 
     def set_moderator(self, name: str, moderator: bool = True) -> None:
         with self.db.session(write=True) as s:
             u = s.scalar(select(User).where(User.name == name))
             if u is None:
-                raise NotFound(f"No user named {name!r}")
+                raise NotFound(N_("No user named %(name)s", name=repr(name)))
             u.is_moderator = moderator
 
     def namespace_kind(self, name: str) -> str | None:
@@ -242,13 +245,13 @@ class Accounts:
 
     def authenticate_token(self, secret: str) -> Principal:
         if not secret:
-            raise Unauthorized("Invalid credentials in Authorization header")
+            raise Unauthorized(N_("Invalid credentials in Authorization header"))
         digest = hash_token(secret)
         with self.db.session() as s:
             # The token and its user in one query: this runs for every API request.
             found = s.execute(_TOKEN_WITH_USER, {"digest": digest}).first()
             if found is None:
-                raise Unauthorized("Invalid credentials in Authorization header")
+                raise Unauthorized(N_("Invalid credentials in Authorization header"))
             tok, user = found
             principal = self._principal(s, user, tok)
             stale = tok.last_used_at is None or utcnow() - tok.last_used_at > LAST_USED_RESOLUTION
@@ -263,18 +266,18 @@ class Accounts:
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.name == name))
             if user is None:
-                raise NotFound(f"No user named {name!r}")
+                raise NotFound(N_("No user named %(name)s", name=repr(name)))
             return self._principal(s, user, None)
 
     def change_password(self, user_id: int, old: str, new: str, keep_session: str | None = None) -> None:
         """Set a new password and end every web session of the user but `keep_session` (the one
         that asked), in the same transaction: whoever knew the old password is signed out."""
         if not new or len(new) < 8:
-            raise BadRequest("Password must be at least 8 characters")
+            raise BadRequest(N_("Password must be at least 8 characters"))
         with self.db.session(write=True) as s:
             user = s.get(User, user_id)
             if user is None or not check_password_hash(user.password_hash, old):
-                raise Unauthorized("The current password is wrong")
+                raise Unauthorized(N_("The current password is wrong"))
             user.password_hash = generate_password_hash(new)
             end_sessions(s, user_id, keep=keep_session)
 
@@ -282,30 +285,30 @@ class Accounts:
         with self.db.session(write=True) as s:
             user = s.get(User, user_id)
             if user is None:
-                raise NotFound("No such user")
+                raise NotFound(N_("No such user"))
             user.fullname, user.email = fullname.strip()[:200] or user.name, (email or None)
             try:
                 s.flush()
             except IntegrityError:
-                raise Conflict("That email address is used by another account") from None
+                raise Conflict(N_("That email address is used by another account")) from None
 
     def authenticate_password(self, name: str, password: str) -> Principal:
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.name == name))
             if user is None or not check_password_hash(user.password_hash, password):
-                raise Unauthorized("Invalid username or password")
+                raise Unauthorized(N_("Invalid username or password"))
             return self._principal(s, user, None)
 
     # ---- tokens -----------------------------------------------------------------------------
     def create_token(self, user: str, role: str = "write", label: str = "") -> str:
         """Create a token and return its secret: the only time it is ever visible."""
         if role not in ("read", "write"):
-            raise BadRequest(f"Unknown token role {role!r} (expected read or write)")
+            raise BadRequest(N_("Unknown token role %(role)s (expected read or write)", role=repr(role)))
         secret = TOKEN_PREFIX + secrets.token_urlsafe(30)
         with self.db.session(write=True) as s:
             u = s.scalar(select(User).where(User.name == user))
             if u is None:
-                raise NotFound(f"No user named {user!r}")
+                raise NotFound(N_("No user named %(name)s", name=repr(user)))
             s.add(AccessToken(user_id=u.id, label=label or f"{role}-token", role=role,
                               token_hash=hash_token(secret), token_prefix=secret[:7]))
         return secret
@@ -321,7 +324,7 @@ class Accounts:
         with self.db.session(write=True) as s:
             tok = s.scalar(select(AccessToken).join(User).where(User.name == user, AccessToken.id == token_id))
             if tok is None:
-                raise NotFound("No such token")
+                raise NotFound(N_("No such token"))
             s.delete(tok)
 
 
@@ -335,7 +338,7 @@ class Accounts:
         now = utcnow()
         with self.db.session(write=True) as s:
             if s.get(User, user_id) is None:
-                raise NotFound("No such user")
+                raise NotFound(N_("No such user"))
             self._delete_expired(s, user_id, now)
             s.add(WebSession(user_id=user_id, secret_hash=hash_token(secret), user_agent=(user_agent or "")[:300],
                              created_at=now, last_seen_at=now))
@@ -384,7 +387,7 @@ class Accounts:
         with self.db.session(write=True) as s:
             gone = s.execute(delete(WebSession).where(WebSession.id == session_id, WebSession.user_id == user_id))
             if not gone.rowcount:
-                raise NotFound("No such session")
+                raise NotFound(N_("No such session"))
 
     def end_other_sessions(self, user_id: int, keep: str | None) -> int:
         """End every session of the user but `keep`; returns how many ended."""
@@ -394,17 +397,17 @@ class Accounts:
     def sign_out_everywhere(self, principal: Principal | None, name: str) -> int:
         """A site admin ends every web session of user `name` (tokens are revoked separately)."""
         if principal is None or not principal.is_admin:
-            raise Forbidden("Only site administrators can sign other users out")
+            raise Forbidden(N_("Only site administrators can sign other users out"))
         with self.db.session(write=True) as s:
             user_id = s.scalar(select(User.id).where(User.name == name))
             if user_id is None:
-                raise NotFound(f"No user named {name!r}")
+                raise NotFound(N_("No user named %(name)s", name=repr(name)))
             return end_sessions(s, user_id)
 
     def users_for_admin(self, principal: Principal | None, prefix: str, limit: int = 50) -> list[dict]:
         """Users whose name starts with `prefix` (all, by name, if empty), with their live session count."""
         if principal is None or not principal.is_admin:
-            raise Forbidden("Only site administrators can list users")
+            raise Forbidden(N_("Only site administrators can list users"))
         pattern, now = _like_prefix(prefix.strip()), utcnow()
         with self.db.session() as s:
             users = s.scalars(select(User).where(User.name.ilike(pattern, escape="\\"))

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from . import licenses
+from .messages import Message, N_
 
 MAX_CARD_BYTES = 1024 * 1024
 MAX_FRONT_MATTER_BYTES = 256 * 1024
@@ -46,17 +47,27 @@ STRING_LIST_FIELDS = ("tags", "datasets", "metrics", "language", "base_model", "
 
 @dataclass
 class Problem:
+    """One error or warning of a card. `message` is a `Message` where it was written with N_ (the
+    website shows it translated); `text` is the whole line with where it is, in the same way."""
+
     message: str
     field: str | None = None
     line: int | None = None
 
     def __str__(self) -> str:
-        where = []
+        return str(self.text)
+
+    @property
+    def text(self) -> str:
+        """The message after where it is (`line 3, field 'language': ...`), as a Message."""
+        if self.line is not None and self.field:
+            return N_("line %(line)s, field '%(field)s': %(problem)s", line=self.line, field=self.field,
+                      problem=self.message)
         if self.line is not None:
-            where.append(f"line {self.line}")
+            return N_("line %(line)s: %(problem)s", line=self.line, problem=self.message)
         if self.field:
-            where.append(f"field '{self.field}'")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+            return N_("field '%(field)s': %(problem)s", field=self.field, problem=self.message)
+        return self.message
 
 
 @dataclass
@@ -70,8 +81,9 @@ class CardReport:
         return not self.errors
 
 
-NO_METADATA = ("empty or missing YAML metadata in the model card: add license, language, tags and "
-               "pipeline_tag between --- lines at the top (https://huggingface.co/docs/hub/model-cards#model-card-metadata)")
+NO_METADATA = N_("empty or missing YAML metadata in the model card: add license, language, tags and "
+                 "pipeline_tag between --- lines at the top (%(url)s)",
+                 url="https://huggingface.co/docs/hub/model-cards#model-card-metadata")
 
 
 def _front_matter_span(text: str) -> tuple[int, int] | None:
@@ -166,13 +178,14 @@ def _key_lines(node: yaml.Node, offset: int) -> dict[str, int]:
 
 def parse_card(text: str) -> CardReport:
     if len(text.encode("utf-8", "replace")) > MAX_CARD_BYTES:
-        return CardReport(None, [Problem(f"README.md is larger than {MAX_CARD_BYTES // 1024} KiB")])
+        return CardReport(None, [Problem(N_("README.md is larger than %(n)s KiB", n=MAX_CARD_BYTES // 1024))])
     front, offset = split_front_matter(text)
     if front is None or not front.strip():
         # Accepted, as on the Hub, which warns the same way (huggingface_hub shows it as a UserWarning).
         return CardReport(None if front is None else {}, [], [Problem(NO_METADATA)])
     if len(front.encode()) > MAX_FRONT_MATTER_BYTES:
-        return CardReport(None, [Problem(f"YAML metadata larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB", line=offset)])
+        return CardReport(None, [Problem(N_("YAML metadata larger than %(n)s KiB", n=MAX_FRONT_MATTER_BYTES // 1024),
+                                         line=offset)])
     try:
         node = yaml.compose(front, Loader=yaml.SafeLoader)
         if node is None:
@@ -182,72 +195,75 @@ def parse_card(text: str) -> CardReport:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + offset if mark else None
-        return CardReport(None, [Problem(f"invalid YAML: {e.problem or e}", line=line)])
+        return CardReport(None, [Problem(N_("invalid YAML: %(error)s", error=str(e.problem or e)), line=line)])
     except (yaml.YAMLError, ValueError, RecursionError) as e:
-        return CardReport(None, [Problem(f"invalid YAML: {e}", line=offset)])
+        return CardReport(None, [Problem(N_("invalid YAML: %(error)s", error=str(e)), line=offset)])
     if not isinstance(data, dict):
-        return CardReport(None, [Problem("the YAML metadata must be a mapping of keys to values", line=offset)])
+        return CardReport(None, [Problem(N_("the YAML metadata must be a mapping of keys to values"), line=offset)])
     bad_keys = [k for k in data if not isinstance(k, str)]
     if bad_keys:
-        return CardReport(None, [Problem(f"metadata keys must be strings, got {k!r}") for k in bad_keys])
+        return CardReport(None, [Problem(N_("metadata keys must be strings, got %(key)s", key=repr(k)))
+                                 for k in bad_keys])
     try:
         data = json_safe(data)
     except ValueError as e:
-        return CardReport(None, [Problem(f"unsupported YAML value: {e}", line=offset)])
+        return CardReport(None, [Problem(N_("unsupported YAML value: %(error)s", error=str(e)), line=offset)])
     report = CardReport(data)
     _validate(data, _key_lines(node, offset), report)
     return report
 
 
 def _validate(meta: dict[str, Any], lines: dict[str, int], report: CardReport) -> None:
-    def err(f: str, msg: str) -> None:
+    def err(f: str, msg: Message) -> None:
         report.errors.append(Problem(msg, f, lines.get(f)))
 
-    def warn(f: str, msg: str) -> None:
+    def warn(f: str, msg: Message) -> None:
         report.warnings.append(Problem(msg, f, lines.get(f)))
 
     for key in meta:
         if not isinstance(key, str):
-            report.errors.append(Problem(f"metadata keys must be strings, got {key!r}"))
+            report.errors.append(Problem(N_("metadata keys must be strings, got %(key)s", key=repr(key))))
     for f in STRING_LIST_FIELDS:
         if f in meta and meta[f] is not None and not _str_or_str_list(meta[f]):
-            err(f, "must be a string or a list of strings")
+            err(f, N_("must be a string or a list of strings"))
     for f in ("library_name", "pipeline_tag", "license_name", "license_link", "base_model_relation", "model_name"):
         if f in meta and meta[f] is not None and not isinstance(meta[f], str):
-            err(f, "must be a string")
+            err(f, N_("must be a string"))
 
     lic = meta.get("license")
     if lic is not None:
         if not _str_or_str_list(lic):
-            err("license", "must be a license identifier (string) or a list of them")
+            err("license", N_("must be a license identifier (string) or a list of them"))
         else:
             for one in as_list(lic):
                 if one.lower() == "other":
                     if not meta.get("license_name") or not meta.get("license_link"):
-                        err("license", "'other' requires 'license_name' and 'license_link'")
+                        err("license", N_("'other' requires 'license_name' and 'license_link'"))
                 elif not licenses.is_known(one):  # refused, as on the Hub (its wording: clients match it)
-                    err("license", f'"license" must be one of the known license identifiers (a Hugging Face '
-                                   f"id or an SPDX identifier), or 'other' with license_name and "
-                                   f"license_link: unknown license identifier {one!r}")
+                    err("license", N_('"license" must be one of the known license identifiers (a Hugging Face '
+                                      "id or an SPDX identifier), or 'other' with license_name and "
+                                      "license_link: unknown license identifier %(license)s", license=repr(one)))
     if isinstance(meta.get("pipeline_tag"), str) and meta["pipeline_tag"] not in PIPELINE_TAGS:
-        warn("pipeline_tag", f"unknown task {meta['pipeline_tag']!r}")
+        warn("pipeline_tag", N_("unknown task %(task)s", task=repr(meta["pipeline_tag"])))
     if _str_or_str_list(meta.get("language")):
         for code in as_list(meta.get("language")):
             if not is_language_code(code):
-                warn("language", f"{code!r} is not an ISO 639 language code")
+                warn("language", N_("%(code)s is not an ISO 639 language code", code=repr(code)))
     rel = meta.get("base_model_relation")
     if isinstance(rel, str) and rel not in BASE_MODEL_RELATIONS:
-        warn("base_model_relation", f"unknown relation {rel!r} (expected one of {', '.join(BASE_MODEL_RELATIONS)})")
+        warn("base_model_relation", N_("unknown relation %(relation)s (expected one of %(relations)s)",
+                                       relation=repr(rel), relations=", ".join(BASE_MODEL_RELATIONS)))
     if rel is not None and not meta.get("base_model"):
-        warn("base_model_relation", "is set but base_model is missing")
+        warn("base_model_relation", N_("is set but base_model is missing"))
     if _str_or_str_list(meta.get("base_model")):
         for bm in as_list(meta.get("base_model")):
             if not re.match(r"^[\w.-]+/[\w.-]+$", bm):
-                warn("base_model", f"{bm!r} is not a model id of the form 'namespace/name'")
+                warn("base_model", N_("%(model)s is not a model id of the form 'namespace/name'", model=repr(bm)))
     if _str_or_str_list(meta.get("industry")):
         for ind in as_list(meta.get("industry")):
             if ind.lower() not in INDUSTRIES:
-                warn("industry", f"unknown industry {ind!r} (known: {', '.join(sorted(INDUSTRIES))})")
+                warn("industry", N_("unknown industry %(industry)s (known: %(known)s)", industry=repr(ind),
+                                    known=", ".join(sorted(INDUSTRIES))))
     if "model-index" in meta and meta["model-index"] is not None:
         _validate_model_index(meta["model-index"], err)
 
@@ -256,12 +272,13 @@ def _validate_model_index(value: Any, err) -> None:
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
     if not isinstance(value, list):
-        err("model-index", "must be a list of models with their evaluation results")
+        err("model-index", N_("must be a list of models with their evaluation results"))
         return
     try:
         model_index_to_eval_results(value)
     except Exception as e:  # the client's own parser: whatever it rejects, the Hub rejects
-        err("model-index", f"invalid evaluation results: {type(e).__name__}: {e}")
+        error = f"{type(e).__name__}: {e}"
+        err("model-index", N_("invalid evaluation results: %(error)s", error=error))
 
 
 def _str_or_str_list(v: Any) -> bool:
@@ -289,6 +306,33 @@ def is_language_code(code: str) -> bool:
     if len(primary) == 3:
         return pycountry.languages.get(alpha_3=primary) is not None
     return False
+
+
+@dataclass(frozen=True)
+class CardFacets:
+    """The values of a card that the model list offers as facets: only those the validator accepts.
+
+    A value the validator warned about (an unknown task or industry, a language that is no ISO 639
+    code) stays in the card and its API metadata, as on the Hub, but is no facet: a facet value is a
+    filter someone picks from a list, and a typo there would stand beside the real value."""
+
+    task: str | None
+    licenses: list[str]
+    languages: list[str]
+    regions: list[str]
+    industries: list[str]
+
+
+def card_facets(meta: dict[str, Any] | None, pipeline_tag: str | None) -> CardFacets:
+    """The facet values of a card's metadata (`pipeline_tag` as derived at commit)."""
+    meta = meta or {}
+    return CardFacets(
+        task=pipeline_tag if pipeline_tag in PIPELINE_TAGS else None,
+        licenses=[x.lower() for x in as_list(meta.get("license"))],
+        languages=[c for c in as_list(meta.get("language")) if is_language_code(c)],
+        regions=[x.lower() for x in as_list(meta.get("region"))],
+        industries=[x.lower() for x in as_list(meta.get("industry")) if x.lower() in INDUSTRIES],
+    )
 
 
 def extract_metadata(text: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from . import cards, licenses, names
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound, StorageUnavailable
+from .messages import Message, N_
 from .object_use import USE_REFRESH, mark_used, object_lock
 from .tables import GitBlobInfo, LfsObject, RepoLfsObject, Repository, RepoTag, SafetensorsFile, utcnow
 from .permissions import Principal
@@ -108,9 +109,9 @@ class Commits:
             self.repos.check_writable(repo)
             summary = (summary or "").strip()
             if not summary:
-                raise BadRequest("The commit summary (title) must not be empty")
+                raise BadRequest(N_("The commit summary (title) must not be empty"))
             if len(summary) > MAX_SUMMARY or len(description or "") > MAX_DESCRIPTION:
-                raise BadRequest("Commit summary or description too long")
+                raise BadRequest(N_("Commit summary or description too long"))
             if parent_commit is not None and not (5 <= len(parent_commit) <= 40
                                                   and all(c in "0123456789abcdef" for c in parent_commit)):
                 raise BadRequest(f"Invalid parentCommit {parent_commit!r}")
@@ -252,13 +253,13 @@ class Commits:
         for op in operations:
             if isinstance(op, AddFile) and op.path == "README.md":
                 if op.staged.size > cards.MAX_CARD_BYTES:
-                    raise BadRequest(f"README.md is larger than {cards.MAX_CARD_BYTES // 1024} KiB")
+                    raise BadRequest(N_("README.md is larger than %(n)s KiB", n=cards.MAX_CARD_BYTES // 1024))
                 report = cards.parse_card(op.staged.read_bytes().decode("utf-8", "replace"))
                 if report.errors:
-                    raise BadRequest("Invalid model card metadata in README.md: "
-                                     + "; ".join(str(e) for e in report.errors),
-                                     errors=[str(e) for e in report.errors])
-                return [str(w) for w in report.warnings]
+                    problems = [e.text for e in report.errors]  # Messages: English here, translated on pages
+                    raise BadRequest(N_("Invalid model card metadata in README.md: %(problems)s", problems=problems),
+                                     errors=problems)
+                return [w.text for w in report.warnings]
         return []
 
     def _check_safetensors(self, operations: list[Operation]) -> list[dict]:
@@ -313,7 +314,7 @@ class Commits:
             if len(data) <= cards.MAX_CARD_BYTES:
                 report = cards.parse_card(data.decode("utf-8", "replace"))
                 meta = report.metadata
-                warnings += [str(p) for p in report.errors + report.warnings]
+                warnings += [p.text for p in report.errors + report.warnings]
         warnings += self._license_file_warnings(git, files, meta)
         tags, pipeline_tag, library_name = cards.derive_tags(meta)
         st = self._repo_safetensors(git, files)
@@ -326,7 +327,8 @@ class Commits:
             row.last_modified = utcnow()
             row.head_sha = new
             row.card_data = meta
-            row.card_warnings = warnings or None
+            # Stored with their templates, so that pages show them in the reader's language.
+            row.card_warnings = [w.to_json() if isinstance(w, Message) else w for w in warnings] or None
             row.pipeline_tag, row.library_name = pipeline_tag, library_name
             row.safetensors = st
             row.parameter_count = st["total"] if st else None
@@ -443,8 +445,8 @@ class Commits:
             return []
         detected = licenses.detect_license_text(git.read_blob(lic_file.sha).decode("utf-8", "replace"))
         if detected and not any(licenses.compatible(c, detected) for c in card_lic):
-            return [f"The card's license ({', '.join(card_lic)}) does not match the LICENSE file, "
-                    f"which looks like {detected}"]
+            return [N_("The card's license (%(card)s) does not match the LICENSE file, which looks like %(detected)s",
+                       card=", ".join(card_lic), detected=detected)]
         return []
 
     def _repo_safetensors(self, git, files) -> dict | None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from .db import Database
 from .errors import BadRequest, Forbidden, NotFound, RepoNotFound
+from .messages import N_
 from .tables import AccessEvent, AccessRequest, User, utcnow
 from .permissions import Principal, can_write
 from .records import RepoView
@@ -95,7 +96,7 @@ class Gating:
     def request_access(self, principal: Principal, repo: RepoView, answers: dict[str, Any]) -> str:
         """Record a request (the requester accepts the terms by sending it); returns its status."""
         if not repo.gated:
-            raise BadRequest(f"{repo.repo_id} is not gated: no access request needed")
+            raise BadRequest(N_("%(repo)s is not gated: no access request needed", repo=repo.repo_id))
         clean = self._check_answers(repo, answers)
         now = utcnow()
         with self.db.session(write=True) as s:
@@ -104,7 +105,7 @@ class Gating:
             if req is not None and req.status in ("accepted", "pending"):
                 return req.status
             if req is not None and req.status == "rejected":
-                raise Forbidden("Your access request was rejected by the repository owner")
+                raise Forbidden(N_("Your access request was rejected by the repository owner"))
             status = "accepted" if repo.gated == "auto" else "pending"
             s.add(AccessRequest(repo_id=repo.id, user_id=principal.user_id, status=status, fields=clean,
                                 created_at=now, updated_at=now))
@@ -120,37 +121,39 @@ class Gating:
 
     def _check_answers(self, repo: RepoView, answers: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(answers, dict):
-            raise BadRequest("Answers must be an object of field -> value")
+            raise BadRequest(N_("Answers must be an object of field -> value"))
         out: dict[str, Any] = {}
         for label, spec in questions(repo).items():
             kind = spec.get("type") if isinstance(spec, dict) else spec
             value = answers.get(label)
             if kind == "checkbox":
                 if value not in (True, "true", "on", "1", 1):
-                    raise BadRequest(f"You must tick {label!r} to request access")
+                    raise BadRequest(N_("You must tick %(label)s to request access", label=repr(label)))
                 out[label] = True
                 continue
             if value is None or (isinstance(value, str) and not value.strip()):
-                raise BadRequest(f"Please answer {label!r}")
+                raise BadRequest(N_("Please answer %(label)s", label=repr(label)))
             value = str(value)[:MAX_FIELD_LENGTH]
             options = spec.get("options") if isinstance(spec, dict) else None
             if isinstance(options, list) and options:
                 labels = [o.get("label", o.get("value")) if isinstance(o, dict) else o for o in options]
                 values = [o.get("value", o.get("label")) if isinstance(o, dict) else o for o in options]
                 if value not in [str(x) for x in labels + values]:
-                    raise BadRequest(f"{value!r} is not one of the choices for {label!r}")
+                    raise BadRequest(N_("%(value)s is not one of the choices for %(label)s", value=repr(value),
+                                        label=repr(label)))
             out[label] = value
         return out
 
     # ---- owner side -------------------------------------------------------------------------
     def _check_owner(self, principal: Principal, repo: RepoView) -> None:
         if not can_write(principal, repo.namespace):
-            raise Forbidden(f"Only members with write access to {repo.namespace} manage access requests")
+            raise Forbidden(N_("Only members with write access to %(namespace)s manage access requests",
+                               namespace=repo.namespace))
 
     def list_requests(self, principal: Principal, repo: RepoView, status: str) -> list[RequestView]:
         self._check_owner(principal, repo)
         if status not in STATUSES:
-            raise BadRequest(f"Unknown status {status!r}")
+            raise BadRequest(N_("Unknown status %(status)s", status=repr(status)))
         with self.db.session() as s:
             rows = s.scalars(select(AccessRequest).where(AccessRequest.repo_id == repo.id,
                                                          AccessRequest.status == status)
@@ -165,7 +168,7 @@ class Gating:
         """Accept, reject, or move back to pending (cancel) a user's request."""
         self._check_owner(principal, repo)
         if status not in STATUSES:
-            raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+            raise BadRequest(N_("status must be one of %(statuses)s", statuses=", ".join(STATUSES)))
         with self.db.session(write=True) as s:
             q = select(AccessRequest).where(AccessRequest.repo_id == repo.id)
             if request_id is not None:
@@ -173,12 +176,12 @@ class Gating:
             elif user is not None:
                 q = q.join(User, User.id == AccessRequest.user_id).where(User.name == user)
             else:
-                raise BadRequest("Give 'user' or 'requestId'")
+                raise BadRequest(N_("Give 'user' or 'requestId'"))
             req = s.scalar(q)
             if req is None:
-                raise NotFound("No access request from this user")
+                raise NotFound(N_("No access request from this user"))
             if req.status == status:  # as on the Hub: accepting the accepted (and so on) is a mistake
-                raise BadRequest(f"This access request is already {status}")
+                raise BadRequest(N_("This access request is already %(status)s", status=status))
             req.status, req.updated_at = status, utcnow()
             req.reason = reason
             s.add(AccessEvent(repo_id=repo.id, user_id=req.user_id, actor_id=principal.user_id, action=status,
@@ -187,15 +190,15 @@ class Gating:
     def grant(self, principal: Principal, repo: RepoView, user: str) -> None:
         self._check_owner(principal, repo)
         if not repo.gated:
-            raise BadRequest(f"{repo.repo_id} is not gated")
+            raise BadRequest(N_("%(repo)s is not gated", repo=repo.repo_id))
         now = utcnow()
         with self.db.session(write=True) as s:
             u = s.scalar(select(User).where(User.name == user))
             if u is None:
-                raise NotFound(f"No user named {user!r}")
+                raise NotFound(N_("No user named %(name)s", name=repr(user)))
             req = s.scalar(select(AccessRequest).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == u.id))
             if req is not None and req.status == "accepted":
-                raise BadRequest(f"{user} already has access to {repo.repo_id}")
+                raise BadRequest(N_("%(user)s already has access to %(repo)s", user=user, repo=repo.repo_id))
             if req is None:
                 s.add(AccessRequest(repo_id=repo.id, user_id=u.id, status="accepted", created_at=now, updated_at=now))
             else:

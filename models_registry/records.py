@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from .messages import Message
 from .tables import Repository
 
 
@@ -31,7 +32,7 @@ class RepoView:
     tags: list[str]
     pipeline_tag: str | None
     library_name: str | None
-    card_warnings: list[str]
+    card_warnings: list[str]  # Messages where stored with their template (pages translate them)
     safetensors: dict[str, Any] | None
     trending_score: float
 
@@ -48,7 +49,7 @@ class RepoView:
             head_sha=r.head_sha, created_at=r.created_at, last_modified=r.last_modified,
             downloads=r.downloads, downloads_all_time=r.downloads_all_time, likes=r.likes,
             card_data=r.card_data, tags=list(r.tags or []), pipeline_tag=r.pipeline_tag,
-            library_name=r.library_name, card_warnings=list(r.card_warnings or []), safetensors=r.safetensors,
+            library_name=r.library_name, card_warnings=[Message.from_json(w) for w in r.card_warnings or []], safetensors=r.safetensors,
             trending_score=r.trending_score or 0.0,
         )
 

@@ -20,6 +20,7 @@ from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
 from .file_facts import ABSENT, FileFacts
 from .listing import RepoFilter, choose_driver, list_query
+from .messages import N_
 from .locks import Locks
 from .tables import GitBlobInfo, LfsObject, RepoLfsObject, RepoRedirect, Repository, utcnow
 from .permissions import Principal, can_admin, can_read, can_write
@@ -30,6 +31,11 @@ from .storage.gitrepo import CommitData
 from .storage.lfs import DEFAULT_GITATTRIBUTES, parse_pointer
 from .records import FileEntry, LfsInfo, RepoView, ResolvedFile
 
+
+# The message of the commit that starts every repository: the Hub's own words, by which mirrors
+# (sync pull/push) and the pre-receive hook recognise it; pages show it translated (hub/localize.py).
+INITIAL_COMMIT_MESSAGE = "initial commit"
+SUSPENDED = N_("Your account is suspended: you can read but not change anything")
 
 
 @dataclass(frozen=True)
@@ -101,11 +107,12 @@ class Repos:
             raise RepoNotFound()
         if need == "write" and not can_write(principal, view.namespace):
             if principal is not None and principal.suspended:
-                raise Forbidden("Your account is suspended: you can read but not change anything")
-            raise Forbidden(f"You don't have write access to {repo_id}"
-                            + (" (this token is read-only)" if principal and principal.token_role == "read" else ""))
+                raise Forbidden(SUSPENDED)
+            if principal is not None and principal.token_role == "read":
+                raise Forbidden(N_("You don't have write access to %(repo)s (this token is read-only)", repo=repo_id))
+            raise Forbidden(N_("You don't have write access to %(repo)s", repo=repo_id))
         if need == "admin" and not can_admin(principal, view.namespace):
-            raise Forbidden(f"You must be an admin of {view.namespace} to do this")
+            raise Forbidden(N_("You must be an admin of %(namespace)s to do this", namespace=view.namespace))
         return view
 
     def by_id(self, repo_pk: int) -> RepoView | None:
@@ -150,11 +157,12 @@ class Repos:
     def _check_namespace_write(self, principal: Principal, namespace: str) -> None:
         kind = self.accounts.namespace_kind(namespace)
         if kind is None:
-            raise NotFound(f"No user or organization named {namespace!r}")
+            raise NotFound(N_("No user or organization named %(name)s", name=repr(namespace)))
         if principal.suspended:
-            raise Forbidden("Your account is suspended: you can read but not create or change repositories")
+            raise Forbidden(N_("Your account is suspended: you can read but not create or change repositories"))
         if not can_write(principal, namespace):
-            raise Forbidden(f"You don't have the rights to create a repository under {namespace!r}")
+            raise Forbidden(N_("You don't have the rights to create a repository under %(namespace)s",
+                               namespace=repr(namespace)))
 
     # ---- create, delete, move, settings -----------------------------------------------------
     def create(self, principal: Principal, repo_type: str, namespace: str, name: str, private: bool = False,
@@ -162,8 +170,8 @@ class Repos:
         if repo_type not in names.REPO_TYPES:
             raise BadRequest(f"Unknown repository type {repo_type!r}")
         readme = _space_readme(name, space_sdk) if repo_type == "space" else None
-        names.validate_name(namespace, "namespace")
-        names.validate_name(name, "repository name")
+        names.validate_name(namespace, names.NAMESPACE)
+        names.validate_name(name, names.REPOSITORY_NAME)
         self._check_namespace_write(principal, namespace)
         with self.db.session(write=True) as s:
             existing = s.scalar(select(Repository).where(
@@ -171,14 +179,16 @@ class Repos:
                 func.lower(Repository.namespace) == namespace.lower(),
                 func.lower(Repository.name) == name.lower()))
             if existing is not None:
-                raise Conflict(f"You already created this {repo_type} repo", repo=f"{existing.namespace}/{existing.name}")
+                raise Conflict(N_("You already created this %(type)s repo", type=repo_type),
+                               repo=f"{existing.namespace}/{existing.name}")
             _free_name(s, repo_type, namespace, name)  # an old name taken anew leads here now
             repo = Repository(repo_type=repo_type, namespace=namespace, name=name, private=private)
             s.add(repo)
             try:
                 s.flush()
             except IntegrityError:
-                raise Conflict(f"You already created this {repo_type} repo", repo=f"{namespace}/{name}") from None
+                raise Conflict(N_("You already created this %(type)s repo", type=repo_type),
+                               repo=f"{namespace}/{name}") from None
             # The git repository is created inside the transaction: if this fails, no row remains.
             self.git.init(repo.storage_key).close()
             try:
@@ -188,7 +198,7 @@ class Repos:
                     if readme is not None:  # a Space starts with its configuration card, as on the Hub
                         files["README.md"] = (0o100644, git.add_blob(readme))
                     tree = git.write_tree(files)
-                    sha = git.make_commit(tree, [], _author_line(principal), "initial commit")
+                    sha = git.make_commit(tree, [], _author_line(principal), INITIAL_COMMIT_MESSAGE)
                     git.set_ref("refs/heads/main", sha, None)
             except BaseException:
                 self.git.delete(repo.storage_key)

@@ -131,7 +131,7 @@ class Repository(Base):
     pipeline_tag: Mapped[str | None] = mapped_column(String(64), index=True)
     library_name: Mapped[str | None] = mapped_column(String(64))
     # Problems found in the card that did not block the commit, shown to the owner.
-    card_warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    card_warnings: Mapped[list[str | dict] | None] = mapped_column(JSON)  # messages.Message.to_json()
     # {"parameters": {dtype: n}, "total": n} over the default branch's .safetensors files.
     safetensors: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parameter_count: Mapped[int | None] = mapped_column(BigInteger)

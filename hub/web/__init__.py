@@ -11,6 +11,7 @@ from flask import Flask, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
+from .. import localize
 from . import helpers
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
             csrf.protect()
 
     helpers.init_app(app, LANGUAGES)
+    localize.init_app(app)  # domain messages, facet values
     from . import accounts, admin, admin_mirrors, community, files, pages, publish, settings
 
     for module in (pages, accounts, files, publish, settings, community, admin_mirrors, admin):

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from models_registry.errors import BadRequest, Conflict, Unauthorized
 
 from .. import auth
+from ..localize import localize
 from ..wiring import services
 from . import LANGUAGES
 from .forms import JoinForm, LoginForm
@@ -27,7 +28,7 @@ def join():
         except Conflict:
             form.username.errors = [*form.username.errors, _("This username or email is already taken.")]
         except BadRequest as e:
-            form.username.errors = [*form.username.errors, e.message]
+            form.username.errors = [*form.username.errors, localize(e.message)]
         else:
             auth.sign_in(uid)
             return redirect(safe_next(request.args.get("next")))

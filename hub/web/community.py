@@ -23,6 +23,7 @@ from models_registry.rendering import render_markdown
 
 from .. import auth
 from ..limits import MAX_URL_INT
+from ..localize import localize
 from ..search_writer import viewer_namespaces
 from ..wiring import services
 from .accounts import login_required

@@ -30,6 +30,7 @@ from models_registry.rendering import render_markdown
 from models_registry.repos import CommitData
 
 from .. import auth
+from ..localize import commit_title
 from ..api.common import raw_path_segments
 from ..wiring import services
 from .helpers import qrev
@@ -107,7 +108,8 @@ class CommitRow:
     @classmethod
     def of(cls, c: CommitData) -> CommitRow:
         title, _sep, body = c.message.strip("\n").partition("\n")
-        return cls(c.sha, title or c.sha[:7], body.strip("\n"), c.author_name, _ts(c.author_time), c.parents)
+        return cls(c.sha, commit_title(title, c.parents) or c.sha[:7], body.strip("\n"), c.author_name,
+                   _ts(c.author_time), c.parents)
 
 
 def _rev_label(rev: str) -> str:

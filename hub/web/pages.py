@@ -13,6 +13,7 @@ from models_registry.rendering import render_markdown
 from search_index.query import FACETS, SearchRequest
 
 from .. import auth
+from ..localize import localize
 from ..search_writer import viewer_namespaces
 from ..wiring import services
 

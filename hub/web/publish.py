@@ -25,6 +25,7 @@ from models_registry.names import PR_REF_RE
 from models_registry.permissions import can_write
 
 from .. import auth
+from ..localize import localize
 from ..wiring import services
 from .accounts import login_required
 from .forms import NewRepoForm
@@ -131,9 +132,9 @@ def new_repo():
             form.name.errors = [*form.name.errors, _("%(owner)s already has a model named %(name)s.",
                                                      owner=owner, name=name)]
         except (Forbidden, NotFound) as e:
-            form.owner.errors = [*form.owner.errors, e.message]
+            form.owner.errors = [*form.owner.errors, localize(e.message)]
         except BadRequest as e:
-            form.name.errors = [*form.name.errors, e.message]
+            form.name.errors = [*form.name.errors, localize(e.message)]
         else:
             if form.license.data:
                 try:

@@ -19,6 +19,7 @@ from models_registry.names import validate_path
 from models_registry.rendering import render_markdown
 
 from .. import auth
+from ..localize import localize
 from ..wiring import services
 from .forms import CommitMessageForm
 from .helpers import repo_path
@@ -70,7 +71,8 @@ def _commit_target(ns: str, name: str, marker: str):
 
 
 def _problems(items) -> list[dict[str, Any]]:
-    return [{"message": p.message, "line": p.line, "field": p.field, "text": str(p)} for p in items]
+    return [{"message": localize(p.message), "line": p.line, "field": p.field, "text": localize(p.text)}
+            for p in items]
 
 
 # ---- edit and preview -----------------------------------------------------------------------
@@ -162,11 +164,11 @@ def _commit_edit(p, repo, rev: str, path: str, mode: str, form: EditForm, text: 
         form.parent.data = reg.repos.resolve_revision(repo, rev)
         return None
     except (BadRequest, Conflict, EntryNotFound) as e:
-        errs = e.extra.get("errors") if isinstance(e.extra.get("errors"), list) else [e.message]
-        form.content.errors = [*form.content.errors, *errs]
+        errs = e.extra.get("errors") if isinstance(e.extra.get("errors"), list) else (e.message,)
+        form.content.errors = [*form.content.errors, *(localize(m) for m in errs)]
         return None
     for w in result.warnings:
-        flash(_("Model card warning: %(w)s", w=w), "warning")
+        flash(_("Model card warning: %(w)s", w=localize(w)), "warning")
     flash(_("Pull request opened with your changes.") if pr else _("Changes committed."))
     return after_commit_url(repo, rev, pr, path)
 
@@ -188,7 +190,7 @@ def preview(ns: str, name: str):
     try:
         validate_path(path)
     except BadRequest as e:
-        return jsonify({"error": e.message}), 400
+        return jsonify({"error": localize(e.message)}), 400
     return jsonify(preview_data(repo, rev, path, text.replace("\r\n", "\n")))
 
 
@@ -210,7 +212,7 @@ def delete_file(ns: str, name: str, rest: str):
             _result, pr = services().community.commit_or_open_pr(p, repo, rev, [DeletePath(path)], summary,
                                                         form.description.data or "", create_pr)
         except (BadRequest, Conflict, PreconditionFailed, EntryNotFound) as e:
-            form_error = e.message
+            form_error = localize(e.message)
         else:
             flash(_("Pull request opened to delete %(path)s.", path=path) if pr
                   else _("%(path)s deleted.", path=path))

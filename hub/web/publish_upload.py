@@ -25,6 +25,7 @@ from models_registry.errors import (BadRequest, Conflict, EntryNotFound, Forbidd
 from models_registry.names import validate_path
 
 from .. import auth
+from ..localize import localize
 from ..wiring import services
 from .forms import CommitMessageForm
 from .pages import load_repo
@@ -155,7 +156,7 @@ def _upload_paths(form: UploadForm, uploads) -> list[str] | None:
         try:
             validate_path(folder)
         except BadRequest as e:
-            form.folder.errors = [*form.folder.errors, e.message]
+            form.folder.errors = [*form.folder.errors, localize(e.message)]
             return None
     paths = []
     for fs in uploads:
@@ -164,7 +165,7 @@ def _upload_paths(form: UploadForm, uploads) -> list[str] | None:
         try:
             validate_path(path)
         except BadRequest as e:
-            form.files.errors = [*form.files.errors, e.message]
+            form.files.errors = [*form.files.errors, localize(e.message)]
             return None
         if path in paths:
             form.files.errors = [*form.files.errors, _("Two files would be saved as %(path)s.", path=path)]
@@ -197,12 +198,14 @@ def upload(ns: str, name: str, rev: str):
                     else _("Upload %(n)s files", n=len(paths)))
                 create_pr = opens_pr(mode, form.create_pr.data)
                 try:
-                    _result, pr = services().community.commit_or_open_pr(p, repo, rev, ops, summary,
+                    result, pr = services().community.commit_or_open_pr(p, repo, rev, ops, summary,
                                                                 form.description.data or "", create_pr)
                 except (BadRequest, Conflict, PreconditionFailed, EntryNotFound, PayloadTooLarge) as e:
-                    form_error = e.message
+                    form_error = localize(e.message)
                 else:
                     target = after_commit_url(repo, rev, pr)
+                    for w in result.warnings:  # as the editor does: the card was accepted, with these
+                        flash(_("Model card warning: %(w)s", w=localize(w)), "warning")
                     flash(_("Pull request opened with your files.") if pr else
                           ngettext("%(num)s file committed.", "%(num)s files committed.", len(ops)))
                     if _wants_json():  # the script goes there itself

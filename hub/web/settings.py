@@ -17,6 +17,7 @@ from models_registry.gating import questions
 from models_registry.permissions import ROLES, can_admin
 
 from .. import auth
+from ..localize import ROLE_LABELS, localize
 from ..wiring import services
 from .accounts import login_required
 from .forms import NAME, Form, PasswordForm, ProfileForm, TokenForm
@@ -121,7 +122,7 @@ def password():
         except Unauthorized:
             form.current.errors = [*form.current.errors, _("The current password is wrong.")]
         except BadRequest as e:
-            form.new.errors = [*form.new.errors, e.message]
+            form.new.errors = [*form.new.errors, localize(e.message)]
         else:
             # Every session ended with the old password, this one too: it goes on under a new
             # secret, so that even a copy of this browser's cookie stops working.
@@ -153,7 +154,7 @@ def tokens():
         try:
             secret = services().registry.accounts.create_token(p.name, role=form.role.data, label=form.label.data.strip())
         except BadRequest as e:
-            form.role.errors = [*form.role.errors, e.message]
+            form.role.errors = [*form.role.errors, localize(e.message)]
         else:
             # Shown in this response only: it is never stored nor visible again.
             return _render_tokens(new_token=secret, status=201)
@@ -213,7 +214,7 @@ def new_org():
             except Conflict:
                 form.name.errors = [*form.name.errors, _("The name %(name)s is already taken.", name=name)]
             except (BadRequest, NotFound) as e:
-                form.name.errors = [*form.name.errors, e.message]
+                form.name.errors = [*form.name.errors, localize(e.message)]
             else:
                 flash(_("Organization %(name)s created. You are its admin.", name=name))
                 return redirect(f"/organizations/{name}/members", 303)
@@ -258,7 +259,7 @@ def members(org: str):
             try:
                 services().registry.accounts.set_member(org, user, form.role.data)
             except (BadRequest, NotFound) as e:
-                form.user.errors = [*form.user.errors, e.message]
+                form.user.errors = [*form.user.errors, localize(e.message)]
             else:
                 flash(_("%(user)s joined %(org)s.", user=user, org=org))
                 return redirect(f"/organizations/{org}/members", 303)
@@ -391,7 +392,7 @@ def repo_grant(ns: str, name: str):
         except NotFound:
             form.user.errors = [*form.user.errors, _("There is no user named %(user)s.", user=user)]
         except BadRequest as e:
-            form.user.errors = [*form.user.errors, e.message]
+            form.user.errors = [*form.user.errors, localize(e.message)]
         else:
             flash(_("%(user)s now has access.", user=user))
             return redirect(f"/{repo.repo_id}/settings#requests", 303)
@@ -409,7 +410,7 @@ def repo_delete(ns: str, name: str):
             try:
                 services().registry.repos.delete(p, "model", repo.repo_id)
             except RegistryError as e:
-                form.confirm.errors = [*form.confirm.errors, e.message]
+                form.confirm.errors = [*form.confirm.errors, localize(e.message)]
             else:
                 flash(_("%(id)s was deleted.", id=repo.repo_id))
                 return redirect(f"/{repo.namespace}", 303)
