@@ -83,7 +83,7 @@ def _run(action, back: str, success: str | None = None):
     except Forbidden:
         raise
     except RegistryError as e:  # BadRequest, NotFound, Conflict, RateLimited ...
-        flash(e.message, "error")
+        flash(localize(e.message), "error")
     else:
         if success:
             flash(success, "success")
@@ -147,10 +147,10 @@ def new_discussion(ns: str, name: str):
         except Forbidden:
             raise
         except RateLimited as e:
-            flash(e.message, "error")
+            flash(localize(e.message), "error")
             status = 429
         except RegistryError as e:
-            flash(e.message, "error")
+            flash(localize(e.message), "error")
             status = 400
         else:
             flash(_("Discussion #%(num)s opened.", num=d.num), "success")
@@ -320,7 +320,7 @@ def comment(ns: str, name: str, num: int):
     except Forbidden:
         raise
     except RegistryError as err:
-        flash(err.message, "error")
+        flash(localize(err.message), "error")
         _keep_draft(repo, num, text)
         return _see_other(back)
     if e.pending_review:

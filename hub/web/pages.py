@@ -142,7 +142,7 @@ def ask_access(ns: str, name: str):
     try:
         status = services().registry.gating.request_access(auth.current(), repo, answers)
     except BadRequest as e:
-        flash(e.message, "error")
+        flash(localize(e.message), "error")
     else:
         flash(_("Access granted.") if status == "accepted" else _("Your request was sent to the owner."))
     return redirect(f"/{repo.repo_id}")
