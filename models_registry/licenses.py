@@ -204,3 +204,25 @@ def compatible(card_license: str, detected: str) -> bool:
     if detected in families.get(card, ()):
         return True
     return card == detected
+
+
+LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
+
+
+def own_terms(license_id: str, meta: dict | None) -> str | None:
+    """Where a repository's own license terms are, for `license: other` (and `unknown`): the card's
+    `license_link`, an absolute http(s) URL or a path in the repository ("LICENSE", "./LICENSE.md",
+    normalised without "./"); None when the card names none (the caller may look for a LICENSE file).
+    The catalogue's "other" page says nothing about this repository's terms."""
+    if not isinstance(license_id, str) or license_id.lower() not in ("other", "unknown"):
+        return None
+    link = (meta or {}).get("license_link")
+    if not isinstance(link, str) or not link.strip():
+        return None
+    link = link.strip()
+    if re.match(r"^https?://", link, re.IGNORECASE):
+        return link
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", link):  # another scheme (javascript:, data:): no link
+        return None
+    path = re.sub(r"^(\./)+", "", link).lstrip("/")
+    return path if path and ".." not in path.split("/") else None

@@ -51,6 +51,13 @@ class Registry:
         self.mirrors = Mirrors(self)
         self.repos.write_guards.append(self.mirrors.check_writable)  # mirrors are read-only
 
+    def health(self) -> dict[str, str]:
+        """What /api/health and the status page report: the database answers, and which one it is.
+        (A failure raises: the caller answers 500, which is what a monitor looks for.)"""
+        with self.db.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "database": self.db.engine.dialect.name}
+
     def sweep_uploads(self) -> int:
         """Remove what stopped processes left of unfinished uploads (LFS staging files, xorbs
         being received); `modelhub serve` calls it at start. Interrupted `sync pull` downloads

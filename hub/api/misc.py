@@ -16,10 +16,7 @@ bp = Blueprint("misc", __name__)
 
 @bp.get("/api/health")
 def health():
-    reg = services().registry
-    with reg.db.engine.connect() as conn:
-        conn.exec_driver_sql("SELECT 1")
-    return jsonify({"status": "ok", "database": reg.db.engine.dialect.name})
+    return jsonify(services().registry.health())
 
 
 @bp.get("/api/agent-harnesses")

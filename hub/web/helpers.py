@@ -63,6 +63,24 @@ def url_with(**changes) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
+def url_without(key: str, value: str) -> str:
+    """This page's URL without one value of a repeated parameter (one filter chip's ×), back on page 1."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if not (k == key and v == value) and k != "p"]
+    return request.path + ("?" + urlencode(args) if args else "")
+
+
+def page_numbers(page: int, last: int, around: int = 2) -> list[int | None]:
+    """The page numbers (from 0) a numbered pager shows: the first, the last, `around` either side of
+    the current one, and None where a run is left out (shown as an ellipsis)."""
+    shown = sorted({0, last, *range(max(0, page - around), min(last, page + around) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
 def repo_path(repo) -> str:
     prefix = {"model": "", "dataset": "datasets/", "space": "spaces/"}[repo.repo_type]
     return f"/{prefix}{repo.repo_id}"
@@ -75,7 +93,8 @@ def qrev(rev: str) -> str:
 def init_app(app: Flask, languages: dict[str, str]) -> None:
     app.jinja_env.filters.update(count=human_count, size=human_size, ago=ago, when=when, qrev=qrev,
                                  qpath=lambda p: quote(p))
-    app.jinja_env.globals.update(url_with=url_with, repo_path=repo_path, LANGUAGES=languages)
+    app.jinja_env.globals.update(url_with=url_with, url_without=url_without, page_numbers=page_numbers,
+                                 repo_path=repo_path, LANGUAGES=languages)
     app.jinja_env.globals["safe_html"] = lambda html: Markup(html)  # only for sanitizer output
 
     @app.context_processor

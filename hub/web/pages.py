@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
@@ -10,12 +12,14 @@ from models_registry.errors import BadRequest, EntryNotFound, RepoNotFound
 from models_registry.gating import questions
 from models_registry.permissions import can_write
 from models_registry.rendering import render_markdown
+from models_registry.usage import WEIGHTS_FILE_LIBRARIES, UsageSnippet, usage_snippet
 from search_index.query import FACETS, SearchRequest
 
 from .. import auth
 from ..localize import localize
 from ..search_writer import viewer_namespaces
 from ..wiring import services
+from .helpers import qrev, repo_path
 
 bp = Blueprint("web_pages", __name__)
 PAGE_SIZE = 30
@@ -43,6 +47,7 @@ def home():
     )
 
 
+MAX_PAGE = 300  # the last page number (from 0) /models offers: search pages up to offset 10,000
 FACET_VALUES_SHOWN = 12  # per facet on /models (the most frequent, and any filtered on)
 
 
@@ -50,7 +55,7 @@ FACET_VALUES_SHOWN = 12  # per facet on /models (the most frequent, and any filt
 def models():
     p = auth.current()
     sort = request.args.get("sort") or ("relevance" if request.args.get("search") else "trending")
-    page = int_param("p", 0, 300)
+    page = int_param("p", 0, MAX_PAGE)
     filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
     if request.args.getlist("tag"):
         filters["tags"] = request.args.getlist("tag")
@@ -61,9 +66,14 @@ def models():
     hits = result.hits[:PAGE_SIZE]
     repos = {r.id: r for r in services().registry.repos.by_ids([h.pk for h in hits], p)}
     items = [(repos[h.pk], h.snippet) for h in hits if h.pk in repos]
+    # Numbered pages go by offset (p=), as far as search pages (MAX_PAGE); the API's keyset cursors
+    # are for walking everything, which a reader choosing page 4 of 9 does not do.
+    last_page = min(max(0, -(-result.total // PAGE_SIZE) - 1), MAX_PAGE)
+    active = [(FACET_LABELS.get(k, N_("Tag")), k, v) for k in ("tag", *FACETS) for v in request.args.getlist(k)]
     return render_template("models/list.html", items=items, total=result.total, facets=result.facets,
                            filters=filters, sort=sort, page=page, has_more=len(result.hits) > PAGE_SIZE,
-                           suggestion=result.suggestion, facet_names=FACET_LABELS)
+                           suggestion=result.suggestion, facet_names=FACET_LABELS, last_page=last_page,
+                           past_end=bool(result.total) and page > last_page, active=active)
 
 
 def N_(message: str) -> str:
@@ -107,7 +117,7 @@ def model(ns: str, name: str):
     meta = repo.card_data or {}
     lic_ids = [str(x) for x in (meta.get("license") if isinstance(meta.get("license"), list)
                                   else [meta.get("license")] if meta.get("license") else [])]
-    lics = [(lid, license_catalogue.get(lid)) for lid in lic_ids]
+    lics = [(lid, license_catalogue.get(lid), license_href(repo, lid)) for lid in lic_ids]
     is_maintainer = can_write(p, repo.namespace)
     open_discussions = services().community.list(p, repo, status="open", page_size=1)[1]
     return render_template(
@@ -115,7 +125,30 @@ def model(ns: str, name: str):
         licenses=lics, liked=reg.engagement.has_liked(p, repo), access=reg.gating.status_of(p, repo),
         has_access=reg.gating.has_access(p, repo), is_maintainer=is_maintainer,
         questions=questions(repo), open_discussions=open_discussions, base_url=request.host_url.rstrip("/"),
-        tab="card", mirror=reg.mirrors.trust(repo))
+        tab="card", mirror=reg.mirrors.trust(repo), usage=usage_of(repo))
+
+
+def license_href(repo, lid: str) -> str:
+    """The license's page, or for `license: other` the repository's own terms: its `license_link`
+    (a URL, or a file of the repository), else its LICENSE file if it has one."""
+    terms = license_catalogue.own_terms(lid, repo.card_data)
+    if terms and "://" in terms:
+        return terms
+    if terms is None and lid.lower() in ("other", "unknown") and repo.head_sha:
+        reg = services().registry
+        terms = next((f for f in license_catalogue.LICENSE_FILES if reg.repos.exists_at(repo, repo.head_sha, f)), None)
+    if terms:
+        return f"{repo_path(repo)}/blob/{qrev(repo.default_branch)}/{quote(terms)}"
+    return f"/licenses/{lid.lower()}"
+
+
+def usage_of(repo) -> UsageSnippet:
+    """"Use this model" for the repository's library; weights-file libraries get the file's name."""
+    files: list[str] = []
+    if repo.head_sha and ((repo.library_name or "").lower() in WEIGHTS_FILE_LIBRARIES or "gguf" in repo.tags):
+        files = [e.path for e in services().registry.repos.tree(repo, repo.head_sha, "", False) if e.type == "file"]
+    return usage_snippet(repo.repo_id, repo.library_name, repo.pipeline_tag, repo.tags,
+                         request.host_url.rstrip("/"), files)
 
 
 @bp.post("/<ns>/<name>/like")
@@ -160,6 +193,14 @@ def profile(ns: str):
     info = reg.accounts.user_profile(ns) if kind == "user" else reg.accounts.org_profile(ns)
     return render_template("profile.html", ns=ns, kind=kind, info=info, repos=repos[:PAGE_SIZE], page=page,
                            has_more=len(repos) > PAGE_SIZE)
+
+
+@bp.get("/status")
+def status():
+    """The footer's "Status": the same checks as GET /api/health (which monitors keep reading), for people."""
+    health = services().registry.health()
+    indexed = services().search.search(SearchRequest(limit=0, viewer=viewer_namespaces(None))).total
+    return render_template("status.html", health=health, indexed=indexed)
 
 
 @bp.get("/licenses")

@@ -106,6 +106,15 @@ def _launch():
     return b
 
 
+def launch_chromium(*extra_args: str):
+    """Another headless Chromium of the same Playwright driver, with more command-line flags (say
+    `--host-resolver-rules=MAP modelhub.lan 127.0.0.1`, to browse the hub by a host name over plain
+    HTTP, where the page is no secure context). The caller closes it; the `browser` fixture must
+    have started the driver."""
+    b = _launch()
+    return b.browser_type.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+
+
 def _shutdown() -> None:
     b, pw = _shared.pop("browser", None), _shared.pop("playwright", None)
     if b is not None:

@@ -1,4 +1,4 @@
-// ModelHub publishing pages: upload progress, live model card preview, copy-once tokens,
+// ModelHub publishing pages: upload progress, live model card preview,
 // delete confirmation. Every form works without this file; it only makes them nicer.
 (function () {
   "use strict";
@@ -146,22 +146,6 @@
     source.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 350); });
     lastSent = source.value; // the server rendered this text's preview already
   }
-
-  // ---- tokens: copy the new token ----
-  document.addEventListener("click", async (ev) => {
-    const b = ev.target.closest("[data-copy-input]");
-    if (!b) return;
-    const input = document.querySelector(b.dataset.copyInput);
-    if (!input) return;
-    input.select();
-    try {
-      if (navigator.clipboard) await navigator.clipboard.writeText(input.value);
-      else document.execCommand("copy");
-      const old = b.textContent;
-      b.textContent = b.dataset.copied || "Copied";
-      setTimeout(() => { b.textContent = old; }, 2000);
-    } catch (e) { /* the text stays selected: the user can copy it by hand */ }
-  });
 
   // ---- delete a repository: the button waits for the exact name ----
   const del = document.querySelector("form[data-confirm-name]");

@@ -44,16 +44,67 @@
     });
   }
 
+  // The model list's facets: on a phone they start closed behind a button (site.css), so that the
+  // results come first; without this script they stay open.
+  const facets = document.querySelector("[data-facets]");
+  const facetsButton = facets && facets.querySelector("[data-facets-toggle]");
+  if (facetsButton) {
+    facets.classList.add("facets-js");
+    facetsButton.addEventListener("click", () => {
+      facetsButton.setAttribute("aria-expanded", String(facets.classList.toggle("open")));
+    });
+  }
+
   // A select that applies itself (the model list's sort order); <noscript> shows a button instead.
   document.addEventListener("change", (ev) => {
     if (ev.target.matches("select[data-autosubmit]") && ev.target.form) ev.target.form.submit();
   });
 
-  // Copy buttons.
-  document.addEventListener("click", (ev) => {
-    const b = ev.target.closest("[data-copy]");
+  // Copy buttons: data-copy names the element whose text (an input's value) is copied, data-copy-text
+  // gives the text itself. Over plain HTTP by host name (http://modelhub.lan) the page is no secure
+  // context and navigator.clipboard is undefined: the text is then selected in a scratch textarea and
+  // copied with execCommand("copy"), which a click still allows. The button says what happened.
+  const copyBySelection = (text) => {
+    const area = document.createElement("textarea");
+    area.className = "copy-scratch";
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.setAttribute("aria-hidden", "true");
+    document.body.appendChild(area);
+    const focused = document.activeElement;
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    area.remove();
+    if (focused && focused.focus) focused.focus();
+    return ok;
+  };
+  const say = (b, text) => {
+    if (!text) return;
+    if (b.dataset.label === undefined) b.dataset.label = b.textContent;
+    b.textContent = text;
+    clearTimeout(b.copyTimer);
+    b.copyTimer = setTimeout(() => { b.textContent = b.dataset.label; }, 2500);
+  };
+  document.addEventListener("click", async (ev) => {
+    const b = ev.target.closest("[data-copy], [data-copy-text]");
     if (!b) return;
-    const target = document.querySelector(b.dataset.copy);
-    if (target && navigator.clipboard) navigator.clipboard.writeText(target.innerText);
+    let text = b.dataset.copyText;
+    if (text === undefined) {
+      const target = document.querySelector(b.dataset.copy);
+      if (!target) return;
+      text = target.matches("input, textarea") ? target.value : target.innerText.replace(/\n$/, "");
+    }
+    let ok = false;
+    if (navigator.clipboard && window.isSecureContext) {
+      try { await navigator.clipboard.writeText(text); ok = true; } catch (e) { ok = false; }
+    }
+    if (!ok) ok = copyBySelection(text);
+    if (!ok) {  // nothing could copy: select the text on the page, for Ctrl+C
+      const target = b.dataset.copy && document.querySelector(b.dataset.copy);
+      if (target && target.select) target.select();
+      else if (target) window.getSelection().selectAllChildren(target);
+    }
+    say(b, ok ? b.dataset.copied : b.dataset.copyFailed);
   });
 })();
