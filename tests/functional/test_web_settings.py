@@ -317,7 +317,7 @@ def test_tokens_create_use_list_revoke(hub, carol):
     assert r.status_code == 201
     assert r.headers["Cache-Control"] == "no-store"
     secret = re.search(r'value="(mh_[^"]+)"', r.text).group(1)
-    assert "Copy it now" in r.text and "data-copy-input" in r.text
+    assert "Copy it now" in r.text and 'data-copy="#new-token"' in r.text
     api = hub.api(secret)
     assert api.whoami()["name"] == carol["name"]
     name = uniq("tok")
