@@ -300,6 +300,10 @@ class PostgresIndex:
         if phase:
             phase("swapping the new tables in")
         with self.engine.begin() as c:
+            # All three at once, in the order a search takes them (the vocabulary for its typo
+            # clauses, then the repositories): taken one by one, a search holding the vocabulary and
+            # waiting for the repositories deadlocks with a swap holding them.
+            c.execute(sql(f"LOCK TABLE {WORDS}, {REPOS}, {DISCUSSIONS} IN ACCESS EXCLUSIVE MODE"))
             for table in (REPOS, WORDS, DISCUSSIONS):
                 indexes = [n for (n,) in c.execute(sql("SELECT indexname FROM pg_indexes WHERE tablename = :t"),
                                                    {"t": table}).all()]

@@ -3,7 +3,6 @@ servers on each search backend (MODELHUB_SEARCH) for the search tests parametriz
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,10 +64,5 @@ def index_paused(hub: LiveHub) -> Iterator[None]:
         finally:
             engine.dispose()
         return
-    fd = os.open(hub.data_dir / "search" / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with LockDir(hub.data_dir / "search").hold("writer"):  # as SearchIndex.writer_lock takes it
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
