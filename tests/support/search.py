@@ -66,3 +66,30 @@ def index_paused(hub: LiveHub) -> Iterator[None]:
         return
     with LockDir(hub.data_dir / "search").hold("writer"):  # as SearchIndex.writer_lock takes it
         yield
+
+
+@contextmanager
+def empty_index(backend: str, folder: Path) -> Iterator:
+    """An empty index on `backend`: whoosh in `folder`, or postgres in a fresh, migrated PostgreSQL
+    database of MODELHUB_TEST_DATABASE_URL's server (the test is skipped without one)."""
+    if backend == "whoosh":
+        yield index_at(folder)
+        return
+    from hub import migrate
+    from models_registry.db import Database
+    from models_registry.locks import PgLocks
+    from search_index.postgres import PostgresIndex
+    from tests.support.databases import database_url
+
+    db = Database(database_url("postgres"))
+    locks = PgLocks.for_database(db)
+    try:
+        migrate.upgrade(db)
+        yield PostgresIndex(db.engine, locks)
+    finally:
+        locks.engine.dispose()
+        db.dispose()
+
+
+def backend_of_index(index) -> str:
+    return "whoosh" if isinstance(index, SearchIndex) else "postgres"

@@ -8,16 +8,25 @@ from collections import Counter
 import pytest
 
 from search_index import RepoDoc
-from search_index.query import SearchRequest, quick, search
-from tests.support.corpus import CORPUS
-from tests.support.search import index_at
+from search_index.query import SearchRequest
+from tests.support.corpus import CORPUS, repo_docs
+from tests.support.search import SEARCH_BACKENDS, backend_of_index, empty_index
 
 PUBLIC = [e for e in CORPUS if not e.private]
 
 
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def index(request, tmp_path_factory):
+    """The corpus on each backend (whoosh; postgres with MODELHUB_TEST_DATABASE_URL)."""
+    with empty_index(request.param, tmp_path_factory.mktemp("search")) as ix:
+        with ix.writer_lock():
+            ix.apply(repos=repo_docs())
+        yield ix
+
+
 def run(index, **kw):
     kw.setdefault("limit", 100)
-    return search(index, SearchRequest(**kw))
+    return index.search(SearchRequest(**kw))
 
 
 def expected_facets(entries) -> dict[str, dict[str, int]]:
@@ -108,8 +117,15 @@ def test_sort_orders(index, sort, key):
     assert [h.repo_id for h in run(index, sort=sort, ascending=True).hits] == desc[::-1]
 
 
-def test_recent_sort_within_the_same_second(tmp_path):
-    ix = index_at(tmp_path / "s")
+@pytest.fixture
+def fresh(index, tmp_path):
+    """An empty index on the backend of `index`."""
+    with empty_index(backend_of_index(index), tmp_path / "s") as ix:
+        yield ix
+
+
+def test_recent_sort_within_the_same_second(fresh):
+    ix = fresh
     t0 = dt.datetime(2024, 6, 1, 12, 0, 0, 100_000, tzinfo=dt.timezone.utc)
     older = RepoDoc(1, "model", "ns", "older", False, card_text="x", last_modified=t0)
     newer = RepoDoc(2, "model", "ns", "newer", False, card_text="x", last_modified=t0 + dt.timedelta(milliseconds=600))
@@ -117,9 +133,9 @@ def test_recent_sort_within_the_same_second(tmp_path):
         ix.apply(repos=[older, newer])
     with ix.writer_lock():  # re-indexed later (say, for a new like), modified no later
         ix.apply(repos=[RepoDoc(1, "model", "ns", "older", False, card_text="x", last_modified=t0, likes=1)])
-    got = [h.repo_id for h in search(ix, SearchRequest(sort="recent")).hits]
+    got = [h.repo_id for h in ix.search(SearchRequest(sort="recent")).hits]
     assert got == ["ns/newer", "ns/older"]
-    got = [h.repo_id for h in search(ix, SearchRequest(sort="recent", ascending=True)).hits]
+    got = [h.repo_id for h in ix.search(SearchRequest(sort="recent", ascending=True)).hits]
     assert got == ["ns/older", "ns/newer"]
 
 
@@ -146,8 +162,8 @@ def test_pages_cover_the_results_without_overlap(index, kw):
     assert pages == full
 
 
-def test_pages_are_stable_among_ties(tmp_path):
-    ix = index_at(tmp_path / "s")
+def test_pages_are_stable_among_ties(fresh):
+    ix = fresh
     docs = [RepoDoc(i, "model", "tie", f"same-{i:02d}", False, card_text="tiedword") for i in range(1, 24)]
     with ix.writer_lock():
         ix.apply(repos=docs)
@@ -156,14 +172,14 @@ def test_pages_are_stable_among_ties(tmp_path):
     for kw in ({}, {"text": "tiedword"}, {"sort": "likes"}):
         pages = []
         for offset in range(0, 24, 5):
-            pages += [h.repo_id for h in search(ix, SearchRequest(offset=offset, limit=5, **kw)).hits]
+            pages += [h.repo_id for h in ix.search(SearchRequest(offset=offset, limit=5, **kw)).hits]
         assert sorted(pages) == sorted(d.repo_id for d in docs), kw
 
 
 def test_limit_and_offset_are_bounded(index):
-    r = search(index, SearchRequest(limit=10_000))
+    r = index.search(SearchRequest(limit=10_000))
     assert len(r.hits) == min(100, len(PUBLIC)) and r.total == len(PUBLIC)
-    r = search(index, SearchRequest(offset=10**9))
+    r = index.search(SearchRequest(offset=10**9))
     assert r.hits == [] and r.total == len(PUBLIC)
 
 
@@ -195,20 +211,20 @@ def test_no_snippets_unless_asked(index):
 # ---- quick search --------------------------------------------------------------------------------
 
 def test_quick_search_by_name_prefix_most_downloaded_first(index):
-    assert quick(index, "qw", []) == ["Qwen/Qwen2.5-7B-Instruct"]
-    assert quick(index, "med", []) == ["med-ai/medical-image-segmentation", "med-ai/chest-xray-report",
+    assert index.quick("qw", []) == ["Qwen/Qwen2.5-7B-Instruct"]
+    assert index.quick("med", []) == ["med-ai/medical-image-segmentation", "med-ai/chest-xray-report",
                                        "med-ai/clinical-bert-zh"]
-    assert quick(index, "med-ai/chest", []) == ["med-ai/chest-xray-report"]
-    assert quick(index, "openai", [], limit=1) == ["openai/clip-vit-large-patch14"]
+    assert index.quick("med-ai/chest", []) == ["med-ai/chest-xray-report"]
+    assert index.quick("openai", [], limit=1) == ["openai/clip-vit-large-patch14"]
 
 
 def test_quick_search_visibility(index):
-    assert "med-ai/ehr-private-notes" not in quick(index, "ehr", [])
-    assert "med-ai/ehr-private-notes" not in quick(index, "ehr", ["fin-ai"])
-    assert quick(index, "ehr", ["med-ai"]) == ["med-ai/ehr-private-notes"]
-    assert quick(index, "ehr", None) == ["med-ai/ehr-private-notes"]
+    assert "med-ai/ehr-private-notes" not in index.quick("ehr", [])
+    assert "med-ai/ehr-private-notes" not in index.quick("ehr", ["fin-ai"])
+    assert index.quick("ehr", ["med-ai"]) == ["med-ai/ehr-private-notes"]
+    assert index.quick("ehr", None) == ["med-ai/ehr-private-notes"]
 
 
 @pytest.mark.parametrize("prefix", ["", " ", "q", "-", "\x00", "🤖", "a" * 5000])
 def test_quick_search_degenerate_input(index, prefix):
-    assert quick(index, prefix, []) == []
+    assert index.quick(prefix, []) == []
