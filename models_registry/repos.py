@@ -6,17 +6,19 @@ Commits (the one way to change files) live in `commits.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import names
 from .names import FULL_SHA_RE
 from .accounts import Accounts
 from .db import Database
 from .dbutil import insert_ignore
+from .object_use import mark_used
 from .errors import BadRequest, Conflict, EntryNotFound, Forbidden, NotFound, RepoNotFound, RevisionNotFound
 from .file_facts import ABSENT, FileFacts
 from .listing import RepoFilter, choose_driver, list_query
@@ -208,6 +210,61 @@ class Repos:
                                             "lfs_oid": None, "lfs_size": None}])
             s.flush()
             return RepoView.of(repo)
+
+    def create_filled(self, principal: Principal, repo_type: str, repo_id: str, storage_key: str, *,
+                      private: bool, lfs_oids: Iterable[str], prepare: Callable[[Session], object] | None = None
+                      ) -> RepoView:
+        """Make the bare repository already filled under `storage_key` (refs and all: a first `sync
+        pull` fills it where nobody sees it, `GitStore.init_unfinished`) a repository, in one
+        transaction: its row, its links to the LFS objects its refs reach, and whatever `prepare`
+        adds in that transaction (a mirror's missing namespace). Before this commits nothing of it
+        is visible, and if it fails nothing is; `Commits.after_push` then fills in the metadata (a
+        crash before that is what the start-up sweep's `reconcile_heads` repairs)."""
+        namespace, name = names.split_repo_id(repo_id)
+        if repo_type not in names.REPO_TYPES or not principal.is_admin:
+            raise Forbidden("Only the hub's own tools make a repository of a filled folder")
+        oids = sorted(set(lfs_oids))
+        if prepare is None and self.accounts.namespace_kind(namespace) is None:
+            raise NotFound(f"No user or organization named {namespace!r}")
+        with self.db.session(write=True) as s:
+            if prepare is not None:
+                prepare(s)
+            if s.scalar(_BY_NAME_ANY_CASE, {"repo_type": repo_type, "ns": namespace.lower(),
+                                            "name": name.lower()}) is not None:
+                raise Conflict(f"{repo_id} was created meanwhile; nothing was changed", repo=repo_id)
+            _free_name(s, repo_type, namespace, name)
+            repo = Repository(repo_type=repo_type, namespace=namespace, name=name, private=private,
+                              storage_key=storage_key)
+            s.add(repo)
+            try:
+                s.flush()
+            except IntegrityError:
+                raise Conflict(f"{repo_id} was created meanwhile; nothing was changed", repo=repo_id) from None
+            insert_ignore(s, RepoLfsObject, [{"repo_id": repo.id, "oid": o} for o in oids])
+            collected = mark_used(s, oids)  # garbage collection keeps them from now on
+            if collected:
+                raise Conflict(f"LFS object {min(collected)} was removed by garbage collection during the "
+                               "pull; nothing was changed, run it again")
+            view = RepoView.of(repo)
+        self.git.finished(storage_key)
+        return view
+
+    def sweep_unfinished(self) -> int:
+        """Remove what first `sync pull`s that were killed left: repositories still marked unfinished
+        whose filler is gone and that no row names (none was ever visible). Returns how many."""
+        removed = 0
+        for key, claim in self.git.unfinished_keys():
+            with claim as free:
+                if not free:
+                    continue  # a pull is filling it right now
+                with self.db.session() as s:
+                    named = s.scalar(select(Repository.id).where(Repository.storage_key == key)) is not None
+                if named:  # killed after its row committed, before the mark went
+                    self.git.finished(key)
+                else:
+                    self.git.delete(key)
+                    removed += 1
+        return removed
 
     def delete(self, principal: Principal, repo_type: str, repo_id: str) -> None:
         repo = self.get(repo_type, repo_id, principal, need="admin")

@@ -43,8 +43,9 @@ def serve(ctx: click.Context, host: str, port: int, data_dir: str | None, worker
 @click.pass_context
 def sweep(ctx: click.Context, skip_uploads: bool, quiet: bool) -> None:
     """Remove what killed processes left behind: git lock files in repositories nobody is writing
-    now and unfinished uploads of processes that are gone, and refresh the metadata of repositories
-    whose branch moved just before a crash. `serve` runs it as it starts."""
+    now, unfinished uploads of processes that are gone and the never-visible repositories of first
+    sync pulls that were killed, and refresh the metadata of repositories whose branch moved just
+    before a crash. `serve` runs it as it starts."""
     reg = registry(ctx)
     if not skip_uploads:
         report_uploads_removed(reg.sweep_uploads())
@@ -52,9 +53,12 @@ def sweep(ctx: click.Context, skip_uploads: bool, quiet: bool) -> None:
     with click.progressbar(length=total, label="checking repositories", file=sys.stderr, show_pos=True,
                            hidden=quiet) as bar:
         removed, seen = reg.git.sweep_locks(progress=bar.update)
+        unfinished = reg.repos.sweep_unfinished()
         fixed = reg.commits.reconcile_heads()
     if removed or not quiet:
         click.echo(f"removed {removed} git lock file(s) left by stopped writers in {seen} repositories", err=True)
+    if unfinished or not quiet:
+        click.echo(f"removed {unfinished} unfinished repositories of killed first sync pulls", err=True)
     if fixed or not quiet:
         click.echo(f"refreshed {fixed} repositories whose recorded head lagged their branch", err=True)
     reg.close()

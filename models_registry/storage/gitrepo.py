@@ -51,6 +51,8 @@ SUBMODULE_MODE = 0o160000
 # under GitStore.incoming only (a fetch can take minutes).
 INCOMING_REFS = "refs/mirror-incoming"
 # The lock files git and dulwich take outside refs/ and objects/ (always under the repository lock).
+# In a repository a first `sync pull` is filling: no row names it yet (GitStore.init_unfinished).
+UNFINISHED_MARK = "modelhub-unfinished"
 TOP_LEVEL_LOCKS = ("HEAD.lock", "config.lock", "packed-refs.lock", "shallow.lock", "index.lock")
 
 
@@ -402,6 +404,30 @@ class GitStore:
             if progress:
                 progress(1)
         return removed, seen
+
+    # ---- repositories filled before any row names them (a first `sync pull`) ------------------
+    @contextmanager
+    def claim(self, key: str) -> Iterator[None]:
+        """Held by whoever fills an unfinished repository (`init_unfinished`) until a row names it:
+        while it is held, a sweep leaves the folder alone; once free, the holder is gone."""
+        with self.locks.hold(f"{key}-claim"):
+            yield
+
+    def init_unfinished(self, key: str) -> None:
+        """A new bare repository marked unfinished: no row names it yet, so nobody sees it (call
+        under `claim`). `finished` removes the mark once a row names it."""
+        self.init(key).close()
+        write_file(self.path_for(key) / UNFINISHED_MARK, b"filled by a first sync pull; no row names it yet\n")
+
+    def finished(self, key: str) -> None:
+        (self.path_for(key) / UNFINISHED_MARK).unlink(missing_ok=True)
+
+    def unfinished_keys(self) -> Iterator[tuple[str, AbstractContextManager[bool]]]:
+        """(key, a try-claim of it) for every repository still marked unfinished; the claim is
+        False while its filler lives."""
+        for key in self.keys():
+            if (self.path_for(key) / UNFINISHED_MARK).exists():
+                yield key, self.locks.try_hold(f"{key}-claim")
 
     def path_for(self, key: str) -> Path:
         if not key.isalnum():

@@ -17,7 +17,8 @@ Rules (KohakuHub's, adapted):
   who can read the database can read it: give mirrors a read-only token of an account that can
   read nothing else, or use on-demand mirroring, whose token lives in the server's configuration.
 - Mirrors keep the upstream's ids: a missing owner becomes an organization without members
-  (`ensure_namespace`).
+  (`ensure_mirror_namespace`), created in the transaction that makes a first pull's repository
+  visible, so a pull that fails or is killed leaves no namespace behind either.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import desc, func, select
+from sqlalchemy.orm import Session
 
 from .. import names
 from ..errors import BadRequest, Conflict, NotFound, RegistryError
@@ -230,8 +232,7 @@ class FollowedMirrors:
             if only_if_due and (mirror.interval_seconds is None or mirror.next_due is None
                                 or mirror.next_due > utcnow()):
                 return Outcome(mirror, "skipped", "synced by another process a moment ago")
-            self.ensure_namespace(mirror.namespace)
-            run_id = self._start_run(mirror, trigger)
+            run_id = self._start_run(mirror, trigger)  # a missing namespace comes with the repository (pull.py)
             report: SyncReport | None = None
             error: str | None = None
             try:
@@ -301,12 +302,22 @@ class FollowedMirrors:
 
     # ---- namespaces -------------------------------------------------------------------------
     def ensure_namespace(self, namespace: str) -> None:
-        """Mirrors keep the upstream's ids: a missing owner becomes an organization without members
-        (owned by the system: only site admins manage it)."""
+        """Mirrors keep the upstream's ids: a missing owner becomes an organization without members."""
         with self.db.session(write=True) as s:
-            lname = namespace.lower()
-            taken = s.scalar(select(func.count()).select_from(User).where(func.lower(User.name) == lname)) or \
-                s.scalar(select(func.count()).select_from(Organization).where(func.lower(Organization.name) == lname))
-            if not taken:
-                names.validate_namespace(namespace)
-                s.add(Organization(name=namespace, fullname=namespace))
+            ensure_mirror_namespace(s, namespace)
+
+
+def ensure_mirror_namespace(s: Session, namespace: str) -> bool:
+    """In the caller's transaction, so that it exists exactly when what needs it does (a pull's new
+    repository, `Repos.create_filled`): if no user or organization has the name, in any case, an
+    organization without members (owned by the system: only site admins manage it). Returns
+    whether it created one."""
+    lname = namespace.lower()
+    taken = s.scalar(select(func.count()).select_from(User).where(func.lower(User.name) == lname)) or \
+        s.scalar(select(func.count()).select_from(Organization).where(func.lower(Organization.name) == lname))
+    if taken:
+        return False
+    names.validate_namespace(namespace)
+    s.add(Organization(name=namespace, fullname=namespace))
+    s.flush()
+    return True

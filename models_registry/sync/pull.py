@@ -11,6 +11,18 @@ Order of work, so that an interruption or a refusal at any point leaves the mirr
    registry follow (`Commits.after_push`: head, card metadata, tags, search).
 A remote that rewrote history (a branch that no longer contains our head, a moved tag) is refused
 unless `force=True`.
+
+A first pull (no local repository yet) must leave nothing if it fails, even when killed with
+`kill -9`, which no cleanup code survives. So it never creates a visible repository up front: it
+fills a bare repository under a fresh storage key that no row names (`GitStore.init_unfinished`,
+marked unfinished, claimed by this process), and only when everything is there do the refs land,
+the row appear, the LFS objects get linked and a missing namespace get created, all in one
+transaction (`Repos.create_filled`, with `followed.ensure_mirror_namespace`). A failed pull deletes
+the folder; a killed one leaves a nameless folder that nobody can see and that the start-up sweep
+removes (`Repos.sweep_unfinished`: marked, unclaimed, unnamed). The next pull starts afresh (an LFS
+download resumes from its partial file all the same). The alternative, creating the repository
+first and recognising an empty one later, shows an empty repository until something cleans it
+up, and cannot tell a killed pull's leftover from a repository someone created empty on purpose.
 """
 
 from __future__ import annotations
@@ -18,6 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,9 +40,11 @@ import httpx2
 from ..errors import RegistryError, RepoNotFound
 from ..names import FULL_SHA_RE, split_repo_id, validate_path
 from ..permissions import Principal
+from ..records import RepoView
 from ..storage.gitrepo import FILE_MODE, INCOMING_REFS
 from ..storage.lfs import Pointer
 from . import gitcli
+from .followed import ensure_mirror_namespace
 from .progress import Progress, or_silent
 from .report import LfsCheck, SyncReport
 from .transfer import download_object
@@ -52,28 +68,27 @@ def pull_repository(registry, upstream_url: str, src_repo: str, local_repo: str,
     disk, rewritten history): the report's `failed` says what happened and nothing was changed."""
     progress = or_silent(progress)
     report = SyncReport(source=f"{(upstream_url or '').rstrip('/')}/{src_repo}", target=f"local:{local_repo}")
-    created = None
     try:
         split_repo_id(src_repo)
+        split_repo_id(local_repo)
         with Remote(upstream_url, src_repo, token, max_rate) as remote:
             info = remote.model_info()
             report.private = bool(info.get("private")) if "private" in info else None
             report.gated = info.get("gated")
             report.card_data = info.get("cardData")
             report.method = "git" if remote.git_service("git-upload-pack") else "api"
-            repo, created = _local_repo(registry, local_repo, create,
-                                        private if private is not None else bool(report.private))
-            try:
-                with registry.git.incoming(repo.storage_key):
+            target = _target(registry, local_repo, create,
+                             private if private is not None else bool(report.private))
+            with ExitStack() as unfinished:
+                if target.repo is None:
+                    unfinished.enter_context(registry.git.claim(target.key))
+                    registry.git.init_unfinished(target.key)
+                    unfinished.callback(_drop_unfinished, registry, target)
+                with registry.git.incoming(target.key):
                     if report.method == "git":
-                        _pull_git(registry, repo, remote, revision, force, progress, report)
+                        _pull_git(registry, target, remote, revision, force, progress, report)
                     else:
-                        _pull_api(registry, repo, remote, revision, force, progress, report)
-            except BaseException:
-                if created is not None and not report.refs_updated:
-                    _drop(registry, created)
-                    created = None
-                raise
+                        _pull_api(registry, target, remote, revision, force, progress, report)
     except (RegistryError, OSError) as e:
         report.failed.append(getattr(e, "message", None) or f"{e.__class__.__name__}: {e}")
     except httpx2.TransportError as e:  # raised through huggingface_hub (API mode)
@@ -82,27 +97,55 @@ def pull_repository(registry, upstream_url: str, src_repo: str, local_repo: str,
 
 
 # ---- the local repository ---------------------------------------------------------------------
-def _local_repo(registry, local_repo: str, create: bool, private: bool):
-    """(repo view, the view again if this call created it else None)."""
+@dataclass
+class _Target:
+    """Where a pull writes: the local repository (`repo`), or, on a first pull, the unfinished bare
+    repository under `key` that becomes it once everything is there (`repo` None until then)."""
+
+    key: str
+    repo_id: str
+    private: bool
+    repo: RepoView | None = None
+    fetched: set[str] = field(default_factory=set)  # LFS objects this pull downloaded and verified
+
+    def has_object(self, registry, oid: str, size: int) -> bool:
+        """Whether the repository may already use this object. A new one holds only what this pull
+        fetched: an object the store has for other repositories is fetched again, or an upstream
+        could name any object of this hub by its hash and have it served from a public mirror."""
+        if self.repo is not None:
+            return registry.commits.lfs_object_size(self.repo, oid) == size
+        return oid in self.fetched
+
+
+def _target(registry, local_repo: str, create: bool, private: bool) -> _Target:
     try:
-        return registry.repos.get("model", local_repo, OPERATOR), None
+        repo = registry.repos.get("model", local_repo, OPERATOR)
+        return _Target(repo.storage_key, repo.repo_id, repo.private, repo)
     except RepoNotFound:
         if not create:
             raise SyncError(f"There is no local repository {local_repo} (create it, or let the pull create it)") from None
-    ns, name = split_repo_id(local_repo)
-    if registry.accounts.namespace_kind(ns) is None:
-        raise SyncError(f"There is no user or organization named {ns!r} here to hold {local_repo}: create it first "
-                        f"(modelhub users create {ns} … / modelhub orgs create {ns} --owner …)")
-    repo = registry.repos.create(OPERATOR, "model", ns, name, private=private)
-    return repo, repo
+    return _Target(uuid.uuid4().hex, local_repo, private)
 
 
-def _drop(registry, repo) -> None:
-    """Remove a repository this pull created when the pull failed: a failed first pull leaves nothing."""
-    try:
-        registry.repos.delete(OPERATOR, "model", repo.repo_id)
-    except Exception:
-        log.exception("could not remove %s after a failed pull", repo.repo_id)
+def _drop_unfinished(registry, target: _Target) -> None:
+    """A first pull that failed leaves nothing: the folder nobody could see goes."""
+    if target.repo is None:
+        registry.git.delete(target.key)
+
+
+def _publish(registry, target: _Target, git_dir: Path, updates: dict[str, str], report: SyncReport) -> None:
+    """First pull: the refs land in the folder nobody sees, then one transaction makes it the
+    repository (and its namespace, if the upstream's owner has none here)."""
+    namespace = split_repo_id(target.repo_id)[0]
+    with registry.git.writing(target.key) as git:
+        for ref, new in updates.items():
+            if not git.set_ref(ref, new, None):
+                raise SyncError(f"{ref} could not be set in the new repository")
+        target.repo = registry.repos.create_filled(
+            OPERATOR, "model", target.repo_id, target.key, private=target.private, lfs_oids=target.fetched,
+            prepare=lambda s: ensure_mirror_namespace(s, namespace))
+        report.refs_updated = {ref: (None, new) for ref, new in updates.items()}
+        registry.commits.after_push(git, target.repo, {r: (None, _commit_of(git_dir, n)) for r, n in updates.items()})
 
 
 def _is_placeholder(git_dir: Path, sha: str) -> bool:
@@ -168,10 +211,14 @@ def _note_gone(git_dir: Path, before: dict[str, str], wanted: dict[str, str], re
             report.notes.append(f"{ref} no longer exists upstream; it is kept here")
 
 
-def _move_refs(registry, repo, git_dir: Path, before: dict[str, str], updates: dict[str, str],
+def _move_refs(registry, target: _Target, git_dir: Path, before: dict[str, str], updates: dict[str, str],
                report: SyncReport) -> None:
     """Move the visible refs at once, under the repository lock, each by compare-and-swap from the
     state this pull started from; if anyone moved one meanwhile, nothing is moved."""
+    if target.repo is None:
+        _publish(registry, target, git_dir, updates, report)
+        return
+    repo = target.repo
     changed: dict[str, tuple[str | None, str | None]] = {}
     with registry.git.writing(repo.storage_key) as git:
         now = gitcli.refs(git_dir)
@@ -200,12 +247,11 @@ def _commit_of(git_dir: Path, sha: str | None) -> str | None:
 
 
 # ---- LFS --------------------------------------------------------------------------------------
-def _fetch_lfs(registry, repo, remote: Remote, pointers: dict[str, tuple[Pointer, str]], ref: str | None,
-               progress: Progress, report: SyncReport) -> None:
+def _fetch_lfs(registry, target: _Target, remote: Remote, pointers: dict[str, tuple[Pointer, str]],
+               ref: str | None, progress: Progress, report: SyncReport) -> None:
     """Download the objects among `pointers` (oid -> (pointer, a path naming it)) this repository
     lacks, through the remote's LFS batch API."""
-    missing = {oid: pp for oid, pp in pointers.items()
-               if registry.commits.lfs_object_size(repo, oid) != pp[0].size}
+    missing = {oid: pp for oid, pp in pointers.items() if not target.has_object(registry, oid, pp[0].size)}
     report.skipped += len(pointers) - len(missing)
     if not missing:
         return
@@ -217,8 +263,9 @@ def _fetch_lfs(registry, repo, remote: Remote, pointers: dict[str, tuple[Pointer
         if action is None:
             err = (answer.get("error") or {}).get("message", "not offered by the upstream")
             raise SyncError(f"LFS object of {path} ({oid}) cannot be downloaded: {err}")
-        fetched = download_object(registry, repo, remote, action["href"], remote.action_headers(action), oid,
-                                  pointer.size, path, progress)
+        fetched = download_object(registry, target.repo, remote, action["href"], remote.action_headers(action),
+                                  oid, pointer.size, path, progress)
+        target.fetched.add(oid)
         _count(report, fetched)
 
 
@@ -235,9 +282,9 @@ def _lfs_checks(report: SyncReport, per_commit: dict[str, list[tuple[str, Pointe
 
 
 # ---- git mode ---------------------------------------------------------------------------------
-def _pull_git(registry, repo, remote: Remote, revision: str | None, force: bool, progress: Progress,
+def _pull_git(registry, target: _Target, remote: Remote, revision: str | None, force: bool, progress: Progress,
               report: SyncReport) -> None:
-    git_dir = registry.git.path_for(repo.storage_key)
+    git_dir = registry.git.path_for(target.key)
     env = remote.git_env()
     wanted = _wanted(gitcli.ls_remote(remote.git_url, env), revision)
     before = gitcli.refs(git_dir)
@@ -282,24 +329,24 @@ def _pull_git(registry, repo, remote: Remote, revision: str | None, force: bool,
         for files in per_commit.values():
             for path, p in files:
                 pointers.setdefault(p.oid, (p, path))
-        _fetch_lfs(registry, repo, remote, pointers, next(iter(todo)), progress, report)
+        _fetch_lfs(registry, target, remote, pointers, next(iter(todo)), progress, report)
         _lfs_checks(report, per_commit)
-        _move_refs(registry, repo, git_dir, before, incoming, report)
+        _move_refs(registry, target, git_dir, before, incoming, report)
     finally:
         # Ours, and any left by a pull that was killed (kept until now: their objects were "haves").
         # Under the repository lock: a deletion may rewrite packed-refs, as commits do.
-        with registry.git.writing(repo.storage_key):
+        with registry.git.writing(target.key):
             for ref, sha in gitcli.refs(git_dir, INCOMING).items():
                 gitcli.run(git_dir, "update-ref", "-d", ref, sha, check=False)
 
 
 # ---- API mode ---------------------------------------------------------------------------------
-def _pull_api(registry, repo, remote: Remote, revision: str | None, force: bool, progress: Progress,
+def _pull_api(registry, target: _Target, remote: Remote, revision: str | None, force: bool, progress: Progress,
               report: SyncReport) -> None:
     from huggingface_hub.utils import HfHubHTTPError
 
     api = remote.hf_api()
-    git_dir = registry.git.path_for(repo.storage_key)
+    git_dir = registry.git.path_for(target.key)
     try:
         up_refs = api.list_repo_refs(remote.repo_id)
         remote_refs = {**{b.ref: b.target_commit for b in up_refs.branches},
@@ -309,12 +356,12 @@ def _pull_api(registry, repo, remote: Remote, revision: str | None, force: bool,
         mapping = _known_upstream_commits(git_dir, [s for r, s in before.items() if r.startswith(MIRRORED_PREFIXES)])
         local_target: dict[str, str] = {}
         new_checks: dict[str, list[tuple[str, Pointer]]] = {}
-        for ref, target in sorted(wanted.items(), key=lambda kv: not kv[0].startswith("refs/heads/")):
-            if target not in mapping:
-                branch = ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else target
+        for ref, upstream_sha in sorted(wanted.items(), key=lambda kv: not kv[0].startswith("refs/heads/")):
+            if upstream_sha not in mapping:
+                branch = ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else upstream_sha
                 history = list(api.list_repo_commits(remote.repo_id, revision=branch))
-                _replay(registry, repo, remote, api, git_dir, history, mapping, new_checks, progress, report)
-            local_target[ref] = mapping[target]
+                _replay(registry, target, remote, api, git_dir, history, mapping, new_checks, progress, report)
+            local_target[ref] = mapping[upstream_sha]
     except HfHubHTTPError as e:
         status = e.response.status_code if e.response is not None else 0
         if status in (401, 403, 404):
@@ -328,7 +375,7 @@ def _pull_api(registry, repo, remote: Remote, revision: str | None, force: bool,
     for commit, files in new_checks.items():
         report.lfs_checks[commit] = [LfsCheck(path, p.oid, p.oid, p.size) for path, p in files]
     if updates:
-        _move_refs(registry, repo, git_dir, before, updates, report)
+        _move_refs(registry, target, git_dir, before, updates, report)
 
 
 def _known_upstream_commits(git_dir: Path, tips: list[str]) -> dict[str, str]:
@@ -344,13 +391,13 @@ def _known_upstream_commits(git_dir: Path, tips: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _replay(registry, repo, remote: Remote, api, git_dir: Path, history: list, mapping: dict[str, str],
-            checks: dict, progress: Progress, report: SyncReport) -> None:
+def _replay(registry, target: _Target, remote: Remote, api, git_dir: Path, history: list,
+            mapping: dict[str, str], checks: dict, progress: Progress, report: SyncReport) -> None:
     """Recreate, oldest first, the commits of `history` (newest first, as the API lists them) that we
     do not have yet, each as the child of the previous one."""
     start = next((i for i, c in enumerate(history) if c.commit_id in mapping), len(history))
     parent = mapping[history[start].commit_id] if start < len(history) else None
-    with registry.git.open(repo.storage_key) as git:
+    with registry.git.open(target.key) as git:
         for info in reversed(history[:start]):
             files: dict[str, tuple[int, str]] = {}
             lfs_files: list[tuple[str, Pointer]] = []
@@ -359,7 +406,7 @@ def _replay(registry, repo, remote: Remote, api, git_dir: Path, history: list, m
             for entry in entries:
                 _check_path(entry.path)
             for entry in entries:
-                files[entry.path] = (FILE_MODE, _api_blob(registry, repo, remote, git, git_dir, info.commit_id,
+                files[entry.path] = (FILE_MODE, _api_blob(registry, target, remote, git, git_dir, info.commit_id,
                                                           entry, lfs_files, progress, report))
             tree = git.write_tree(files)
             new = _commit_tree(git_dir, tree, parent, info)
@@ -369,7 +416,7 @@ def _replay(registry, repo, remote: Remote, api, git_dir: Path, history: list, m
             parent = new
 
 
-def _api_blob(registry, repo, remote: Remote, git, git_dir: Path, commit: str, entry, lfs_files: list,
+def _api_blob(registry, target: _Target, remote: Remote, git, git_dir: Path, commit: str, entry, lfs_files: list,
               progress: Progress, report: SyncReport) -> str:
     """The git blob for one file of an upstream commit: reused if we have it, else downloaded and
     checked against the blob id (and, for LFS files, the sha256) the upstream reported."""
@@ -378,11 +425,12 @@ def _api_blob(registry, repo, remote: Remote, git, git_dir: Path, commit: str, e
     if entry.lfs is not None:
         pointer = Pointer(entry.lfs.sha256, entry.lfs.size)
         lfs_files.append((entry.path, pointer))
-        if registry.commits.lfs_object_size(repo, pointer.oid) == pointer.size:
+        if target.has_object(registry, pointer.oid, pointer.size):
             report.skipped += 1
         else:
-            _count(report, download_object(registry, repo, remote, url, remote.auth(), pointer.oid, pointer.size,
-                                           entry.path, progress))
+            _count(report, download_object(registry, target.repo, remote, url, remote.auth(), pointer.oid,
+                                           pointer.size, entry.path, progress))
+            target.fetched.add(pointer.oid)
         sha = git.add_blob(pointer.encode())
     else:
         if have_blob:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from huggingface_hub import CommitOperationAdd
@@ -147,25 +148,30 @@ def test_incremental_pull_transfers_only_the_new_objects(hubs, git):
     assert files_at(mirror, local, "main") == files_at(up, rid, "main")
 
 
-def test_pull_killed_in_the_middle_of_a_large_lfs_file_resumes_where_it_stopped(hubs):
-    up, mirror = hubs
-    size = 24 * 1024 * 1024
-    rid, info = make_upstream_repo(up, "large", big=os.urandom(size))
-    local = f"{MIRROR_NS}/large"
-    partial_dir = mirror.data_dir / "tmp" / "sync-partial"
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "sync", "pull", "--from", up.url, f"{rid}:{local}",
+def kill_pull_mid_transfer(mirror, upstream_url: str, spec: str, part: Path, at: int) -> int:
+    """Start `modelhub sync pull` slowed down, kill -9 it once `part` (the partial LFS download)
+    holds `at` bytes; returns how many it holds then."""
+    proc = subprocess.Popen([sys.executable, "-m", "hub", "sync", "pull", "--from", upstream_url, spec,
                              "--max-rate", str(6 * 1024 * 1024)], env=mirror.env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    part = partial_dir / f"{sha256(info['weights'])}.part"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if part.exists() and part.stat().st_size >= 5 * 1024 * 1024:
+        if part.exists() and part.stat().st_size >= at:
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the pull finished before it could be interrupted"
-    done = part.stat().st_size
+    return part.stat().st_size
+
+
+def test_pull_killed_in_the_middle_of_a_large_lfs_file_resumes_where_it_stopped(hubs):
+    up, mirror = hubs
+    size = 24 * 1024 * 1024
+    rid, info = make_upstream_repo(up, "large", big=os.urandom(size))
+    local = f"{MIRROR_NS}/large"
+    part = mirror.data_dir / "tmp" / "sync-partial" / f"{sha256(info['weights'])}.part"
+    done = kill_pull_mid_transfer(mirror, up.url, f"{rid}:{local}", part, 5 * 1024 * 1024)
     assert 5 * 1024 * 1024 <= done < size
     # Killed before any ref moved: the mirror shows nothing of the upstream yet.
     assert mirror.get(f"/api/models/{local}").json().get("sha") != info["c1"]
@@ -215,15 +221,69 @@ def test_private_upstream_needs_a_token_with_access(hubs):
     assert up.user(OWNER, role="read") not in err
 
 
+def namespace_exists(hub, namespace: str) -> bool:
+    resp = hub.get(f"/{namespace}")
+    assert resp.status_code in (200, 404), resp.status_code
+    return resp.status_code == 200
+
+
+def unfinished_folders(hub) -> list[Path]:
+    """Bare repositories a first pull is filling (or was, when it was killed): no row names them."""
+    return sorted((hub.data_dir / "repos").glob("*/*.git/modelhub-unfinished"))
+
+
 def test_unreachable_upstream_and_missing_namespace_are_explained(hubs):
     up, mirror = hubs
+    leftovers = unfinished_folders(mirror)  # an earlier test's killed pull may have left one
     code, report, err = pull(mirror, f"http://127.0.0.1:{free_port()}", f"{OWNER}/x:{MIRROR_NS}/unreachable")
     assert code == 1 and "Cannot reach" in err
     assert not exists_locally(mirror, f"{MIRROR_NS}/unreachable")
 
+    # A namespace this hub lacks is created as on `sync add` and on-demand mirroring (an organization
+    # without members)...
     rid, _ = make_upstream_repo(up, "nons")
     code, report, err = pull(mirror, up.url, f"{rid}:nobody-here/nons")
-    assert code == 1 and "no user or organization named 'nobody-here'" in err
+    assert code == 0, err
+    assert mirror.api(None).model_info("nobody-here/nons").sha == report["refs_updated"]["refs/heads/main"][1]
+    assert namespace_exists(mirror, "nobody-here")
+    # ...but only with the repository: a pull that fails leaves neither.
+    for upstream, spec in ((up.url, f"{OWNER}/no-such-repo:ghost-ns/a"),
+                           (f"http://127.0.0.1:{free_port()}", f"{rid}:ghost-ns/b")):
+        code, report, err = pull(mirror, upstream, spec)
+        assert code == 1, err
+        assert not namespace_exists(mirror, "ghost-ns")
+    assert unfinished_folders(mirror) == leftovers  # a failed first pull removes its folder itself
+
+
+def test_a_first_pull_killed_before_its_refs_land_leaves_nothing_visible(hubs):
+    up, mirror = hubs
+    size = 24 * 1024 * 1024
+    rid, info = make_upstream_repo(up, "killed-first", big=os.urandom(size))
+    local = "sp-killed-ns/killed-first"  # a namespace the pull would create too
+    leftovers = unfinished_folders(mirror)
+    part = mirror.data_dir / "tmp" / "sync-partial" / f"{sha256(info['weights'])}.part"
+    kill_pull_mid_transfer(mirror, up.url, f"{rid}:{local}", part, 3 * 1024 * 1024)
+    killed = set(unfinished_folders(mirror)) - set(leftovers)
+    assert len(killed) == 1  # its git objects are on disk, under no name
+
+    admin = mirror.user("sp-admin", admin=True)  # sees everything there is
+    assert mirror.get(f"/api/models/{local}", token=admin).status_code == 404
+    assert local not in [m.id for m in mirror.api(admin).list_models(author="sp-killed-ns")]
+    assert mirror.get(f"/{local}").status_code == 404
+    assert not namespace_exists(mirror, "sp-killed-ns")
+
+    swept = mirror.cli("sweep", "--skip-uploads", "--quiet")
+    assert f"removed {len(leftovers) + 1} unfinished repositories" in swept.stderr
+    assert unfinished_folders(mirror) == []
+
+    code, report, err = pull(mirror, up.url, f"{rid}:{local}")
+    assert code == 0, err
+    assert report["bytes_resumed"] >= 3 * 1024 * 1024  # the partial download was kept
+    assert mirror.api(admin).model_info(local).sha == info["c1"]
+    assert sha256(mirror.get(f"/{local}/resolve/main/weights/model.bin").content) == sha256(info["weights"])
+    assert [c.commit_id for c in mirror.api(None).list_repo_commits(local)] == \
+        [c.commit_id for c in up.api(None).list_repo_commits(rid)]  # the upstream's history, no local commit
+    assert unfinished_folders(mirror) == []
 
 
 def test_corrupted_object_is_refused_and_the_previous_mirror_state_kept(hubs, git):

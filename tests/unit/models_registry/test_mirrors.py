@@ -78,6 +78,7 @@ def _fake_pull(reports: list[SyncReport]):
             registry.repos.get("model", local_repo, OPERATOR)
         except RepoNotFound:
             ns, name = local_repo.split("/")
+            registry.mirrors.ensure_namespace(ns)  # as a real first pull does, with the repository
             registry.repos.create(OPERATOR, "model", ns, name)
         r = reports.pop(0)
         head = registry.repos.get("model", local_repo, OPERATOR).head_sha
