@@ -157,3 +157,90 @@ def test_import_bad_input(hub, api, tmp_path):
         with pytest.raises(RepositoryNotFoundError):
             api.model_info(rid)
     shutil.rmtree(folder)
+
+
+def test_cache_tags_stay_tags(hub, api, tmp_path):
+    src = f"{OWNER}/cache-tags"
+    api.create_repo(src)
+    api.upload_folder(folder_path=str(model_folder(tmp_path / "v1")), repo_id=src)
+    api.create_tag(src, tag="v1")
+    api.upload_file(path_or_fileobj=b"changed after v1\n", path_in_repo="NOTES.md", repo_id=src)
+    api.create_tag(src, tag="latest")
+    cache = tmp_path / "cache"
+    for rev in ("main", "v1", "refs/tags/latest"):
+        snapshot_download(src, revision=rev, endpoint=hub.url, token=False, cache_dir=str(cache))
+    entry = cache / f"models--{OWNER}--cache-tags"
+    # What huggingface_hub leaves: refs/<revision as given>, branch and tag alike.
+    assert {p.relative_to(entry / "refs").as_posix() for p in (entry / "refs").rglob("*") if p.is_file()} == \
+        {"main", "v1", "refs/tags/latest"}
+
+    rid = f"{OWNER}/tags-imported"
+    out = hub.cli("import", str(entry), rid, "--tag", "v1")
+
+    assert "tag v1: " in out.stderr and "tag latest: " in out.stderr
+    refs = api.list_repo_refs(rid)
+    assert [b.name for b in refs.branches] == ["main"]  # no branch for a tag, none left by the import
+    tags = {t.name: t.target_commit for t in refs.tags}
+    assert set(tags) == {"v1", "latest"}
+    assert tags["latest"] == next(b.target_commit for b in refs.branches if b.name == "main")
+    for rev in ("v1", "latest"):
+        assert set(api.list_repo_files(rid, revision=rev)) == set(api.list_repo_files(src, revision=rev)), rev
+    assert "NOTES.md" not in api.list_repo_files(rid, revision="v1")
+
+    again = hub.cli("import", str(entry), rid, "--tag", "v1")  # the same tags again: nothing to do
+    assert "tag v1: unchanged" in again.stderr and "tag latest: unchanged" in again.stderr
+    assert {t.name: t.target_commit for t in api.list_repo_refs(rid).tags} == tags
+    unknown = hub.cli("import", str(entry), rid, "--tag", "v2", check=False)
+    assert unknown.returncode != 0 and "v2" in unknown.stderr
+
+
+def test_partial_snapshot_is_refused_unless_partial(hub, api, tmp_path):
+    src = f"{OWNER}/cache-partial"
+    api.create_repo(src)
+    api.upload_folder(folder_path=str(model_folder(tmp_path / "v1")), repo_id=src)
+    cache = tmp_path / "cache"
+    # A real partial download: the revision's tree listing is cached, only two of its files are.
+    snapshot_download(src, allow_patterns=["config.json", "README.md"], endpoint=hub.url, token=False,
+                      cache_dir=str(cache))
+    entry = cache / f"models--{OWNER}--cache-partial"
+    rid = f"{OWNER}/from-partial"
+
+    refused = hub.cli("import", str(entry), rid, check=False)
+
+    assert refused.returncode != 0
+    assert "lacks 3 of the revision's 5 files" in refused.stderr and "--partial" in refused.stderr
+    assert "model.safetensors" in refused.stderr
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info(rid)
+
+    out = hub.cli("import", str(entry), rid, "--partial")
+    assert "partial, 3 of the revision's files not imported" in out.stderr
+    assert set(api.list_repo_files(rid)) == {".gitattributes", "README.md", "config.json"}
+
+    # Into a repository that has the whole revision: the files the snapshot lacks are not deleted.
+    full = f"{OWNER}/full-then-partial"
+    hub.cli("import", str(Path(snapshot_download(src, endpoint=hub.url, token=False,
+                                                 cache_dir=str(tmp_path / "full")))), full)
+    before = set(api.list_repo_files(full))
+    (tmp_path / "v1" / "config.json").write_text('{"hidden_size": 32}\n')
+    api.upload_file(path_or_fileobj=str(tmp_path / "v1" / "config.json"), path_in_repo="config.json", repo_id=src)
+    snapshot_download(src, allow_patterns=["config.json"], endpoint=hub.url, token=False, cache_dir=str(cache))
+    hub.cli("import", str(entry), full, "--partial", "--revision", "main")
+    assert set(api.list_repo_files(full)) == before
+    got = hf_hub_download(full, "config.json", endpoint=hub.url, token=False, cache_dir=str(tmp_path / "c"))
+    assert Path(got).read_text() == '{"hidden_size": 32}\n'
+
+
+def test_a_cache_without_a_tree_listing_is_imported_with_a_note(hub, api, tmp_path):
+    src = f"{OWNER}/cache-unlisted"
+    api.create_repo(src)
+    api.upload_folder(folder_path=str(model_folder(tmp_path / "v1")), repo_id=src)
+    cache = tmp_path / "cache"
+    hf_hub_download(src, "config.json", endpoint=hub.url, token=False, cache_dir=str(cache))  # file by file
+    entry = cache / f"models--{OWNER}--cache-unlisted"
+    assert not (entry / "trees").exists()
+
+    out = hub.cli("import", str(entry), f"{OWNER}/from-unlisted")
+
+    assert "cannot be known offline" in out.stderr
+    assert set(api.list_repo_files(f"{OWNER}/from-unlisted")) == {".gitattributes", "config.json"}
