@@ -14,6 +14,7 @@ from models_registry.errors import BadRequest, Conflict, Forbidden, NotFound
 from models_registry.permissions import can_write
 
 from .. import auth
+from ..localize import localize_error
 from ..wiring import services
 from .accounts import login_required
 from .forms import Form
@@ -71,7 +72,7 @@ def add_model(ns: str, name: str):
         flash(_("You already have a collection with this title."), "error")
         return redirect(back)
     except BadRequest as e:
-        flash(e.message, "error")
+        flash(localize_error(e), "error")
         return redirect(back)
     try:
         collections.add_item(me, slug, repo.repo_type, repo.repo_id, note=form.note.data or None)

@@ -138,9 +138,9 @@ def test_quicksearch_odd_input(seeded, q):
     if r.status_code == 414:
         assert "Query string too long" in body["error"]
         return
-    assert set(body) == {"q", "models", "users", "orgs"}
+    assert set(body) == {"q", "models", "users", "orgs", "collections"}
     if q.strip() == "":
-        assert body["models"] == [] and body["users"] == [] and body["orgs"] == []
+        assert body["models"] == [] and body["users"] == [] and body["orgs"] == [] and body["collections"] == []
 
 
 def test_quicksearch_finds_by_prefix(seeded):

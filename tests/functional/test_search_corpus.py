@@ -278,6 +278,9 @@ def test_snippets_are_html_escaped(hub, corpus):
     assert hit["id"] == hub_id("web-sec/script-card")
     s = hit["snippet"]
     assert ">xsscanary</mark>" in s
+    # Snippets quote the card as its page shows it: the raw <script> is gone as on the page, and
+    # markup shown as code is text, escaped.
+    assert "alert('xss')" not in s
     assert "&lt;/script&gt;" in s and "&lt;img src=x onerror=alert(1)&gt;" in s
     assert "<script" not in s and "<img" not in s
     assert s.replace('<mark class="match term0">', "").replace("</mark>", "").count("<") == 0

@@ -217,8 +217,8 @@ CORPUS: list[Entry] = [
       license=["mit"], task="tabular-regression", library="sklearn", languages=["en"],
       tags=["tabular"], downloads=650, likes=9, age_days=9),
     E("web-sec", "script-card",
-      "# Unsafe card\n\nThis card embeds <script>alert('xss')</script> next to the word xsscanary and "
-      "an <img src=x onerror=alert(1)> tag & an ampersand.\n",
+      "# Unsafe card\n\nThis card embeds <script>alert('xss')</script> and shows `</script>` beside "
+      "xsscanary and `<img src=x onerror=alert(1)>` as code & an ampersand.\n",
       license=["mit"], task="text-classification", library="transformers", languages=["en"],
       tags=["security"], downloads=70, likes=1, age_days=2),
 ]
