@@ -13,13 +13,12 @@ import re
 import time
 import uuid
 from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx2
 import pytest
-from babel.messages.pofile import read_po
 
-PO = Path(__file__).resolve().parents[2] / "hub" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+from tests.support.catalog import english_interface_strings
+
 OWNER = f"i18nowner{uuid.uuid4().hex[:6]}"
 MODEL = f"{OWNER}/i18n-model"
 README = b"""---
@@ -131,16 +130,7 @@ def zh_session(hub) -> httpx2.Client:
 
 @pytest.fixture(scope="module")
 def english_ui() -> set[str]:
-    """Every English interface string whose Chinese translation differs from it."""
-    with open(PO, "rb") as f:
-        catalog = read_po(f)
-    out = set()
-    for m in catalog:
-        if m.id and m.string:
-            ids = [m.id] if isinstance(m.id, str) else list(m.id)
-            strings = [m.string] if isinstance(m.string, str) else list(m.string)
-            out |= {i for i in ids if "%" not in i and i not in strings}
-    return out
+    return english_interface_strings()
 
 
 def untranslated(page: str, english_ui: set[str]) -> list[str]:

@@ -15,17 +15,15 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 from playwright.sync_api import expect
 
 from tests.support.browser import browser, new_page, password_of  # noqa: F401
+from tests.support.catalog import english_interface_strings
 
 pytest_plugins = ["tests.support.browser"]  # the failure screenshots' report hook
 
-PO = Path(__file__).resolve().parents[2] / "hub" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
 RUN = uuid.uuid4().hex[:6]
 OWNER, OUTSIDER, READER, ORG = f"zhowner{RUN}", f"zhoutsider{RUN}", f"zhreader{RUN}", f"zhorg{RUN}"
 MODEL = f"{ORG}/zh-walk"
@@ -83,16 +81,7 @@ VISIBLE_TEXTS = """() => {
 
 @pytest.fixture(scope="module")
 def english_ui() -> set[str]:
-    """Every English interface string whose Chinese translation differs from it."""
-    with open(PO, "rb") as f:
-        catalog = read_po(f)
-    out = set()
-    for m in catalog:
-        if m.id and m.string:
-            ids = [m.id] if isinstance(m.id, str) else list(m.id)
-            strings = [m.string] if isinstance(m.string, str) else list(m.string)
-            out |= {i for i in ids if "%" not in i and i not in strings}
-    return out
+    return english_interface_strings()
 
 
 def english_on(page, english_ui: set[str], own_words: tuple[str, ...] = ()) -> list[str]:
