@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from models_registry.errors import EntryNotFound, InvalidPath, RegistryError, RepoNotFound
 
 from .wiring import services
-from .localize import localize
+from .localize import N_, localize
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +76,6 @@ def _wants_page() -> bool:
         return request.blueprint.startswith("web")
     return not (path.startswith("/api/") or ".git/" in path or "/resolve/" in path
                 or request.headers.get("User-Agent", "").startswith(("git/", "git-lfs/")))
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction (babel.cfg, -k N_); page_error translates it at render time."""
-    return message
 
 
 TITLES = {400: N_("Bad request"), 401: N_("Sign in required"), 403: N_("Forbidden"), 404: N_("Not found"),

@@ -44,7 +44,7 @@ from .documents import PUBLIC, DiscussionDoc, RepoDoc
 from .engine import _epoch
 from .query import (_CJK_RUN, EXACT_MAX_CHARS, EXACT_SCORE, FACETS, FUZZY_SCORE, LOWERCASED, MULTI_VALUED, NAME_SCORE,
                     PREFIX_SCORE, SORTS, TAG_SCORE, Hit, SearchRequest, SearchResult, _is_stop_word, _name_words, _words,
-                    clean_text)
+                    clean_text, respell)
 from .schema import MAX_CARD_CHARS
 
 WRITER_LOCK = "search-writer"  # one writer for the whole cluster: the index is shared
@@ -497,25 +497,16 @@ class PostgresIndex:
     def _suggest(self, c: Connection, text: str) -> str | None:
         """"Did you mean": each unknown word replaced by the closest name word (two edits at most).
         Unlike whoosh, card words are not offered: nothing here lists them (see README.md)."""
-        words = _words(clean_text(text))
-        changed = False
-        out = []
-        for w in words:
-            stems = [t.text for t in text_analyzer()(w)]
-            if len(w) > 32 or _CJK_RUN.search(w) or not stems:
-                out.append(w)
-                continue
+
+        def is_known(w: str, stems: list[str]) -> bool:
             known = _or([f"{_lexeme(w)}:ABC"] + [f"{_lexeme(t)}:D" for t in stems])
-            if c.scalar(sql(f"SELECT EXISTS (SELECT 1 FROM {REPOS} WHERE doc @@ CAST(:q AS tsquery))"), {"q": known}):
-                out.append(w)
-                continue
-            near = sorted(self._typo_words(c, w, 2), key=lambda x: levenshtein(x, w))
-            if near:
-                out.append(near[0])
-                changed = True
-            else:
-                out.append(w)
-        return " ".join(out) if changed else None
+            return bool(c.scalar(sql(f"SELECT EXISTS (SELECT 1 FROM {REPOS} WHERE doc @@ CAST(:q AS tsquery))"),
+                                 {"q": known}))
+
+        def nearest(w: str) -> str | None:
+            return min(self._typo_words(c, w, 2), key=lambda x: levenshtein(x, w), default=None)
+
+        return respell(text, is_known, nearest)
 
     def quick(self, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:
         """Autocomplete: repositories whose name words start with `prefix`, most downloaded first."""

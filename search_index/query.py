@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import collectors
@@ -260,26 +261,38 @@ def _ranked(s, q: Query, allow, limit: int):
     return c.results()
 
 
+def respell(text: str, is_known: Callable[[str, list[str]], bool],
+            nearest: Callable[[str], str | None]) -> str | None:
+    """"Did you mean", whatever holds the words: each query word the index does not know
+    (`is_known(word, its card stems)`) replaced by `nearest(word)`; None when nothing changed.
+    Long words, Chinese runs and stop words are kept as they are."""
+    changed = False
+    out = []
+    for w in _words(clean_text(text)):
+        stems = [t.text for t in text_analyzer()(w)]
+        if len(w) > 32 or _CJK_RUN.search(w) or not stems or is_known(w, stems):
+            out.append(w)
+            continue
+        near = nearest(w)
+        out.append(near or w)
+        changed = changed or near is not None
+    return " ".join(out) if changed else None
+
+
 def suggest(index: SearchIndex, text: str) -> str | None:
     """"Did you mean": each unknown word replaced by the closest repository-name or card word."""
     s = index.searcher(REPOS)
-    words = _words(clean_text(text))
-    changed = False
-    out = []
-    for w in words:
-        stems = [t.text for t in text_analyzer()(w)]
-        known = (len(w) > 32 or _CJK_RUN.search(w) or not stems or s.doc_frequency("name", w)
-                 or any(s.doc_frequency("card", t) for t in stems) or s.doc_frequency("tags", w))
-        if known:
-            out.append(w)
-            continue
-        cands = s.suggest("name", w, limit=1, maxdist=2, prefix=1) or s.suggest("card", w, limit=1, maxdist=2, prefix=1)
-        if cands:
-            out.append(cands[0])
-            changed = True
-        else:
-            out.append(w)
-    return " ".join(out) if changed else None
+
+    def is_known(w: str, stems: list[str]) -> bool:
+        return bool(s.doc_frequency("name", w) or any(s.doc_frequency("card", t) for t in stems)
+                    or s.doc_frequency("tags", w))
+
+    def nearest(w: str) -> str | None:
+        cands = (s.suggest("name", w, limit=1, maxdist=2, prefix=1)
+                 or s.suggest("card", w, limit=1, maxdist=2, prefix=1))
+        return cands[0] if cands else None
+
+    return respell(text, is_known, nearest)
 
 
 def quick(index: SearchIndex, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:

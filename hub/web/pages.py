@@ -16,7 +16,7 @@ from models_registry.usage import WEIGHTS_FILE_LIBRARIES, UsageSnippet, usage_sn
 from search_index.query import FACETS, SearchRequest
 
 from .. import auth
-from ..localize import localize
+from ..localize import N_, localize
 from ..search_writer import viewer_namespaces
 from ..wiring import services
 from .helpers import qrev, repo_path
@@ -74,11 +74,6 @@ def models():
                            filters=filters, sort=sort, page=page, has_more=len(result.hits) > PAGE_SIZE,
                            suggestion=result.suggestion, facet_names=FACET_LABELS, last_page=last_page,
                            past_end=bool(result.total) and page > last_page, active=active)
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction (babel.cfg, -k N_); the template translates it where shown."""
-    return message
 
 
 FACET_LABELS = {"task": N_("Task"), "library": N_("Library"), "license": N_("License"), "language": N_("Language"),

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from models_registry.tables import SearchCursor
-from tests.support.live import LiveHub, start_hub
+from tests.support.live import LiveHub, start_hub, start_two_nodes
 from tests.support.waiting import poll
 
 needs_postgres = pytest.mark.skipif(not os.environ.get("MODELHUB_TEST_DATABASE_URL"),
@@ -54,13 +54,7 @@ def nodes(tmp_path_factory) -> tuple[LiveHub, LiveHub]:
     # A cluster as deployed: one database, one repositories folder (any node's writer indexes any
     # node's change, and reads its card from there).
     shared = {**PG, "MODELHUB_REPOS_DIR": str(tmp_path_factory.mktemp("pg-repos"))}
-    a = start_hub(tmp_path_factory.mktemp("pg-node-a"), env=shared)
-    try:
-        b = start_hub(tmp_path_factory.mktemp("pg-node-b"),
-                      env={**shared, "MODELHUB_DATABASE_URL": a.env["MODELHUB_DATABASE_URL"]})
-    except BaseException:
-        a.stop()
-        raise
+    a, b = start_two_nodes(tmp_path_factory, "pg-node", env=shared)
     yield a, b
     b.stop()
     a.stop()

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from models_registry.tables import SearchCursor
-from tests.support.live import LiveHub, start_hub
+from tests.support.live import LiveHub, start_two_nodes
 from tests.support.waiting import poll
 
 pytestmark = [
@@ -29,13 +29,7 @@ USER = "twonodes"
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory) -> tuple[LiveHub, LiveHub]:
-    a = start_hub(tmp_path_factory.mktemp("node-a"))
-    try:
-        b = start_hub(tmp_path_factory.mktemp("node-b"),
-                      env={"MODELHUB_DATABASE_URL": a.env["MODELHUB_DATABASE_URL"]})
-    except BaseException:
-        a.stop()
-        raise
+    a, b = start_two_nodes(tmp_path_factory)
     yield a, b
     b.stop()
     a.stop()

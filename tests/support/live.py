@@ -248,3 +248,17 @@ def start_hub(data_dir: Path, workers: int = 2, env: dict[str, str] | None = Non
         time.sleep(0.2)
     hub.stop()
     raise RuntimeError(f"modelhub serve did not become healthy:\n{hub.log()}")
+
+
+def start_two_nodes(tmp_path_factory, prefix: str = "node",
+                    env: dict[str, str] | None = None) -> tuple[LiveHub, LiveHub]:
+    """Two hubs on one database (node b on node a's), each with its own data folder; `env` for both.
+    If b does not start, a is stopped before the error goes on."""
+    a = start_hub(tmp_path_factory.mktemp(f"{prefix}-a"), env=env)
+    try:
+        b = start_hub(tmp_path_factory.mktemp(f"{prefix}-b"),
+                      env={**(env or {}), "MODELHUB_DATABASE_URL": a.env["MODELHUB_DATABASE_URL"]})
+    except BaseException:
+        a.stop()
+        raise
+    return a, b
