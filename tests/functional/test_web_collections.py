@@ -1,7 +1,8 @@
 """Collections on the website, in a real browser (headless Chromium), in English and in Chinese:
 "add to collection" on a model page (a new collection, or one the reader has), the collection page
 with its entries and notes, the Collections section of a user page, private collections and private
-entries kept from other readers, removing an entry and deleting a collection, CSRF on the forms."""
+entries kept from other readers, the owner's edits (title, description, visibility, colour, an entry's
+note and place), removing an entry and deleting a collection, CSRF on the forms."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def test_add_to_a_new_collection_then_see_it_on_the_collection_and_user_pages(ne
     # the owner removes an entry, then deletes the collection
     page.goto(f"/collections/{slug}")
     with page.expect_navigation():
-        page.locator(f".collection-item[data-item='{MODEL2}'] button").click()
+        page.locator(f".collection-item[data-item='{MODEL2}']").get_by_role("button", name="Remove").click()
     expect(page.locator(".collection-item > a")).to_have_text([MODEL, SECRET])
     page.locator("text=Delete collection").click()
     with page.expect_navigation():
@@ -147,6 +148,96 @@ def test_add_to_collection_in_chinese(new_page, hub, tokens):
     expect(page.locator("h1")).to_have_text("第二个合集")
     add_from_model_page(page, MODEL2, new_title="第二个合集")
     expect(page.locator(".flash.error")).to_have_text("你已经有一个同名的合集。")
+
+
+def test_owner_edits_the_collection_and_its_entries(new_page, hub, tokens):
+    api = hub.api(tokens[OWNER])
+    c = api.create_collection("Shelf to edit", description="before")
+    for repo_id in (MODEL, MODEL2, SECRET):
+        api.add_collection_item(c.slug, repo_id, "model")
+    page = new_page()
+    sign_in(page, OWNER)
+    page.goto(f"/collections/{c.slug}")
+    # the last entry one place up, then the first one down: the ends have nothing to move past
+    expect(page.locator(".collection-item").first.locator("button[value=up]")).to_be_disabled()
+    expect(page.locator(".collection-item").last.locator("button[value=down]")).to_be_disabled()
+    with page.expect_navigation():
+        page.get_by_role("button", name=f"Move {SECRET} up").click()
+    expect(page.locator(".collection-item > a")).to_have_text([MODEL, SECRET, MODEL2])
+    with page.expect_navigation():
+        page.get_by_role("button", name=f"Move {MODEL} down").click()
+    expect(page.locator(".collection-item > a")).to_have_text([SECRET, MODEL, MODEL2])
+    assert [i.item_id for i in api.get_collection(c.slug).items] == [SECRET, MODEL, MODEL2]
+
+    # a note on the second entry, in Markdown
+    item = page.locator(".collection-item", has_text=MODEL2)
+    item.locator(".collection-note-edit summary").click()
+    item.locator("textarea").fill("Fast on **CPU**")
+    with page.expect_navigation():
+        item.get_by_role("button", name="Save note").click()
+    expect(page.locator(".collection-item", has_text=MODEL2).locator(".collection-note strong")).to_have_text("CPU")
+    assert {i.item_id: i.note for i in api.get_collection(c.slug).items}[MODEL2] == "Fast on **CPU**"
+
+    # title, description, colour and visibility: a new title gives a new address, the old one leads there
+    page.locator(".collection-edit summary").click()
+    page.fill("#title", "Edited shelf")
+    page.fill("#description", "after")
+    page.select_option("#theme", "green")
+    page.check("#private")
+    with page.expect_navigation():
+        page.locator(".collection-edit button[type=submit]").click()
+    expect(page.locator(".flash")).to_have_text("Saved.")
+    expect(page.locator("h1")).to_have_text("Edited shelf")
+    edited = api.get_collection(c.slug)
+    assert (edited.title, edited.description, edited.theme, edited.private) == ("Edited shelf", "after", "green", True)
+    assert unquote(page.url).endswith(f"/collections/{edited.slug}") and edited.slug != c.slug
+    expect(page.locator(".collection-header")).to_have_class(re.compile(r"theme-green"))
+    anonymous = new_page()
+    assert anonymous.goto(f"/collections/{edited.slug}").status == 404  # private now
+
+    # an empty title is refused with the field's name, and nothing changes
+    page.locator(".collection-edit summary").click()
+    page.fill("#title", "")
+    with page.expect_navigation():
+        page.locator(".collection-edit button[type=submit]").click()
+    expect(page.locator(".flash.error")).to_contain_text("Title")
+    assert api.get_collection(edited.slug).title == "Edited shelf"
+
+    # someone else can neither see the tools nor use them
+    other = new_page()
+    sign_in(other, OTHER)
+    api.update_collection_metadata(edited.slug, private=False)
+    other.goto(f"/collections/{edited.slug}")
+    expect(other.locator(".collection-item-tools")).to_have_count(0)
+    expect(other.locator(".collection-edit")).to_have_count(0)
+    item_id = api.get_collection(edited.slug).items[1].item_object_id  # a public model: the reader sees it
+    status = other.evaluate("""async ([slug, item]) => {
+        const token = document.querySelector('input[name=csrf_token]')?.value
+            || document.querySelector('meta[name=csrf-token]')?.content || '';
+        const r = await fetch(`/collections/${slug}/items/${item}/move`, {method: 'POST',
+            headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+            body: `to=down&csrf_token=${encodeURIComponent(token)}`, redirect: 'manual'});
+        return r.status; }""", [edited.slug, item_id])
+    assert status == 403
+    assert [i.item_id for i in api.get_collection(edited.slug).items] == [SECRET, MODEL, MODEL2]
+
+
+def test_collection_edit_forms_in_chinese(new_page, hub, tokens):
+    c = hub.api(tokens[ZH_OWNER]).create_collection("待编辑的合集")
+    hub.api(tokens[ZH_OWNER]).add_collection_item(c.slug, MODEL, "model")
+    page = new_page(locale="zh-CN")
+    sign_in(page, ZH_OWNER)
+    page.goto(f"/collections/{c.slug}")
+    expect(page.locator(".collection-edit summary")).to_have_text("编辑合集")
+    expect(page.locator("label[for=title]")).to_have_text("标题")
+    expect(page.locator("#theme option[value=green]")).to_have_text("绿色")
+    expect(page.locator(".collection-note-edit summary")).to_have_text("添加备注")
+    page.locator(".collection-edit summary").click()
+    page.fill("#title", "改好的合集")
+    with page.expect_navigation():
+        page.locator(".collection-edit button[type=submit]").click()
+    expect(page.locator(".flash")).to_have_text("已保存。")
+    expect(page.locator("h1")).to_have_text("改好的合集")
 
 
 def test_site_search_suggests_collections(page, hub, tokens):
