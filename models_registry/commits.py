@@ -278,12 +278,6 @@ class Commits:
                     rows.append(_safetensors_row(op.oid, f, size))
         return rows
 
-    def safetensors_problem(self, key: str) -> str | None:
-        """Why the .safetensors object `key` (its sha256, or git:<blob sha>) counts no parameters."""
-        with self.db.session() as s:
-            row = s.get(SafetensorsFile, key)
-            return row.error if row is not None else None
-
     def _safetensors_params(self, oid: str) -> dict[str, int] | None:
         with self.db.session() as s:
             row = s.get(SafetensorsFile, oid)

@@ -1,6 +1,6 @@
 """What a commit cannot change, remembered per process: the file at a path of a commit (its blob,
 size and LFS pointer, or its absence), the commit that last changed a path as seen from a commit,
-and the bytes of small blobs.
+the total size of a commit's files, and the bytes of small blobs.
 
 Why: `snapshot_download` and mirrors fetch a repository's small files (configs, tokenizers) by the
 thousand, each as a HEAD and a GET, and resolving one took a repository open, a tree walk and a
@@ -64,6 +64,7 @@ class FileFacts:
         self._files: _Lru[tuple[str, str, str], object] = _Lru(max_files)
         self._changes: _Lru[tuple[str, str, str], object] = _Lru(max_files)
         self._blobs: _Lru[str, bytes] = _Lru(max_blob_bytes)
+        self._totals: _Lru[tuple[str, str], int] = _Lru(max_files)
 
     def last_change(self, storage_key: str, commit: str, path: str) -> object | None:
         """The commit (storage.gitrepo.CommitData) that last changed `path` as of `commit`, if known."""
@@ -71,6 +72,13 @@ class FileFacts:
 
     def remember_last_change(self, storage_key: str, commit: str, path: str, change: object) -> None:
         self._changes.put((storage_key, commit, path), change)
+
+    def total_size(self, storage_key: str, commit: str) -> int | None:
+        """The sum of the sizes of all files at `commit`, if known."""
+        return self._totals.get((storage_key, commit))
+
+    def remember_total_size(self, storage_key: str, commit: str, size: int) -> None:
+        self._totals.put((storage_key, commit), size)
 
     def file(self, storage_key: str, commit: str, path: str) -> FileFact | object | None:
         """The fact remembered for `path` at `commit` (ABSENT for no file), or None if unknown."""

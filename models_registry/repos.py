@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import names
+from . import names, safetensors_meta
 from .names import FULL_SHA_RE
 from .accounts import Accounts
 from .db import Database
@@ -552,6 +552,29 @@ class Repos:
             with self.open_git(repo) as git:
                 known = self._file_fact(git, repo, commit, path)
         return known is not ABSENT
+
+    def total_size(self, repo: RepoView, commit: str) -> int:
+        """Bytes of all the files at `commit`, LFS files at their real size (the files page and
+        the model page sidebar; the API's `usedStorage` is the same sum). Remembered per commit."""
+        known = self.facts.total_size(repo.storage_key, commit)
+        if known is None:
+            known = sum(e.size for e in self.tree(repo, commit, "", recursive=True) if e.type == "file")
+            self.facts.remember_total_size(repo.storage_key, commit, known)
+        return known
+
+    def safetensors_header(self, repo: RepoView, f: ResolvedFile) -> safetensors_meta.Header:
+        """The header of the .safetensors file `f`, read alone: an LFS file through ranged reads of
+        blob storage (local or S3), never its tensors. SafetensorsError says what is wrong with it;
+        EntryNotFound if an LFS file's content is missing from storage."""
+        if f.lfs is None:
+            data = self.read_regular(repo, f.blob_sha)
+            return safetensors_meta.read_header(lambda offset, length: data[offset:offset + length], len(data))
+        oid = f.lfs.oid
+        try:
+            return safetensors_meta.read_header(lambda offset, length: self.blobs.read_range(oid, offset, length),
+                                                f.size)
+        except FileNotFoundError:
+            raise EntryNotFound(f"The content of {f.path!r} is missing from storage", commit=f.commit) from None
 
     def read_regular(self, repo: RepoView, blob_sha: str) -> bytes:
         data = self.facts.blob(blob_sha)

@@ -26,7 +26,9 @@ from models_registry.gating import UNGATED_FILES, GatedRepo
 from models_registry.merging import FileChange, changes, files_of, unified_diff
 from models_registry.names import FULL_SHA_RE, validate_path
 from models_registry.permissions import can_write
+from models_registry import safetensors_meta
 from models_registry.rendering import render_markdown
+from models_registry.safetensors_meta import SafetensorsError
 from models_registry.repos import CommitData
 
 from .. import auth
@@ -45,6 +47,8 @@ MAX_DIFF_FILES = 200  # a commit page renders the diffs of at most this many fil
 MAX_DIFF_TOTAL_LINES = 20_000  # ... and at most this many diff lines in all
 MAX_REV_SEGMENTS = 8  # an unencoded revision may span this many path segments
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+TENSORS_PER_PAGE = 100  # the safetensors viewer lists this many tensors per page
+SHARD_INDEX_SUFFIX = ".safetensors.index.json"  # model.safetensors.index.json of a sharded model
 NOT_FOUND = (RevisionNotFound, EntryNotFound, BadRequest)
 
 
@@ -175,7 +179,19 @@ def tree(ns: str, name: str, _rest: str):
     return render_template(
         "files/tree.html", **_header_context(repo), **_refs_context(repo, rev, commit), rev=rev, path=path,
         crumbs=_crumbs(path), entries=shown, total_entries=len(entries), last=last, view="tree",
-        parent_path=posixpath.dirname(path) if path else None)
+        parent_path=posixpath.dirname(path) if path else None, changes=_last_changes(repo, commit, shown),
+        total_size=reg.repos.total_size(repo, commit))
+
+
+def _last_changes(repo, commit: str, entries) -> dict[str, CommitRow]:
+    """{path: the commit that last changed it}: the API's `expand=true` data (one history walk,
+    remembered per commit, so a page seen again walks nothing)."""
+    found = services().registry.repos.last_changes(repo, commit, [e.path for e in entries])
+    rows: dict[str, CommitRow] = {}
+    by_sha: dict[str, CommitRow] = {}
+    for path, c in found.items():
+        rows[path] = by_sha.get(c.sha) or by_sha.setdefault(c.sha, CommitRow.of(c))
+    return rows
 
 
 @bp.get("/<ns>/<name>/blob/<path:_rest>")
@@ -222,13 +238,40 @@ def blob(ns: str, name: str, _rest: str):
                     content = {"kind": "markdown", "html": html, "lines": lines}
                 else:
                     content = {"kind": "code", "html": _highlight(path, text), "lines": lines}
-    st_problem = None
-    if path.endswith(".safetensors"):
-        st_problem = reg.commits.safetensors_problem(f.lfs.oid if f.lfs else f"git:{f.blob_sha}")
+    weights = _weights_context(repo, f, content["kind"] != "gated")
     return render_template(
         "files/blob.html", **_header_context(repo), **_refs_context(repo, rev, commit), rev=rev, path=path,
         crumbs=_crumbs(path), file=f, content=content, is_markdown=is_markdown, plain=plain, view="blob",
-        file_name=posixpath.basename(path), st_problem=st_problem)
+        file_name=posixpath.basename(path), **weights)
+
+
+def _weights_context(repo, f, readable: bool) -> dict:
+    """The safetensors viewer of a blob page: for a .safetensors file its header (tensors a page at
+    a time, `?tp=`) or why it cannot be read; for a sharded model's index, its shards."""
+    out: dict = {"st_problem": None, "st_header": None, "st_tensors": [], "st_page": 0, "st_pages": 0,
+                 "shards": None}
+    reg = services().registry
+    if f.path.endswith(".safetensors"):
+        if not readable:  # gated: not even the tensor names
+            return out
+        try:
+            header = reg.repos.safetensors_header(repo, f)
+        except SafetensorsError as e:
+            out["st_problem"] = str(e)
+            return out
+        except EntryNotFound:
+            return out
+        pages = max(1, -(-len(header.tensors) // TENSORS_PER_PAGE))
+        page = min(int_param("tp", 0, 1_000_000), pages - 1)
+        out.update(st_header=header, st_page=page, st_pages=pages,
+                   st_tensors=header.tensors[page * TENSORS_PER_PAGE:(page + 1) * TENSORS_PER_PAGE],
+                   st_total=sum(t.parameters for t in header.tensors))
+    elif f.path.endswith(SHARD_INDEX_SUFFIX) and readable and not f.lfs and f.size <= MAX_VIEW_BYTES:
+        try:
+            out["shards"] = safetensors_meta.shards(reg.repos.read_regular(repo, f.blob_sha))
+        except SafetensorsError as e:
+            out["st_problem"] = str(e)
+    return out
 
 
 @bp.get("/<ns>/<name>/commits")

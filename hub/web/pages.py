@@ -120,7 +120,8 @@ def model(ns: str, name: str):
         licenses=lics, liked=reg.engagement.has_liked(p, repo), access=reg.gating.status_of(p, repo),
         has_access=reg.gating.has_access(p, repo), is_maintainer=is_maintainer,
         questions=questions(repo), open_discussions=open_discussions, base_url=request.host_url.rstrip("/"),
-        tab="card", mirror=reg.mirrors.trust(repo), usage=usage_of(repo))
+        tab="card", mirror=reg.mirrors.trust(repo), usage=usage_of(repo),
+        total_size=reg.repos.total_size(repo, repo.head_sha) if repo.head_sha else None)
 
 
 def license_href(repo, lid: str) -> str:

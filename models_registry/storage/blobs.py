@@ -36,6 +36,10 @@ class BlobStore(Protocol):
 
     def open(self, oid: str) -> BinaryIO: ...
 
+    def read_range(self, oid: str, offset: int, length: int) -> bytes:
+        """Up to `length` bytes from `offset` (fewer at the end): one ranged read, so a reader of
+        a file's header (safetensors) fetches only that, whatever the file's size."""
+
     def local_path(self, oid: str) -> Path | None:
         """A path on local disk for zero-copy serving (sendfile), or None for remote stores."""
 
@@ -73,6 +77,11 @@ class LocalBlobStore:
 
     def open(self, oid: str) -> BinaryIO:
         return open(self._path(oid), "rb")
+
+    def read_range(self, oid: str, offset: int, length: int) -> bytes:
+        with open(self._path(oid), "rb") as f:
+            f.seek(offset)
+            return f.read(length)
 
     def local_path(self, oid: str) -> Path | None:
         return self._path(oid)

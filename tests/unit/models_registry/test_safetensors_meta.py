@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save
 
-from models_registry.safetensors_meta import MAX_HEADER_BYTES, SafetensorsError, parameter_counts, summarize
+from models_registry.safetensors_meta import (MAX_HEADER_BYTES, SafetensorsError, Tensor, parameter_counts, read_header,
+                                             shards, summarize)
 
 
 def counts(data: bytes, size: int | None = None) -> dict[str, int]:
@@ -103,3 +104,46 @@ def test_truncated_real_file():
         counts(data[:-10])  # the last tensor's data_offsets now end past the file
     with pytest.raises(SafetensorsError):
         counts(data[:20])
+
+
+# ---- the viewer's header: tensors in order, read by ranges ---------------------------------------
+
+def test_read_header_lists_tensors_metadata_and_reads_only_the_header():
+    data = save({"b": np.zeros((2, 3), np.float16), "a": np.zeros((4,), np.int64)}, metadata={"format": "pt"})
+    asked: list[tuple[int, int]] = []
+
+    def read(offset: int, length: int) -> bytes:
+        asked.append((offset, length))
+        return data[offset:offset + length]
+
+    header = read_header(read, len(data))
+    (n,) = struct.unpack("<Q", data[:8])
+    assert asked == [(0, 8), (8, n)]  # the length, then the header: never the tensors
+    assert header.tensors == [Tensor("a", "I64", (4,), 4), Tensor("b", "F16", (2, 3), 6)]
+    assert header.metadata == {"format": "pt"}
+    assert header.parameter_counts() == {"I64": 4, "F16": 6}
+
+
+def test_read_header_of_a_file_shorter_than_8_bytes_asks_nothing():
+    with pytest.raises(SafetensorsError, match="shorter than the 8-byte"):
+        read_header(lambda offset, length: pytest.fail("read"), 5)
+
+
+def test_read_header_refuses_a_huge_length_before_reading_it():
+    asked = []
+    head = struct.pack("<Q", MAX_HEADER_BYTES + 1)
+    with pytest.raises(SafetensorsError, match="is invalid"):
+        read_header(lambda o, n: asked.append((o, n)) or head[o:o + n], MAX_HEADER_BYTES * 2)
+    assert asked == [(0, 8)]
+
+
+def test_shards_of_an_index():
+    index = json.dumps({"metadata": {}, "weight_map": {"a": "m-2.safetensors", "b": "m-1.safetensors",
+                                                       "c": "m-2.safetensors"}}).encode()
+    assert shards(index) == [("m-1.safetensors", 1), ("m-2.safetensors", 2)]
+
+
+@pytest.mark.parametrize("index", [b"{nope", b"[]", b'{"weight_map": []}', b'{"weight_map": {"a": 1}}', b"{}"])
+def test_shards_of_a_bad_index(index):
+    with pytest.raises(SafetensorsError):
+        shards(index)

@@ -466,6 +466,9 @@ def test_put_publishes_under_the_sharded_path_by_rename(blobs, stager):
     assert blobs.local_path(oid) == target
     with blobs.open(oid) as f:
         assert f.read() == data
+    assert blobs.read_range(oid, 0, 8) == data[:8]
+    assert blobs.read_range(oid, 100, 50) == data[100:150]
+    assert blobs.read_range(oid, len(data) - 10, 50) == data[-10:]  # fewer at the end
 
 
 def test_duplicate_put_discards_the_staging_file(blobs, stager):
