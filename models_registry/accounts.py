@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -163,17 +163,23 @@ class Accounts:
         return None
 
     def find_names(self, prefix: str, limit: int = 10) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """Users and organizations whose name starts with `prefix` (case-insensitive)."""
-        prefix = prefix.strip()
+        """Users and organizations whose name starts with `prefix` or whose full name holds it
+        (case-insensitive), name matches first: people type a handle's start, or any part of a full
+        name (智能语音实验室 for 语音; a Chinese name has no word boundary to start from)."""
+        prefix = prefix.strip()[:100]
         if not prefix:
             return [], []
-        pattern = _like_prefix(prefix)
+        by_name = _like_prefix(prefix)
+        in_fullname = "%" + by_name
+        found = []
         with self.db.session() as s:
-            users = s.execute(select(User.name, User.fullname).where(User.name.ilike(pattern, escape="\\"))
-                              .order_by(User.name).limit(limit)).all()
-            orgs = s.execute(select(Organization.name, Organization.fullname)
-                             .where(Organization.name.ilike(pattern, escape="\\")).order_by(Organization.name)
-                             .limit(limit)).all()
+            for table in (User, Organization):
+                name_first = case((table.name.ilike(by_name, escape="\\"), 0), else_=1)
+                found.append(s.execute(
+                    select(table.name, table.fullname)
+                    .where(or_(table.name.ilike(by_name, escape="\\"), table.fullname.ilike(in_fullname, escape="\\")))
+                    .order_by(name_first, table.name).limit(limit)).all())
+        users, orgs = found
         return [(n, f or n) for n, f in users], [(n, f or n) for n, f in orgs]
 
     def org_fullnames(self, names: list[str]) -> dict[str, str]:

@@ -44,7 +44,7 @@ from .documents import PUBLIC, DiscussionDoc, RepoDoc
 from .engine import _epoch
 from .query import (_CJK_RUN, EXACT_MAX_CHARS, EXACT_SCORE, FACETS, FUZZY_SCORE, LOWERCASED, MULTI_VALUED, NAME_SCORE,
                     PREFIX_SCORE, SORTS, TAG_SCORE, Hit, SearchRequest, SearchResult, _is_stop_word, _name_words, _words,
-                    clean_text, respell)
+                    clean_text, quick_name_words, quick_text, respell)
 from .schema import MAX_CARD_CHARS
 
 WRITER_LOCK = "search-writer"  # one writer for the whole cluster: the index is shared
@@ -509,18 +509,30 @@ class PostgresIndex:
         return respell(text, is_known, nearest)
 
     def quick(self, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:
-        """Autocomplete: repositories whose name words start with `prefix`, most downloaded first."""
-        words = [w for whole, _ in name_words(clean_text(prefix)) for w in [whole] if len(w) >= 2][:4]
-        if not words:
-            return []
-        q = _Query(where=[], score="0", params={}, card_terms=[])
-        tsq = " & ".join(f"{_lexeme(w[:20])}:*A" for w in words)
-        q.where.append(f"doc @@ CAST({q.param(tsq)} AS tsquery)")
-        self._visibility(q, viewer)
+        """query.quick in SQL: name prefixes first; then, for Chinese input, tags and card words."""
+        names = quick_name_words(prefix)
+        more = quick_text(prefix)
+        tiers: list[str] = []
+        if names:
+            tiers.append(" & ".join(f"{_lexeme(w)}:*A" for w in names))
+        if more:
+            every_word = " & ".join("(" + _or([f"{_lexeme(w)}:*C", f"{_lexeme(w)}:*A"]
+                                              + [f"{_lexeme(t)}:D" for t in terms]) + ")" for w, terms in more.words)
+            tiers.append(_or([f"{_lexeme(more.tag_prefix)}:*C", every_word]))
+        found: list[str] = []
         with self.engine.connect() as c:
-            return list(c.execute(sql(f"SELECT repo_id FROM {REPOS} WHERE {' AND '.join(q.where)} "
-                                      f"ORDER BY downloads DESC, pk DESC LIMIT {max(0, int(limit))}"),
-                                  q.params).scalars())
+            for i, tsq in enumerate(tiers):
+                if len(found) >= limit:
+                    break
+                q = _Query(where=[], score="0", params={}, card_terms=[])
+                q.where.append(f"doc @@ CAST({q.param(tsq)} AS tsquery)")
+                if i and names:  # the first tier's matches are already in
+                    q.where.append(f"NOT doc @@ CAST({q.param(tiers[0])} AS tsquery)")
+                self._visibility(q, viewer)
+                found += c.execute(sql(f"SELECT repo_id FROM {REPOS} WHERE {' AND '.join(q.where)} "
+                                       f"ORDER BY downloads DESC, pk DESC LIMIT {max(0, int(limit) - len(found))}"),
+                                   q.params).scalars()
+        return found
 
     def discussions(self, repo_pk: int, text: str, viewer: list[str] | None, limit: int = 20) -> list[dict]:
         """query.search_discussions: every word in the title or the comments, titles ranked higher."""

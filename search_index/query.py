@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from whoosh import collectors
 from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.searching import Results
-from whoosh.query import And, ConstantScoreQuery, Every, FuzzyTerm, NullQuery, Or, Phrase, Query, Term
+from whoosh.query import And, ConstantScoreQuery, Every, FuzzyTerm, NullQuery, Or, Phrase, Prefix, Query, Term
 
-from .analysis import _segmenter, name_analyzer, split_name_word, text_analyzer
+from .analysis import _NAME_TOKENS, _segmenter, name_analyzer, split_name_word, text_analyzer
 from .documents import PUBLIC
 from .engine import DISCUSSIONS, REPOS, SearchIndex
 
@@ -295,18 +295,57 @@ def suggest(index: SearchIndex, text: str) -> str | None:
     return respell(text, is_known, nearest)
 
 
+QUICK_MAX_WORDS = 4
+
+
+def quick_name_words(text: str) -> list[str]:
+    """The name prefixes quick search requires: each whole name word of the input (2 to 20
+    characters), as name_prefix holds them ("qwen2.5" is one, not also "2.5", which starts no word)."""
+    words = re.findall(_NAME_TOKENS, clean_text(text).lower())
+    return [w[:20] for w in words if len(w) >= 2][:QUICK_MAX_WORDS]
+
+
+@dataclass
+class QuickText:
+    """Quick search's second tier, for input with Chinese in it. A repository qualifies when one of
+    its tags starts with the whole input (鹦鹉巡检 for 鹦鹉巡检机器人), or when every word (jieba's
+    precise cut) starts one of its tags or its name, or is a word of its card: names are rarely
+    Chinese, so 工业 or 语音 must reach the tags (工业质检) and the card text (jieba's search mode
+    indexed 语音 inside 语音识别). Latin input keeps to names, as the Hub's quick search does: a
+    card mentions too many words to suggest from."""
+
+    tag_prefix: str
+    words: list[tuple[str, list[str]]]  # each word, with its card terms
+
+
+def quick_text(text: str) -> QuickText | None:
+    """The second tier's terms for `text`, or None when it has no Chinese."""
+    text = clean_text(text)
+    if not _CJK_RUN.search(text):
+        return None
+    words = _words(text)
+    kept = [w for w in words if not _is_stop_word(w)] or words
+    return QuickText(text[:EXACT_MAX_CHARS],
+                     [(w[:20], [t.text for t in text_analyzer()(w)]) for w in kept[:QUICK_MAX_WORDS]])
+
+
 def quick(index: SearchIndex, prefix: str, viewer: list[str] | None, limit: int = 10) -> list[str]:
-    """Autocomplete: repositories whose name words start with `prefix`, most downloaded first."""
-    words = [t.text for t in name_analyzer()(clean_text(prefix)) if len(t.text) >= 2][:4]
-    if not words:
-        return []
-    q: Query = And([Term("name_prefix", w[:20]) for w in words])
-    vis = visibility_filter(viewer)
-    if vis is not None:
-        q = And([q, vis])
+    """Autocomplete: repositories whose name words start with `prefix`, most downloaded first; then,
+    for Chinese input, those whose tags or card hold its words (QuickText)."""
     s = index.searcher(REPOS)
     bm = index.bitmaps(s, REPOS)
-    return [s.stored_fields(d)["repo_id"] for d in bm.top_by_column(bm.eval(q), "downloads", limit, True)]
+    vis = visibility_filter(viewer)
+    visible = bm.eval(vis) if vis is not None else bm.live
+    names = quick_name_words(prefix)
+    by_name = bm.eval(And([Term("name_prefix", w) for w in names])) & visible if names else 0
+    found = bm.top_by_column(by_name, "downloads", limit, True)
+    more = quick_text(prefix)
+    if more and len(found) < limit:
+        q = Or([Prefix("tags", more.tag_prefix),
+                And([Or([Prefix("tags", w), Term("name_prefix", w)] + [Term("card", t) for t in terms])
+                     for w, terms in more.words])])
+        found += bm.top_by_column(bm.eval(q) & visible & ~by_name, "downloads", limit - len(found), True)
+    return [s.stored_fields(d)["repo_id"] for d in found]
 
 
 def search_discussions(index: SearchIndex, repo_pk: int, text: str, viewer: list[str] | None,

@@ -44,7 +44,10 @@ def full_search():
 
 @bp.get("/api/quicksearch")
 def quicksearch():
-    """Autocomplete over models, users and organizations, as huggingface.co's quicksearch."""
+    """Autocomplete over models, users, organizations and collections, in huggingface.co's shape.
+
+    Models: name prefixes, then for Chinese input tags and card words (search_index.query.quick);
+    users and organizations: name prefix or any part of the full name."""
     q = request.args.get("q", "")[:100]
     limit = int_arg("limit", 10, 1, 50)
     principal = auth.current()
@@ -56,6 +59,10 @@ def quicksearch():
     # the search index; titles are short and collections few next to repositories.
     collections = services().community.collections.list(principal, text=q, limit=limit) if q.strip() else []
     return jsonify({"q": q, "models": [{"id": i} for i in ids],
-                    "users": [{"user": u, "fullname": f} for u, f in users],
-                    "orgs": [{"name": o, "fullname": f} for o, f in orgs],
+                    # The Hub's shape; no avatars are stored here (avatarUrl empty, as elsewhere in
+                    # the API): the site's dropdown draws an initial instead.
+                    "users": [{"user": u, "fullname": f, "type": "user", "isPro": False, "avatarUrl": ""}
+                              for u, f in users],
+                    "orgs": [{"name": o, "fullname": f, "type": "org", "isEnterprise": False, "avatarUrl": ""}
+                             for o, f in orgs],
                     "collections": [{"slug": c.slug, "title": c.title} for c in collections]})

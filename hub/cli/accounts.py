@@ -17,10 +17,11 @@ def users() -> None:
 @click.option("--password", required=True)
 @click.option("--email", default=None)
 @click.option("--admin", is_flag=True, help="Site administrator.")
+@click.option("--fullname", default="", help="Display name (default: NAME).")
 @click.pass_context
-def users_create(ctx: click.Context, name: str, password: str, email: str | None, admin: bool) -> None:
+def users_create(ctx: click.Context, name: str, password: str, email: str | None, admin: bool, fullname: str) -> None:
     """Create a user."""
-    registry(ctx).accounts.create_user(name, password, email=email, is_admin=admin)
+    registry(ctx).accounts.create_user(name, password, email=email, is_admin=admin, fullname=fullname)
     click.echo(f"created user {name}", err=True)
 
 

@@ -147,7 +147,7 @@ def test_quicksearch_finds_by_prefix(seeded):
     body = seeded.get("/api/quicksearch", params={"q": "badinput/lla"}).json()
     assert [m["id"] for m in body["models"]] == ["badinput/llama-zh"]
     body = seeded.get("/api/quicksearch", params={"q": "badinp"}).json()
-    assert {"user": "badinput", "fullname": "badinput"} in body["users"]
+    assert {"user": "badinput", "fullname": "badinput", "type": "user", "isPro": False, "avatarUrl": ""} in body["users"]
 
 
 def test_the_server_logged_no_traceback(seeded):

@@ -10,7 +10,15 @@
     const list = input.parentElement.querySelector(".quicksearch");
     let timer = null, last = "";
     const esc = (s) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-    input.addEventListener("input", () => {
+    // A user or organization: an initial in a circle (no avatars are stored), the handle, the full name.
+    const account = (href, handle, fullname) => {
+      const initial = (fullname || handle).trim().charAt(0).toUpperCase();
+      const full = fullname && fullname !== handle ? ' <span class="fullname">' + esc(fullname) + "</span>" : "";
+      return '<li><a class="account" href="' + esc(href) + '"><span class="initial" aria-hidden="true">' + esc(initial)
+        + "</span> " + esc(handle) + full + "</a></li>";
+    };
+    const group = (key, fallback) => '<li class="group" role="presentation">' + esc(list.dataset[key] || fallback) + "</li>";
+    const suggest = () => {
       clearTimeout(timer);
       timer = setTimeout(async () => {
         const q = input.value.trim();
@@ -19,19 +27,26 @@
         try {
           const r = await fetch("/api/quicksearch?q=" + encodeURIComponent(q));
           const data = await r.json();
+          if (input.value.trim() !== q) return;  // an older answer arriving after a newer query
           const items = [];
-          if (data.models.length) items.push('<li class="group">' + esc(list.dataset.models || "Models") + "</li>");
+          if (data.models.length) items.push(group("models", "Models"));
           for (const m of data.models) items.push('<li><a href="/' + esc(m.id) + '">' + esc(m.id) + "</a></li>");
-          for (const u of data.users) items.push('<li><a href="/' + esc(u.user) + '">@' + esc(u.user) + "</a></li>");
-          for (const o of data.orgs) items.push('<li><a href="/' + esc(o.name) + '">' + esc(o.name) + "</a></li>");
+          if (data.users.length) items.push(group("users", "Users"));
+          for (const u of data.users) items.push(account("/" + u.user, u.user, u.fullname));
+          if (data.orgs.length) items.push(group("orgs", "Organizations"));
+          for (const o of data.orgs) items.push(account("/" + o.name, o.name, o.fullname));
           const collections = data.collections || [];
-          if (collections.length) items.push('<li class="group">' + esc(list.dataset.collections || "Collections") + "</li>");
+          if (collections.length) items.push(group("collections", "Collections"));
           for (const c of collections) items.push('<li><a href="/collections/' + esc(c.slug) + '">' + esc(c.title) + "</a></li>");
           list.innerHTML = items.join("");
           list.hidden = items.length === 0;
         } catch (e) { list.hidden = true; }
       }, 150);
-    });
+    };
+    // A Chinese input method composes a word over several keystrokes: suggest for the word chosen
+    // (compositionend), not for the pinyin letters typed on the way.
+    input.addEventListener("input", (ev) => { if (!ev.isComposing) suggest(); });
+    input.addEventListener("compositionend", suggest);
     input.addEventListener("keydown", (ev) => {
       if (ev.key === "ArrowDown" && !list.hidden) { list.querySelector("a")?.focus(); ev.preventDefault(); }
       if (ev.key === "Escape") list.hidden = true;

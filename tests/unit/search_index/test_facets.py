@@ -225,6 +225,36 @@ def test_quick_search_visibility(index):
     assert index.quick("ehr", None) == ["med-ai/ehr-private-notes"]
 
 
+@pytest.mark.parametrize("prefix, expected", [
+    ("语音", ["iic/paraformer-zh", "fishaudio/fish-speech-1.5"]),  # card words (jieba), most downloaded first
+    ("语音识别", ["iic/paraformer-zh"]),  # every word must match: fish-speech is text-to-speech
+    ("工业", ["mfg-ai/steel-surface-defect"]),  # 工业质检 in its card, cut by jieba
+    ("质检", ["mfg-ai/steel-surface-defect", "mfg-ai/pcb-inspection"]),  # a tag
+    ("医", ["med-ai/medical-image-segmentation", "med-ai/chest-xray-report", "med-ai/clinical-bert-zh"]),  # 医疗 tag prefix
+    ("农作物 病虫害", ["agri-ai/crop-disease"]),
+    ("钢材 yolo", []),  # no model has both
+])
+def test_quick_search_suggests_for_chinese_input(index, prefix, expected):
+    assert index.quick(prefix, []) == expected
+
+
+def test_quick_search_for_chinese_input_never_suggests_private_repositories(index):
+    assert index.quick("病历", []) == ["med-ai/clinical-bert-zh"]  # ehr-private-notes' card says 电子病历 too
+    assert index.quick("病历", ["fin-ai"]) == ["med-ai/clinical-bert-zh"]
+    assert index.quick("病历", ["med-ai"]) == ["med-ai/clinical-bert-zh", "med-ai/ehr-private-notes"]
+
+
+def test_quick_search_names_first_then_chinese_words(index):
+    # "med" starts three names; 影像 is in the cards of two of them and of no other name: the
+    # name tier comes first, limited as asked
+    assert index.quick("med", [], limit=2) == ["med-ai/medical-image-segmentation", "med-ai/chest-xray-report"]
+    assert index.quick("chest 影像", []) == ["med-ai/chest-xray-report"]
+
+
+def test_quick_search_latin_input_keeps_to_names(index):
+    assert index.quick("recognition", []) == []  # in three cards, in no name
+
+
 @pytest.mark.parametrize("prefix", ["", " ", "q", "-", "\x00", "🤖", "a" * 5000])
 def test_quick_search_degenerate_input(index, prefix):
     assert index.quick(prefix, []) == []
