@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from models_registry.cards import as_list
 from models_registry.messages import LIST_SEPARATOR, Message
+from models_registry.model_tree import parents_in_tags
 from models_registry.repos import INITIAL_COMMIT_MESSAGE
 
 
@@ -153,6 +154,10 @@ def facet_value(facet: str, value: str) -> str:
     return label(value) if label else value
 
 
+RELATION_FILTER_LABELS = {"finetune": N_("Fine-tuned from %(model)s"), "adapter": N_("Adapters of %(model)s"),
+                          "quantized": N_("Quantized from %(model)s"), "merge": N_("Merged from %(model)s")}
+
+
 def tag_label(tag: str, card_data: dict[str, Any] | None = None) -> str:
     """A repository tag as the header shows it: a task, a language of the card (`card_data`), or an
     `industry:`/`region:` facet tag, in the reader's language; any other tag (libraries, licenses, the
@@ -162,6 +167,8 @@ def tag_label(tag: str, card_data: dict[str, Any] | None = None) -> str:
         return task_label(tag)
     if card_data and tag in as_list(card_data.get("language")):
         return language_label(tag)
+    for relation, base in parents_in_tags([tag]):  # the filter of a base model's derivatives
+        return gettext(str(RELATION_FILTER_LABELS[relation]), model=base)
     prefix, sep, value = tag.partition(":")
     if sep and prefix in ("industry", "region"):
         label = industry_label(value) if prefix == "industry" else region_label(value)

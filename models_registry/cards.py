@@ -7,7 +7,9 @@ is refused) and warnings (accepted, shown to the owner). YAML is composed first 
 
 from __future__ import annotations
 
+import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,8 +343,34 @@ def extract_metadata(text: str) -> dict[str, Any] | None:
     return report.metadata
 
 
-def derive_tags(meta: dict[str, Any] | None) -> tuple[list[str], str | None, str | None]:
-    """(tags, pipeline_tag, library_name) as the Hub derives them, plus our region:/industry: facets."""
+# Tags and libraries that say the weights are a quantization of their base model.
+QUANTIZED_MARKERS = frozenset({"gguf", "gptq", "awq", "exl2", "bitsandbytes", "4-bit", "8-bit", "quantized"})
+MERGE_MARKERS = frozenset({"merge", "mergekit"})
+
+
+def base_model_relation(meta: dict[str, Any], paths: Iterable[str] = ()) -> str:
+    """How the model relates to its `base_model`, as the Hub infers it when the card does not say
+    (`base_model_relation`): several bases are a merge, PEFT weights an adapter, GGUF/GPTQ/AWQ...
+    files or tags a quantization, anything else a fine-tune."""
+    declared = meta.get("base_model_relation")
+    if isinstance(declared, str) and declared in BASE_MODEL_RELATIONS:
+        return declared
+    tags = {t.lower() for t in as_list(meta.get("tags"))}
+    library = meta.get("library_name").lower() if isinstance(meta.get("library_name"), str) else ""
+    names = [posixpath.basename(p).lower() for p in paths]
+    if len(as_list(meta.get("base_model"))) > 1 or tags & MERGE_MARKERS:
+        return "merge"
+    if library == "peft" or "peft" in tags or "adapter_config.json" in names:
+        return "adapter"
+    if (library in QUANTIZED_MARKERS or tags & QUANTIZED_MARKERS
+            or any(n.endswith(".gguf") for n in names)):
+        return "quantized"
+    return "finetune"
+
+
+def derive_tags(meta: dict[str, Any] | None, paths: Iterable[str] = ()) -> tuple[list[str], str | None, str | None]:
+    """(tags, pipeline_tag, library_name) as the Hub derives them, plus our region:/industry: facets.
+    `paths`, the files of the repository, let the base model's relation be inferred from them."""
     if not meta:
         return [], None, None
     tags: list[str] = []
@@ -358,10 +386,10 @@ def derive_tags(meta: dict[str, Any] | None) -> tuple[list[str], str | None, str
         tags.append(f"license:{lic.lower()}")
     for ds in as_list(meta.get("datasets")):
         tags.append(f"dataset:{ds}")
-    relation = meta.get("base_model_relation") if isinstance(meta.get("base_model_relation"), str) else None
+    relation = base_model_relation(meta, paths) if meta.get("base_model") else None
     for bm in as_list(meta.get("base_model")):
         tags.append(f"base_model:{bm}")
-        tags.append(f"base_model:{relation or 'finetune'}:{bm}")
+        tags.append(f"base_model:{relation}:{bm}")
     for region in as_list(meta.get("region")):
         tags.append(f"region:{region.lower()}")
     for ind in as_list(meta.get("industry")):

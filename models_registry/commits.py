@@ -310,7 +310,7 @@ class Commits:
                 meta = report.metadata
                 warnings += [p.text for p in report.errors + report.warnings]
         warnings += self._license_file_warnings(git, files, meta)
-        tags, pipeline_tag, library_name = cards.derive_tags(meta)
+        tags, pipeline_tag, library_name = cards.derive_tags(meta, files)
         st = self._repo_safetensors(git, files)
         if st and "safetensors" not in tags:
             tags.append("safetensors")

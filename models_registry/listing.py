@@ -114,7 +114,8 @@ def _decode(cursor: str, sort: str | None, ascending: bool) -> list[Any]:
         raise BadRequest("Invalid cursor: pass the `cursor` of a `Link: rel=\"next\"` header as it was given")
 
 
-def _visible(q: Select, principal: Principal | None) -> Select:
+def visible(q: Select, principal: Principal | None) -> Select:
+    """`q` narrowed to the repositories `principal` may see (private ones: their own namespaces)."""
     if principal is None:
         return q.where(Repository.private.is_(False))
     if principal.is_admin:
@@ -210,7 +211,7 @@ def list_query(repo_type: str, principal: Principal | None, f: RepoFilter, *, so
     """The SELECT of one page: visible to `principal`, filtered, ordered, after `cursor` or `offset`
     (`driver`: from choose_driver)."""
     kind = Repository.repo_type if driver is None else _Unindexed(Repository.repo_type)
-    q = _filtered(_visible(select(Repository).where(kind == repo_type), principal), f, driver)
+    q = _filtered(visible(select(Repository).where(kind == repo_type), principal), f, driver)
     col = sort_column(sort)
     keys = [Repository.namespace, Repository.name, Repository.id] if col is None else [col, Repository.id]
     forward = ascending or not sort  # the Hub's default direction is descending, but no sort is by name

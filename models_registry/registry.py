@@ -12,6 +12,7 @@ from .grants import Grants
 from .jobs import Jobs
 from .lfs_files import LfsFiles
 from .locks import open_locks
+from .model_tree import ModelTrees
 from .repos import Repos
 from .settings import RegistrySettings
 from .storage import GitStore, Stager, open_blob_store
@@ -44,6 +45,7 @@ class Registry:
         self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
         self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos)
         self.engagement = Engagement(self.db)
+        self.model_trees = ModelTrees(self.db, self.repos)
         self.gating = Gating(self.db)
         self.access = TransferAccess(self.repos, self.gating)
         self.lfs_files = LfsFiles(self.db, self.git, self.repos, self.commits, self.access)

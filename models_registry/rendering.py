@@ -1,21 +1,30 @@
 """Markdown (model cards, comments) to safe HTML.
 
-Rendered with the `markdown` package (tables, fenced code highlighted by Pygments, heading anchors),
-relative links and images resolved to the repository's files at the shown revision, then passed
-through nh3 (the Ammonia sanitizer): whatever the author wrote, no script, no event handler, no
-`javascript:` or `data:` URL reaches a reader's browser.
+Rendered with the `markdown` package (tables, fenced code highlighted by Pygments, heading anchors and
+the headings' table of contents, `$...$`/`$$...$$` math as MathML), relative links and images resolved
+to the repository's files at the shown revision, then passed through nh3 (the Ammonia sanitizer):
+whatever the author wrote, no script, no event handler, no `javascript:` or `data:` URL reaches a
+reader's browser.
+
+Math is found by pymdown-extensions' arithmatex (its "smart dollar": `$5 and $10` stays text, since a
+closing `$` must follow a non-space) and turned into MathML here, on the server, by latex2mathml:
+browsers draw MathML themselves, so a card needs no script and nothing from a CDN. The sanitizer
+allows the MathML elements and attributes latex2mathml writes, and no link or style among them.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import posixpath
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 import markdown
 import nh3
+from latex2mathml.converter import convert as latex_to_mathml
 from markdown.extensions import Extension
 from markdown.extensions.toc import slugify_unicode
 from markdown.inlinepatterns import InlineProcessor
@@ -29,6 +38,20 @@ ALLOWED_TAGS = {
     "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
     "sup", "figure", "figcaption", "center",
 }
+# What latex2mathml writes (its converter and command tables), nothing more: no `href` (\href), no
+# `style`, none of the elements that only matter with them (maction, semantics/annotation-xml).
+MATHML_TAGS = {
+    "math", "menclose", "merror", "mfrac", "mi", "mmultiscripts", "mn", "mo", "mover", "mpadded",
+    "mphantom", "mprescripts", "mroot", "mrow", "ms", "mspace", "msqrt", "mstyle", "msub", "msubsup", "msup",
+    "mtable", "mtd", "mtext", "mtr", "munder", "munderover", "none",
+}
+MATHML_ATTRIBUTES = {
+    "accent", "accentunder", "columnalign", "columnlines", "columnspacing", "depth", "displaystyle",
+    "fence", "form", "height", "largeop", "linebreak", "linethickness", "lspace", "mathbackground",
+    "mathcolor", "mathsize", "mathvariant", "maxsize", "minsize", "movablelimits", "notation", "rowlines",
+    "rowspacing", "rspace", "scriptlevel", "separator", "stretchy", "symmetric", "voffset", "width",
+}
+ALLOWED_TAGS |= MATHML_TAGS
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "id", "name"},
     "img": {"src", "alt", "title", "width", "height", "align"},
@@ -36,6 +59,8 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align", "colspan", "rowspan"},
     "ol": {"start"},
     "details": {"open"},
+    "math": {"display", *MATHML_ATTRIBUTES},
+    **{tag: MATHML_ATTRIBUTES for tag in MATHML_TAGS - {"math"}},
     "*": {"id", "class"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
@@ -101,26 +126,91 @@ class _RelativeLinksExtension(Extension):
         md.treeprocessors.register(_RelativeLinks(md, *self.args), "modelhub_relative_links", 5)
 
 
-def render_markdown(text: str, *, repo_path: str | None = None, revision: str = "main", doc_dir: str = "",
-                    strip_front_matter: bool = True, mentions: bool = False) -> str:
-    """Safe HTML for `text`. `repo_path` ("/ns/name") turns relative links into repository URLs."""
+class _MathML(Treeprocessor):
+    """arithmatex's generic output (`<span|div class="arithmatex">TeX</span>`) -> MathML, stashed as
+    raw HTML so that Markdown leaves it alone; TeX latex2mathml cannot read stays shown as written."""
+
+    def run(self, root: ET.Element) -> None:
+        for el in root.iter():
+            if "arithmatex" not in (el.get("class") or "").split() or not el.text:
+                continue
+            tex = html_lib.unescape(el.text).strip()
+            display = "block" if el.tag == "div" else "inline"
+            try:
+                mathml = latex_to_mathml(tex, display=display)
+            except Exception:  # latex2mathml raises bare exceptions of several kinds on bad input
+                el.set("class", "math math-error")
+                el.text = markdown.util.AtomicString(tex)
+                continue
+            el.set("class", f"math math-{display}")
+            el.text = self.md.htmlStash.store(mathml)
+
+
+class _MathExtension(Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # After the inline patterns (20) and the table of contents (5): headings are named by their TeX.
+        md.treeprocessors.register(_MathML(md), "modelhub_mathml", 4)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """One entry of a card's table of contents: its level (1-3), anchor id and plain text."""
+
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedMarkdown:
+    html: str
+    toc: list[Heading]
+
+
+TOC_LEVELS = (1, 2, 3)
+
+
+def _flat_toc(tokens: list[dict]) -> list[Heading]:
+    out: list[Heading] = []
+    for t in tokens:
+        if t["level"] in TOC_LEVELS:
+            out.append(Heading(t["level"], t["id"], html_lib.unescape(t["name"])))
+        out += _flat_toc(t.get("children", []))
+    return out
+
+
+def render_document(text: str, *, repo_path: str | None = None, revision: str = "main", doc_dir: str = "",
+                    strip_front_matter: bool = True, mentions: bool = False) -> RenderedMarkdown:
+    """Safe HTML for `text` and the table of contents of its h1-h3 (ids as in the HTML: Unicode kept,
+    so that Chinese headings get anchors). `repo_path` ("/ns/name") turns relative links into
+    repository URLs."""
     if strip_front_matter:
         text = card_body(text)
     rev = quote(revision, safe="")
     files_base = f"{repo_path}/resolve/{rev}" if repo_path else None
     pages_base = f"{repo_path}/blob/{rev}" if repo_path else None
-    html = markdown.markdown(
-        text,
-        extensions=["tables", "fenced_code", "codehilite", "toc", "sane_lists", "nl2br",
-                    _RelativeLinksExtension(files_base, pages_base, doc_dir),
+    md = markdown.Markdown(
+        extensions=["tables", "fenced_code", "codehilite", "toc", "sane_lists", "nl2br", "pymdownx.arithmatex",
+                    _MathExtension(), _RelativeLinksExtension(files_base, pages_base, doc_dir),
                     *([_MentionsExtension()] if mentions else [])],
         extension_configs={"codehilite": {"guess_lang": False, "css_class": "highlight"},
                            # align= survives the sanitizer; the default style= would not
                            "tables": {"use_align_attribute": True},
-                           "toc": {"permalink": False, "slugify": slugify_unicode}},
+                           "toc": {"permalink": False, "slugify": slugify_unicode},
+                           # generic: the TeX as text in a span/div, for _MathML (not MathJax's scripts)
+                           "pymdownx.arithmatex": {"generic": True, "tex_inline_wrap": ["", ""],
+                                                   "tex_block_wrap": ["", ""]}},
         output_format="html",
     )
-    return sanitize_html(html)
+    html = md.convert(text)
+    return RenderedMarkdown(sanitize_html(html), _flat_toc(getattr(md, "toc_tokens", [])))
+
+
+def render_markdown(text: str, *, repo_path: str | None = None, revision: str = "main", doc_dir: str = "",
+                    strip_front_matter: bool = True, mentions: bool = False) -> str:
+    """Safe HTML for `text`. `repo_path` ("/ns/name") turns relative links into repository URLs."""
+    return render_document(text, repo_path=repo_path, revision=revision, doc_dir=doc_dir,
+                           strip_front_matter=strip_front_matter, mentions=mentions).html
 
 
 def sanitize_html(html: str) -> str:

@@ -10,6 +10,7 @@ from flask_babel import format_datetime, format_decimal, format_timedelta, get_l
 from markupsafe import Markup
 
 from models_registry.clock import utcnow
+from models_registry.model_tree import is_tree_tag
 
 
 def human_count(n: int | None) -> str:
@@ -96,6 +97,7 @@ def init_app(app: Flask, languages: dict[str, str]) -> None:
     app.jinja_env.globals.update(url_with=url_with, url_without=url_without, page_numbers=page_numbers,
                                  repo_path=repo_path, LANGUAGES=languages)
     app.jinja_env.globals["safe_html"] = lambda html: Markup(html)  # only for sanitizer output
+    app.jinja_env.tests["tree_tag"] = is_tree_tag
 
     @app.context_processor
     def _inject():

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from models_registry import licenses as license_catalogue
 from models_registry.errors import BadRequest, EntryNotFound, RepoNotFound
 from models_registry.gating import questions
+from models_registry.model_tree import relation_tag
 from models_registry.permissions import can_write
-from models_registry.rendering import render_markdown
+from models_registry.rendering import render_document
 from models_registry.usage import WEIGHTS_FILE_LIBRARIES, UsageSnippet, usage_snippet
 from search_index.query import FACETS, SearchRequest
 
@@ -57,8 +58,10 @@ def models():
     sort = request.args.get("sort") or ("relevance" if request.args.get("search") else "trending")
     page = int_param("p", 0, MAX_PAGE)
     filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
-    if request.args.getlist("tag"):
-        filters["tags"] = request.args.getlist("tag")
+    # `other=` is the Hub's name for a tag filter (/models?other=base_model:finetune:ORG/NAME)
+    tags = request.args.getlist("tag") + request.args.getlist("other")
+    if tags:
+        filters["tags"] = tags
     result = services().search.search(SearchRequest(
         text=request.args.get("search", ""), filters=filters, sort=SORTS.get(sort), offset=page * PAGE_SIZE,
         limit=PAGE_SIZE + 1, viewer=viewer_namespaces(p), facets=True, facet_limit=FACET_VALUES_SHOWN,
@@ -69,7 +72,8 @@ def models():
     # Numbered pages go by offset (p=), as far as search pages (MAX_PAGE); the API's keyset cursors
     # are for walking everything, which a reader choosing page 4 of 9 does not do.
     last_page = min(max(0, -(-result.total // PAGE_SIZE) - 1), MAX_PAGE)
-    active = [(FACET_LABELS.get(k, N_("Tag")), k, v) for k in ("tag", *FACETS) for v in request.args.getlist(k)]
+    active = [(FACET_LABELS.get(k, N_("Tag")), k, v) for k in ("tag", "other", *FACETS)
+              for v in request.args.getlist(k)]
     return render_template("models/list.html", items=items, total=result.total, facets=result.facets,
                            filters=filters, sort=sort, page=page, has_more=len(result.hits) > PAGE_SIZE,
                            suggestion=result.suggestion, facet_names=FACET_LABELS, last_page=last_page,
@@ -99,14 +103,14 @@ def model(ns: str, name: str):
     reg = services().registry
     p = auth.current()
     repo = load_repo(ns, name)
-    card_html, readme_missing = "", True
+    card_html, toc, readme_missing = "", [], True
     if repo.head_sha:
         try:
             f = reg.repos.resolve_file(repo, repo.head_sha, "README.md")
             if not f.lfs and f.size <= 1024 * 1024:
                 text = reg.repos.read_regular(repo, f.blob_sha).decode("utf-8", "replace")
-                card_html = render_markdown(text, repo_path=f"/{repo.repo_id}", revision=repo.default_branch)
-                readme_missing = False
+                card = render_document(text, repo_path=f"/{repo.repo_id}", revision=repo.default_branch)
+                card_html, toc, readme_missing = card.html, card.toc, False
         except EntryNotFound:
             pass
     meta = repo.card_data or {}
@@ -117,6 +121,7 @@ def model(ns: str, name: str):
     open_discussions = services().community.list(p, repo, status="open", page_size=1)[1]
     return render_template(
         "models/page.html", repo=repo, card_html=card_html, readme_missing=readme_missing, meta=meta,
+        toc=toc if len(toc) > 1 else [], tree=reg.model_trees.of(repo, p), relation_tag=relation_tag,
         licenses=lics, liked=reg.engagement.has_liked(p, repo), access=reg.gating.status_of(p, repo),
         has_access=reg.gating.has_access(p, repo), is_maintainer=is_maintainer,
         questions=questions(repo), open_discussions=open_discussions, base_url=request.host_url.rstrip("/"),

@@ -270,3 +270,23 @@ def test_extract_metadata_is_lenient():
     assert extract_metadata("---\nlicense: mit\n---\n") == {"license": "mit"}
     assert extract_metadata("---\nbroken: [\n---\n") is None
     assert extract_metadata("no front matter") is None
+
+
+@pytest.mark.parametrize("meta, paths, relation", [
+    ({"base_model": "a/b"}, ["config.json", "model.safetensors"], "finetune"),
+    ({"base_model": "a/b"}, ["adapter_config.json", "adapter_model.safetensors"], "adapter"),
+    ({"base_model": "a/b", "library_name": "peft"}, [], "adapter"),
+    ({"base_model": "a/b"}, ["q4/model-Q4_K_M.GGUF"], "quantized"),
+    ({"base_model": "a/b", "tags": ["GPTQ"]}, [], "quantized"),
+    ({"base_model": ["a/b", "c/d"]}, ["model.safetensors"], "merge"),
+    ({"base_model": "a/b", "tags": ["mergekit"]}, [], "merge"),
+    # what the card says wins over what the files suggest; an unknown relation is inferred instead
+    ({"base_model": "a/b", "base_model_relation": "finetune"}, ["x.gguf"], "finetune"),
+    ({"base_model": "a/b", "base_model_relation": "weird"}, ["x.gguf"], "quantized"),
+])
+def test_base_model_relation_is_inferred_as_the_hub_does(meta, paths, relation):
+    assert cards.base_model_relation(meta, paths) == relation
+    tags, _, _ = derive_tags(meta, paths)
+    assert f"base_model:{relation}:a/b" in tags
+    assert [t for t in tags if t.count(":") == 2 and t.startswith("base_model:")] == \
+        [f"base_model:{relation}:{bm}" for bm in cards.as_list(meta["base_model"])]

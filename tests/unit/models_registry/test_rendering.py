@@ -12,9 +12,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from models_registry.rendering import render_markdown
+from models_registry.rendering import Heading, render_document, render_markdown
 
-FORBIDDEN_ELEMENTS = {"script", "iframe", "object", "embed", "style", "form", "meta", "base", "svg", "math",
+# <math> itself is allowed (cards' math is MathML); what could act inside it is not: maction (its
+# statusline/toggle actions), annotation-xml (HTML or SVG content), mglyph (an image source).
+FORBIDDEN_ELEMENTS = {"script", "iframe", "object", "embed", "style", "form", "meta", "base", "svg", "maction",
+                      "annotation-xml", "semantics", "mglyph",
                       "link", "frame", "frameset", "applet", "input", "button", "textarea", "select", "noscript",
                       "template", "xmp", "plaintext", "noembed", "isindex"}
 URL_ATTRIBUTES = {"href", "src", "srcset", "action", "formaction", "xlink:href", "background", "poster", "data",
@@ -81,6 +84,15 @@ XSS_PAYLOADS = [
     "<svg><script>alert(1)</script></svg>",
     '<svg><a xlink:href="javascript:alert(1)"><text x="20" y="20">x</text></a></svg>',
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",
+    '<math href="javascript:alert(1)"><mi>x</mi></math>',
+    '<math><mi xlink:href="javascript:alert(1)" href="javascript:alert(1)">x</mi></math>',
+    '<math><maction actiontype="statusline"><mi>x</mi><mtext>y</mtext></maction></math>',
+    '<math><semantics><annotation-xml encoding="text/html"><script>alert(1)</script></annotation-xml></semantics></math>',
+    '<math><mi onmouseover="alert(1)" style="color:red">x</mi><mtext><img src=x onerror=alert(1)></mtext></math>',
+    "$\\href{javascript:alert(1)}{x}$",
+    "$$\n\\href{javascript:alert(1)}{x}\n$$",
+    "$x<script>alert(1)</script>$",
+    "$\\text{<img src=x onerror=alert(1)>}$",
     "<body onload=alert(1)>",
     "<details open ontoggle=alert(1)><summary>x</summary></details>",
     '<a href="javascript:alert(1)">x</a>',
@@ -285,3 +297,53 @@ def test_plain_text_of_a_card_is_what_readers_see():
                            "<script>alert(1)</script>\n<div>raw &amp; html</div>\n")
     assert text == ("Title bold\nSome emph and code, a link.\nMetric Value\nPrecision 0.93\nx = 1 < 2\ny = 3\n"
                     "raw & html")
+
+
+def test_table_of_contents_lists_h1_to_h3_with_the_ids_of_the_html():
+    doc = render_document("# 模型介绍\n\n## Training data & procedure\n\n### 评测 结果\n\n#### Too deep\n\n"
+                          "## 模型介绍\n\nText.\n")
+    assert doc.toc == [Heading(1, "模型介绍", "模型介绍"),
+                       Heading(2, "training-data-procedure", "Training data & procedure"),
+                       Heading(3, "评测-结果", "评测 结果"),
+                       Heading(2, "模型介绍_1", "模型介绍")]
+    ids = [dict(a).get("id") for t, a in parse(doc.html) if t in ("h1", "h2", "h3", "h4")]
+    assert ids == ["模型介绍", "training-data-procedure", "评测-结果", "too-deep", "模型介绍_1"]
+
+
+def _math_elements(out: str) -> list[str]:
+    return [t for t, _ in parse(out) if t in ("math", "mfrac", "msup", "msub", "mi", "mn", "mo")]
+
+
+def test_inline_and_display_math_become_mathml():
+    out = render_markdown("Energy $E = mc^2$ holds.\n\n$$\n\\frac{a}{b}\n$$\n")
+    maths = [dict(a) for t, a in parse(out) if t == "math"]
+    assert [m.get("display") for m in maths] == ["inline", "block"], out
+    assert "<msup><mi>c</mi><mn>2</mn></msup>" in out
+    assert "<mfrac><mrow><mi>a</mi></mrow><mrow><mi>b</mi></mrow></mfrac>" in out
+    assert "$" not in out and "\\frac" not in out
+
+
+def test_dollars_in_prose_stay_text():
+    out = render_markdown("It costs $5 and $10 a month, or $ 20.\n")
+    assert _math_elements(out) == []
+    assert "It costs $5 and $10 a month, or $ 20." in out
+
+
+def test_code_keeps_its_dollars():
+    out = render_markdown("Run `echo $HOME $PATH`.\n\n```bash\nexport A=$x$\necho \"$$\"\n```\n")
+    assert _math_elements(out) == [], out
+    assert "<code>echo $HOME $PATH</code>" in out
+    assert "$x$" in html.unescape(re.sub(r"<[^>]+>", "", out))
+
+
+def test_math_cannot_carry_links_handlers_or_styles():
+    out = render_markdown("$\\href{javascript:alert(1)}{x}$ and $\\color{red}{y}$\n")
+    attrs = [n for t, a in parse(out) for n, _ in a if t.startswith("m")]
+    assert "href" not in attrs and "style" not in attrs, out
+    assert _math_elements(out), out
+
+
+def test_math_in_a_heading_names_it_by_its_tex():
+    doc = render_document("## Loss $L_2$\n")
+    assert doc.toc == [Heading(2, "loss-l_2", "Loss L_2")]
+    assert "<msub>" in doc.html
