@@ -23,6 +23,7 @@ from models_registry.records import RepoView
 
 from . import policy
 from .tables import CommentRevision, Discussion, DiscussionEvent, Notification
+from .webhooks import record_discussion
 from .notifications import notify, notify_comment, owner_ids, watch, watch_owner
 from .records import (MAX_COMMENT, MAX_TITLE, PAGE, CommunitySettings, DiscussionView, EventView, RateLimited,
                       clean_text)
@@ -154,6 +155,7 @@ class Discussions:
                 if uid != principal.user_id:
                     s.add(Notification(user_id=uid, kind="new", discussion_id=d.id, actor_id=principal.user_id))
             search_feed.touch(s, "discussion", d.id)
+            record_discussion(s, repo, d, "create")
             view = discussion_view(s, d, principal, repo)
             if pull_request:
                 # The ref is made before the row is committed, and taken back if that commit fails:
@@ -173,6 +175,8 @@ class Discussions:
             if not policy.can_comment(principal, repo.namespace, repo.private, d.status, d.locked):
                 raise Forbidden(_why_not_comment(principal, d))
             e = self.add_comment(s, principal, repo, d, body)
+            if not e.pending_review:  # a held comment is heard of by nobody until approved
+                record_discussion(s, repo, d, "create", comment=e)
             return event_view(s, e, principal, repo)
 
     def edit_comment(self, principal: Principal | None, repo: RepoView, num: int, event_id: int,
@@ -242,6 +246,7 @@ class Discussions:
             s.flush()
             notify(s, d, e, principal, "status")
             search_feed.touch(s, "discussion", d.id)
+            record_discussion(s, repo, d, "update")
             return event_view(s, e, principal, repo)
 
 

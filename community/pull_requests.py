@@ -27,6 +27,7 @@ from . import policy
 from .discussions import Discussions
 from .tables import Discussion, DiscussionEvent, Notification
 from .notifications import notify
+from .webhooks import record_discussion
 from .records import MAX_COMMENT, DiscussionView, clean_text
 from .timeline import discussion_row, discussion_view
 
@@ -109,6 +110,7 @@ class PullRequests:
             s.flush()
             notify(s, d, e, principal, "merged")
             search_feed.touch(s, "discussion", d.id)
+            record_discussion(s, repo, d, "update")
         return sha
 
     def on_ref_moved(self, repo: RepoView, ref: str, old: str | None, new: str) -> None:

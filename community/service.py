@@ -21,6 +21,7 @@ from .notifications import Inbox
 from .publishing import Publishing
 from .pull_requests import PullRequests
 from .reactions import Reactions
+from .webhooks import Webhooks, WebhookSettings
 from .records import (MAX_COMMENT, MAX_REASON, MAX_TITLE, PAGE, REACTIONS, CommunitySettings, DiscussionView,
                       EventView, RateLimited)
 
@@ -31,7 +32,8 @@ __all__ = ["Community", "CommunitySettings", "DiscussionView", "EventView", "Rat
 class Community:
     """The community features of one hub, one attribute per concern, flat methods for the callers."""
 
-    def __init__(self, db: Database, registry: Registry, settings: CommunitySettings | None = None) -> None:
+    def __init__(self, db: Database, registry: Registry, settings: CommunitySettings | None = None,
+                 webhook_settings: WebhookSettings | None = None) -> None:
         self.db = db
         self.registry = registry
         self.settings = settings or CommunitySettings()
@@ -43,6 +45,7 @@ class Community:
         self.inbox = Inbox(db)
         self.publishing = Publishing(registry, self.discussions, self.pull_requests)
         self.collections = Collections(db, registry)  # curated lists: services().community.collections
+        self.webhooks = Webhooks(db, registry, webhook_settings)  # services().community.webhooks
 
         # The public surface, by concern: bound methods keep each one's signature, docstring and types.
         self.list = self.discussions.list

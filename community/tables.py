@@ -178,3 +178,52 @@ class CollectionItem(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Webhook(Base):
+    """A user's webhook: what it watches (repositories, users, organizations), which domains (repo,
+    discussion), where deliveries go and the secret that signs them (community/webhooks.py)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hex_id: Mapped[str] = mapped_column(String(24), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str | None] = mapped_column(String(200))
+    watched: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # [{"type", "name"}]
+    domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The hub as its owner reached it when saving the webhook: the payload's links start with it
+    # unless the hub has a PUBLIC_URL (a Host header speaks only for its own sender's webhooks).
+    hub_url: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship()
+
+
+class WebhookDelivery(Base):
+    """One payload for one webhook and how its delivery went (the log the settings page shows).
+    A worker claims a due delivery by moving `claimed_until` forward in a conditional UPDATE, so
+    several hub nodes on one database never send the same attempt twice."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hex_id: Mapped[str] = mapped_column(String(24), unique=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)  # the exact JSON sent (and signed), kept for redelivery
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -46,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         built.search.start()
         if cfg["BACKGROUND_JOBS"]:
             built.housekeeping.start()
+            built.webhooks.start()
 
     errors.init_app(app)
     security_headers.init_app(app)

@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from community.webhook_sender import AllowList
+from community.webhooks import WebhookSettings
 from models_registry.settings import MB, RegistrySettings, S3Options
 
 # name -> (default, type). Each is read from MODELHUB_<NAME>.
@@ -62,6 +64,13 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     "MIRROR_ALLOW": ("", str),
     "MIRROR_TOKEN": (None, str),
     "MIRROR_WAIT": (60, int),
+    # Webhooks (community/webhooks.py): deliveries go only to public addresses unless a host name or
+    # network is listed here (comma-separated: "localhost,127.0.0.0/8,10.1.0.0/16,ci.internal").
+    "WEBHOOK_ALLOW_HOSTS": ("", str),
+    "WEBHOOK_MAX_ATTEMPTS": (5, int),
+    "WEBHOOK_RETRY_SECONDS": (10.0, float),  # first retry after this; each next one waits twice as long
+    "WEBHOOK_TIMEOUT": (5.0, float),  # seconds to connect and between bytes of the answer
+    "WEBHOOK_POLL_SECONDS": (1.0, float),  # how often a serving worker looks for events and due deliveries
 }
 
 
@@ -109,6 +118,17 @@ def registry_settings(cfg: dict[str, Any]) -> RegistrySettings:
                      redirect=cfg["S3_REDIRECT"], url_ttl=cfg["S3_URL_TTL"],
                      public_endpoint=cfg["S3_PUBLIC_ENDPOINT"]),
     )
+
+
+def webhook_settings(cfg: dict[str, Any]) -> WebhookSettings:
+    """The webhooks' delivery rules; a malformed allow-list stops the start with a clear error."""
+    try:
+        allow = AllowList.parse(cfg["WEBHOOK_ALLOW_HOSTS"])
+    except ValueError as e:
+        raise SystemExit(f"MODELHUB_WEBHOOK_ALLOW_HOSTS: {e}") from None
+    return WebhookSettings(allow=allow, max_attempts=max(1, cfg["WEBHOOK_MAX_ATTEMPTS"]),
+                           retry_seconds=cfg["WEBHOOK_RETRY_SECONDS"], timeout=cfg["WEBHOOK_TIMEOUT"],
+                           base_url=cfg["PUBLIC_URL"] or "")
 
 
 def secret_key(cfg: dict[str, Any]) -> str:

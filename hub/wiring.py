@@ -19,6 +19,7 @@ from models_registry.registry import Registry
 from . import config
 from .housekeeping import Housekeeping
 from .search_writer import SearchService
+from .webhook_worker import WebhookWorker
 
 _KEY = "modelhub"
 
@@ -26,12 +27,14 @@ _KEY = "modelhub"
 @dataclass(frozen=True)
 class Services:
     """What a hub is made of: the registry (repositories, accounts, storage), the community
-    (discussions, pull requests, moderation), the search index writer and the background jobs."""
+    (discussions, pull requests, moderation, webhooks), the search index writer, the background jobs
+    and the webhooks' delivery worker."""
 
     registry: Registry
     community: Community
     search: SearchService
     housekeeping: Housekeeping
+    webhooks: WebhookWorker
 
 
 def build_services(cfg: dict[str, Any]) -> Services:
@@ -40,12 +43,15 @@ def build_services(cfg: dict[str, Any]) -> Services:
     registry = Registry(config.registry_settings(cfg))
     community = Community(registry.db, registry, CommunitySettings(
         posts_per_minute=cfg["POSTS_PER_MINUTE"], posts_per_hour=cfg["POSTS_PER_HOUR"],
-        hold_first_posts=cfg["HOLD_FIRST_POSTS"], new_account_hours=cfg["NEW_ACCOUNT_HOURS"]))
+        hold_first_posts=cfg["HOLD_FIRST_POSTS"], new_account_hours=cfg["NEW_ACCOUNT_HOURS"]),
+        config.webhook_settings(cfg))
     # Commits that land on refs/pr/N, from any surface, are added to the pull request's timeline.
     registry.commits.listeners.append(community.pull_requests.on_ref_moved)
     search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community, backend=backend)
     housekeeping = Housekeeping(registry, search.node_id, cfg["JOBS_CHECK_SECONDS"], cfg["STORAGE_GC"])
-    return Services(registry=registry, community=community, search=search, housekeeping=housekeeping)
+    webhooks = WebhookWorker(community.webhooks, cfg["WEBHOOK_POLL_SECONDS"])
+    return Services(registry=registry, community=community, search=search, housekeeping=housekeeping,
+                    webhooks=webhooks)
 
 
 def install(app: Flask, built: Services) -> None:

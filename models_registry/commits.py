@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from dulwich.ignore import IgnoreFilter
 from sqlalchemy import delete, select
 
-from . import cards, licenses, names
+from . import cards, licenses, names, repo_events
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound, StorageUnavailable
@@ -360,14 +360,18 @@ class Commits:
                 if progress:
                     progress(1)
 
-    def after_ref_moved(self, git, repo: RepoView, ref: str, new: str, old: str | None = None) -> None:
+    def after_ref_moved(self, git, repo: RepoView, ref: str, new: str, old: str | None = None,
+                        record: bool = True) -> None:
         """Derived data after the commit is final. A failure here must not turn the commit into an
         error: the client would retry it (and commit twice); the next commit refreshes again.
-        Listeners (community: commit events on pull requests) hear of every moved ref."""
+        Listeners (community: commit events on pull requests) hear of every moved ref; webhooks
+        (the repo_events log) too, unless the caller records the move with others (`after_push`)."""
         try:
             self.refresh_metadata(git, repo, ref, new)
         except Exception:
             log.exception("refreshing metadata of %s after %s failed", repo.repo_id, new)
+        if record:
+            self._record_refs(repo, {ref: (old, new)})
         for listener in self.listeners:
             try:
                 listener(repo, ref, old, new)
@@ -425,9 +429,21 @@ class Commits:
         `changed`: ref -> (old sha or None, new sha or None for a deletion)."""
         for ref, (old, new) in changed.items():
             if new is not None and (ref.startswith("refs/heads/") or ref.startswith("refs/pr/")):
-                self.after_ref_moved(git, repo, ref, new, old)
+                self.after_ref_moved(git, repo, ref, new, old, record=False)
         if not any(r.startswith("refs/heads/") for r in changed):
             self.repos.touch(repo)
+        self._record_refs(repo, changed)  # one push, one event (as the Hub), tags and deletions too
+
+    def _record_refs(self, repo: RepoView, changes: dict[str, tuple[str | None, str | None]]) -> None:
+        """Log the moved refs for webhooks; like the metadata, a failure must not fail the commit."""
+        if not changes:
+            return
+        try:
+            head = self.repos.by_id(repo.id) or repo  # the head sha the refresh just recorded
+            repo_events.record_now(self.db, head, "repo.content", "update",
+                                   updatedRefs=repo_events.updated_refs(changes))
+        except Exception:
+            log.exception("recording the moved refs of %s for webhooks failed", repo.repo_id)
 
     def _license_file_warnings(self, git, files, meta) -> list[str]:
         lic_file = next((files[n] for n in ("LICENSE", "LICENSE.md", "LICENSE.txt") if n in files), None)

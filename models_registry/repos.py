@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import names, safetensors_meta
+from . import names, repo_events, safetensors_meta
 from .names import FULL_SHA_RE
 from .accounts import Accounts
 from .db import Database
@@ -209,7 +209,9 @@ class Repos:
             insert_ignore(s, GitBlobInfo, [{"sha": blob, "size": len(DEFAULT_GITATTRIBUTES.encode()),
                                             "lfs_oid": None, "lfs_size": None}])
             s.flush()
-            return RepoView.of(repo)
+            view = RepoView.of(repo)
+            repo_events.record(s, view, "repo", "create")
+            return view
 
     def create_filled(self, principal: Principal, repo_type: str, repo_id: str, storage_key: str, *,
                       private: bool, lfs_oids: Iterable[str], prepare: Callable[[Session], object] | None = None
@@ -272,6 +274,7 @@ class Repos:
             with self.db.session(write=True) as s:
                 row = s.get(Repository, repo.id)
                 if row is not None:
+                    repo_events.record(s, repo, "repo", "delete")
                     s.delete(row)
             self.git.delete(repo.storage_key)
 
@@ -302,8 +305,10 @@ class Repos:
             raise BadRequest("gated must be false, 'auto' or 'manual'")
         with self.db.session(write=True) as s:
             row = s.get(Repository, repo.id)
-            if private is not None:
+            if private is not None and private != row.private:
                 row.private = private
+                s.flush()
+                repo_events.record(s, RepoView.of(row), "repo.config", "update", updatedConfig={"private": private})
             if gated is not None:
                 row.gated = gated or None
             if allow_force_push is not None:
@@ -374,7 +379,7 @@ class Repos:
             target = git.resolve(starting_point or repo.default_branch)
             if not git.set_ref(f"refs/heads/{branch}", target, None):
                 raise Conflict(f"Reference refs/heads/{branch} already exists")
-        self.touch(repo)
+        self._refs_changed(repo, {f"refs/heads/{branch}": (None, target)})
         return target
 
     def delete_branch(self, principal: Principal, repo: RepoView, branch: str) -> None:
@@ -385,8 +390,9 @@ class Repos:
             ref = f"refs/heads/{branch}"
             if git.ref_sha(ref) is None:
                 raise RevisionNotFound(f"Invalid rev id: {branch} is not a branch")
+            old = git.ref_sha(ref)
             git.delete_ref(ref)
-        self.touch(repo)
+        self._refs_changed(repo, {ref: (old, None)})
 
     def create_tag(self, principal: Principal, repo: RepoView, tag: str, revision: str, message: str | None) -> str:
         self.check_writable(repo)
@@ -399,17 +405,18 @@ class Repos:
             obj = git.create_annotated_tag(tag, target, message, _author_line(principal)) if message else target
             if not git.set_ref(ref, obj, None):
                 raise Conflict(f"Tag {tag!r} already exists")
-        self.touch(repo)
+        self._refs_changed(repo, {ref: (None, obj)})
         return target
 
     def delete_tag(self, principal: Principal, repo: RepoView, tag: str) -> None:
         self.check_writable(repo)
         with self.git.writing(repo.storage_key) as git:
             ref = f"refs/tags/{tag}"
-            if git.ref_sha(ref) is None:
+            old = git.ref_sha(ref)
+            if old is None:
                 raise RevisionNotFound(f"Tag {tag!r} not found")
             git.delete_ref(ref)
-        self.touch(repo)
+        self._refs_changed(repo, {ref: (old, None)})
 
     def create_pr_ref(self, repo: RepoView, num: int, target_branch: str) -> str:
         """Point refs/pr/`num` at the head of `target_branch` (a new pull request starts there)."""
@@ -425,6 +432,11 @@ class Repos:
         """Remove refs/pr/`num` (a pull request undone before anyone saw it)."""
         with self.git.writing(repo.storage_key) as git:
             git.delete_ref(f"refs/pr/{num}")
+
+    def _refs_changed(self, repo: RepoView, changes: dict[str, tuple[str | None, str | None]]) -> None:
+        """A branch or tag was made or removed: the repository changed, and webhooks hear of it."""
+        self.touch(repo)
+        repo_events.record_now(self.db, repo, "repo.content", "update", updatedRefs=repo_events.updated_refs(changes))
 
     def touch(self, repo: RepoView) -> None:
         with self.db.session(write=True) as s:

@@ -444,3 +444,22 @@ class XetFileXorb(Base):
     file_hash: Mapped[str] = mapped_column(ForeignKey("xet_files.file_hash", ondelete="CASCADE"), primary_key=True)
     xorb_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer)
+
+
+class RepoEvent(Base):
+    """Something a webhook may be told of (models_registry.repo_events): written in the transaction of
+    the change where there is one, right after the ref moved where git made the change. Holds a
+    snapshot of the repository, so a deleted one can still be described."""
+
+    __tablename__ = "repo_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(32))  # repo, repo.content, repo.config, discussion, discussion.comment
+    action: Mapped[str] = mapped_column(String(16))  # create, update, delete
+    repo_pk: Mapped[int] = mapped_column(Integer)  # no foreign key: the event outlives a deleted repository
+    repo_type: Mapped[str] = mapped_column(String(16))
+    namespace: Mapped[str] = mapped_column(String(96))
+    name: Mapped[str] = mapped_column(String(96))
+    private: Mapped[bool] = mapped_column(Boolean)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the payload's other parts
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

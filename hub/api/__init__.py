@@ -6,10 +6,12 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import collections, commits, community_access, discussions, files, misc, refs, repos, search, xet
+    from . import (collections, commits, community_access, discussions, files, misc, refs, repos, search,
+                   webhooks, xet)
     from ..git import lfs, smart_http
 
-    for module in (misc, xet, repos, files, commits, refs, community_access, discussions, collections, search, lfs,
+    for module in (misc, xet, repos, files, commits, refs, community_access, discussions, collections, webhooks,
+                   search, lfs,
                    smart_http):
         app.register_blueprint(module.bp)
     from . import mirror_admin, on_demand
