@@ -52,9 +52,9 @@ def init_app(app: Flask) -> None:
 
     helpers.init_app(app, LANGUAGES)
     localize.init_app(app)  # domain messages, facet values
-    from . import accounts, admin, admin_mirrors, community, files, pages, publish, settings
+    from . import accounts, admin, admin_mirrors, community, files, pages, publish, settings, settings_webhooks
 
-    for module in (pages, accounts, files, publish, settings, community, admin_mirrors, admin):
+    for module in (pages, accounts, files, publish, settings, settings_webhooks, community, admin_mirrors, admin):
         app.register_blueprint(module.bp)
     from . import collections
 
