@@ -114,8 +114,11 @@ class Discussions:
             DiscussionEvent.pending_review.is_(False))) or 0
         return approved == 0
 
-    def add_comment(self, s: Session, p: Principal, repo: RepoView, d: Discussion, body: str) -> DiscussionEvent:
-        """Post `body` on `d` in the caller's transaction: rate limit, hold, watch, notify, reindex."""
+    def add_comment(self, s: Session, p: Principal, repo: RepoView, d: Discussion, body: str,
+                    webhooks: bool = True) -> DiscussionEvent:
+        """Post `body` on `d` in the caller's transaction: rate limit, hold, watch, notify, reindex, and
+        tell webhooks (not of a held comment, until approved; nor of a discussion's opening text,
+        which its creation event stands for)."""
         self.check_rate(s, p)
         e = DiscussionEvent(discussion_id=d.id, type="comment", author_id=p.user_id, body=body, data={},
                             pending_review=self._held(s, p, repo.namespace), created_at=utcnow())
@@ -125,6 +128,8 @@ class Discussions:
         watch(s, d.id, p.user_id)
         if not e.pending_review:
             notify_comment(s, d, e, p)
+            if webhooks:
+                record_discussion(s, repo, d, "create", comment=e)
         search_feed.touch(s, "discussion", d.id)
         return e
 
@@ -147,7 +152,7 @@ class Discussions:
             s.add(d)
             s.flush()
             if description:
-                self.add_comment(s, principal, repo, d, description)
+                self.add_comment(s, principal, repo, d, description, webhooks=False)
             else:
                 watch(s, d.id, principal.user_id)
             watch_owner(s, d, repo)
@@ -175,8 +180,6 @@ class Discussions:
             if not policy.can_comment(principal, repo.namespace, repo.private, d.status, d.locked):
                 raise Forbidden(_why_not_comment(principal, d))
             e = self.add_comment(s, principal, repo, d, body)
-            if not e.pending_review:  # a held comment is heard of by nobody until approved
-                record_discussion(s, repo, d, "create", comment=e)
             return event_view(s, e, principal, repo)
 
     def edit_comment(self, principal: Principal | None, repo: RepoView, num: int, event_id: int,

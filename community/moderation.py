@@ -25,6 +25,7 @@ from models_registry.records import RepoView
 from . import policy
 from .tables import Discussion, DiscussionEvent, ModerationAction, Report
 from .notifications import notify_comment
+from .webhooks import record_discussion
 from .records import MAX_REASON, DiscussionView, EventView, clean_text
 from .timeline import comment_row, discussion_row, discussion_view, event_view
 
@@ -96,6 +97,7 @@ class Moderation:
             author = s.get(User, e.author_id) if e.author_id else None
             if author is not None:  # watchers hear of it now, as if it had just been posted
                 notify_comment(s, d, e, Principal(author.id, author.name))
+            record_discussion(s, repo, d, "create", comment=e)  # and webhooks
             s.flush()
             return event_view(s, e, principal, repo)
 

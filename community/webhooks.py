@@ -31,7 +31,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from models_registry import repo_events
@@ -56,6 +56,7 @@ MAX_SECRET = 200
 MAX_WATCHED = 100
 MAX_PER_USER = 50
 LOG_LENGTH = 50  # deliveries shown per webhook
+LOG_KEPT = dt.timedelta(days=30)  # finished deliveries older than this are deleted (prune_log)
 TYPE_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 SIGNATURE_HEADER = "X-Webhook-Signature"
 
@@ -288,6 +289,14 @@ class Webhooks:
             return DeliveryView.of(d)
 
     # ---- the worker's side --------------------------------------------------------------------
+    def prune_log(self, older_than: dt.timedelta = LOG_KEPT) -> int:
+        """Delete finished deliveries older than `older_than` (a daily background job); how many."""
+        D = WebhookDelivery
+        with self.db.session(write=True) as s:
+            gone = s.execute(delete(D).where(D.status.in_(("delivered", "failed")),
+                                             D.created_at < utcnow() - older_than))
+            return int(gone.rowcount or 0)
+
     def run_once(self) -> tuple[int, int]:
         """One turn of the background worker: (events dispatched, deliveries attempted)."""
         return self.dispatch(), self.deliver_due()

@@ -6,6 +6,7 @@ decide which one does the work, so adding nodes adds no duplicate runs and needs
 - `stats-refresh` (daily): the 30-day download and trending counters, which age by the day.
 - `sweep-<node>` (hourly): partial uploads a killed process left in this node's own scratch
   folder (each node has its own, so the job is per node).
+- `webhook-log-prune` (daily): webhook deliveries finished more than 30 days ago.
 - `storage-gc` (daily, only with MODELHUB_STORAGE_GC=1): `modelhub storage gc` with its default
   grace windows. Off by default, as Gitea's LFS cleanup is: it deletes bytes, and a backup taken
   while it runs may name objects it frees (docs/deploy.md).
@@ -21,6 +22,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from community.webhooks import Webhooks
 from models_registry.jobs import JobOutcome
 from models_registry.registry import Registry
 
@@ -30,12 +32,14 @@ CHECK_SECONDS = 60.0
 STATS_EVERY = dt.timedelta(days=1)
 UPLOADS_SWEEP_EVERY = dt.timedelta(hours=1)
 STORAGE_GC_EVERY = dt.timedelta(days=1)
+WEBHOOK_LOG_EVERY = dt.timedelta(days=1)
 
 
 class Housekeeping:
     def __init__(self, registry: Registry, node: str, check_seconds: float = CHECK_SECONDS,
-                 storage_gc: bool = False) -> None:
+                 storage_gc: bool = False, webhooks: Webhooks | None = None) -> None:
         self.registry = registry
+        self.webhooks = webhooks
         self.node = node
         self.check_seconds = check_seconds
         self.storage_gc = storage_gc
@@ -49,6 +53,10 @@ class Housekeeping:
             (f"sweep-{self.node}"[:64], UPLOADS_SWEEP_EVERY,
              lambda: f"removed {reg.sweep_uploads()} partial uploads"),
         ]
+        if self.webhooks is not None:
+            hooks = self.webhooks
+            jobs.append(("webhook-log-prune", WEBHOOK_LOG_EVERY,
+                         lambda: f"deleted {hooks.prune_log()} old webhook deliveries"))
         if self.storage_gc:
             jobs.append(("storage-gc", STORAGE_GC_EVERY, self._storage_gc))
         return jobs

@@ -48,7 +48,8 @@ def build_services(cfg: dict[str, Any]) -> Services:
     # Commits that land on refs/pr/N, from any surface, are added to the pull request's timeline.
     registry.commits.listeners.append(community.pull_requests.on_ref_moved)
     search = SearchService(registry, Path(cfg["DATA_DIR"]) / "search", community, backend=backend)
-    housekeeping = Housekeeping(registry, search.node_id, cfg["JOBS_CHECK_SECONDS"], cfg["STORAGE_GC"])
+    housekeeping = Housekeeping(registry, search.node_id, cfg["JOBS_CHECK_SECONDS"], cfg["STORAGE_GC"],
+                                community.webhooks)
     webhooks = WebhookWorker(community.webhooks, cfg["WEBHOOK_POLL_SECONDS"])
     return Services(registry=registry, community=community, search=search, housekeeping=housekeeping,
                     webhooks=webhooks)
