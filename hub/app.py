@@ -47,6 +47,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         if cfg["BACKGROUND_JOBS"]:
             built.housekeeping.start()
             built.webhooks.start()
+            built.scanner.start()
 
     errors.init_app(app)
     security_headers.init_app(app)

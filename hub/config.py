@@ -47,6 +47,7 @@ SETTINGS: dict[str, tuple[Any, type]] = {
     # Serving workers run the cluster-wide background jobs (hub/housekeeping.py), checked this often.
     "BACKGROUND_JOBS": (True, bool),
     "JOBS_CHECK_SECONDS": (60.0, float),
+    "REFUSE_DANGEROUS_UPLOADS": (False, bool),  # refuse commits/pushes of pickles with dangerous imports
     "STORAGE_GC": (False, bool),  # the daily `storage gc` background job (hub/housekeeping.py)
     "POSTS_PER_MINUTE": (10, int),  # comments per user (429 beyond)
     "POSTS_PER_HOUR": (120, int),
@@ -111,7 +112,7 @@ def registry_settings(cfg: dict[str, Any]) -> RegistrySettings:
         Path(cfg["DATA_DIR"]), cfg["DATABASE_URL"], cfg["STORAGE_URL"],
         lfs_threshold=cfg["LFS_THRESHOLD"], regular_upload_max=cfg["REGULAR_UPLOAD_MAX"],
         max_commit_bytes=cfg["MAX_COMMIT_BYTES"], max_lfs_object_bytes=cfg["MAX_LFS_OBJECT_BYTES"],
-        stale_upload_hours=cfg["STALE_UPLOAD_HOURS"],
+        stale_upload_hours=cfg["STALE_UPLOAD_HOURS"], refuse_dangerous_uploads=cfg["REFUSE_DANGEROUS_UPLOADS"],
         repos_dir=Path(cfg["REPOS_DIR"]).resolve() if cfg["REPOS_DIR"] else None,
         s3=S3Options(endpoint=cfg["S3_ENDPOINT"], region=cfg["S3_REGION"], access_key=cfg["S3_ACCESS_KEY"],
                      secret_key=cfg["S3_SECRET_KEY"], addressing=cfg["S3_ADDRESSING"],

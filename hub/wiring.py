@@ -18,6 +18,7 @@ from models_registry.registry import Registry
 
 from . import config
 from .housekeeping import Housekeeping
+from .scan_worker import ScanWorker
 from .search_writer import SearchService
 from .webhook_worker import WebhookWorker
 
@@ -27,14 +28,15 @@ _KEY = "modelhub"
 @dataclass(frozen=True)
 class Services:
     """What a hub is made of: the registry (repositories, accounts, storage), the community
-    (discussions, pull requests, moderation, webhooks), the search index writer, the background jobs
-    and the webhooks' delivery worker."""
+    (discussions, pull requests, moderation, webhooks), the search index writer, the background jobs,
+    the webhooks' delivery worker and the scanner of model files."""
 
     registry: Registry
     community: Community
     search: SearchService
     housekeeping: Housekeeping
     webhooks: WebhookWorker
+    scanner: ScanWorker
 
 
 def build_services(cfg: dict[str, Any]) -> Services:
@@ -51,8 +53,9 @@ def build_services(cfg: dict[str, Any]) -> Services:
     housekeeping = Housekeeping(registry, search.node_id, cfg["JOBS_CHECK_SECONDS"], cfg["STORAGE_GC"],
                                 community.webhooks)
     webhooks = WebhookWorker(community.webhooks, cfg["WEBHOOK_POLL_SECONDS"])
+    scanner = ScanWorker(registry.scanning)
     return Services(registry=registry, community=community, search=search, housekeeping=housekeeping,
-                    webhooks=webhooks)
+                    webhooks=webhooks, scanner=scanner)
 
 
 def install(app: Flask, built: Services) -> None:

@@ -12,6 +12,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from dulwich.ignore import IgnoreFilter
 from sqlalchemy import delete, select
@@ -31,6 +32,7 @@ from .storage.blobs import check_oid
 from .storage.gitrepo import EXEC_MODE, FILE_MODE
 from .storage.lfs import LfsRules, Pointer
 from .safetensors_meta import SafetensorsError, parameter_counts, summarize
+from .scanning import Scanning, key_of
 from .records import RepoView
 
 log = logging.getLogger(__name__)
@@ -91,12 +93,13 @@ class UploadRules:
 
 class Commits:
     def __init__(self, settings: RegistrySettings, db: Database, git: GitStore, blobs: BlobStore,
-                 repos: Repos) -> None:
+                 repos: Repos, scanning: Scanning) -> None:
         self.settings = settings
         self.db = db
         self.git = git
         self.blobs = blobs
         self.repos = repos
+        self.scanning = scanning
         # Called as listener(repo, ref, old_sha, new_sha) after every ref a commit, merge or push moved.
         self.listeners: list = []
 
@@ -148,11 +151,16 @@ class Commits:
                     mode = mode if mode in (FILE_MODE, EXEC_MODE) else FILE_MODE
                     if isinstance(op, AddLfsRef):
                         pointer = self._existing_lfs(repo, op)
+                        self.scanning.check_upload(op.path, pointer.oid, partial(self.blobs.open, pointer.oid), repo.id)
                     elif rules.wants_lfs(op.path, op.staged.size, op.staged.is_binary):
                         pointer = Pointer(op.staged.sha256, op.staged.size)
+                        self.scanning.check_upload(op.path, pointer.oid, partial(open, op.staged.path, "rb"), repo.id)
                         new_objects.append(op.staged)
                     else:
+                        # (the blob, written first to learn its sha, stays unreferenced if refused)
                         sha = git.add_blob(op.staged.read_bytes())
+                        self.scanning.check_upload(op.path, key_of(sha, None), partial(open, op.staged.path, "rb"),
+                                                   repo.id)
                         blob_rows.append({"sha": sha, "size": op.staged.size, "lfs_oid": None, "lfs_size": None})
                         files[op.path] = (mode, sha)
                         continue
@@ -335,30 +343,22 @@ class Commits:
         (a process killed after moving the ref, before telling the database); returns how many.
         Run by the start-up sweep; cheap for the others (one ref read each)."""
         fixed = 0
-        last = 0
-        while True:
-            with self.db.session() as s:
-                rows = s.scalars(select(Repository).where(Repository.id > last).order_by(Repository.id)
-                                 .limit(500)).all()
-                views = [RepoView.of(r) for r in rows]
-            if not views:
-                return fixed
-            for repo in views:
-                last = repo.id
-                ref = f"refs/heads/{repo.default_branch}"
-                if self.git.exists(repo.storage_key):
-                    with self.git.open(repo.storage_key) as git:
-                        lagging = git.ref_sha(ref) not in (None, repo.head_sha)
-                    if lagging:
-                        with self.git.writing(repo.storage_key) as git:  # no commit moves it meanwhile
-                            head = git.ref_sha(ref)
-                            if head is not None:
-                                log.warning("%s: recorded head %s, branch at %s: refreshing", repo.repo_id,
-                                            repo.head_sha, head)
-                                self.refresh_metadata(git, repo, ref, head)
-                                fixed += 1
-                if progress:
-                    progress(1)
+        for repo in self.repos.each():
+            ref = f"refs/heads/{repo.default_branch}"
+            if self.git.exists(repo.storage_key):
+                with self.git.open(repo.storage_key) as git:
+                    lagging = git.ref_sha(ref) not in (None, repo.head_sha)
+                if lagging:
+                    with self.git.writing(repo.storage_key) as git:  # no commit moves it meanwhile
+                        head = git.ref_sha(ref)
+                        if head is not None:
+                            log.warning("%s: recorded head %s, branch at %s: refreshing", repo.repo_id,
+                                        repo.head_sha, head)
+                            self.refresh_metadata(git, repo, ref, head)
+                            fixed += 1
+            if progress:
+                progress(1)
+        return fixed
 
     def after_ref_moved(self, git, repo: RepoView, ref: str, new: str, old: str | None = None,
                         record: bool = True) -> None:

@@ -14,6 +14,7 @@ from .lfs_files import LfsFiles
 from .locks import open_locks
 from .model_tree import ModelTrees
 from .repos import Repos
+from .scanning import Scanning
 from .settings import RegistrySettings
 from .storage import GitStore, Stager, open_blob_store
 from .storage.xet.blobs import XetBackedBlobStore
@@ -43,7 +44,9 @@ class Registry:
         self.storage_gc = StorageGC(self.db, self.git, self.blobs, self.xet.store, self.locks)
         self.accounts = Accounts(self.db)
         self.repos = Repos(settings, self.db, self.git, self.blobs, self.locks, self.accounts)
-        self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos)
+        self.scanning = Scanning(settings, self.db, self.repos, self.blobs, self.locks)
+        self.commits = Commits(settings, self.db, self.git, self.blobs, self.repos, self.scanning)
+        self.commits.listeners.append(self.scanning.on_ref_moved)  # every moved ref queues its new files
         self.engagement = Engagement(self.db)
         self.model_trees = ModelTrees(self.db, self.repos)
         self.gating = Gating(self.db)

@@ -117,6 +117,19 @@ class Repos:
             raise Forbidden(N_("You must be an admin of %(namespace)s to do this", namespace=view.namespace))
         return view
 
+    def each(self, batch: int = 500) -> Iterator[RepoView]:
+        """Every repository in id order, `batch` rows per query. No access check: for sweeps over
+        the whole hub (metadata reconciliation, `modelhub scan --all`)."""
+        last = 0
+        while True:
+            with self.db.session() as s:
+                views = [RepoView.of(r) for r in s.scalars(
+                    select(Repository).where(Repository.id > last).order_by(Repository.id).limit(batch))]
+            if not views:
+                return
+            yield from views
+            last = views[-1].id
+
     def by_id(self, repo_pk: int) -> RepoView | None:
         """No access check: for links that carry their own signed authorization."""
         with self.db.session() as s:

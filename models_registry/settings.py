@@ -42,6 +42,9 @@ class RegistrySettings:
     # Partial upload files untouched this long are a stopped process's leftovers (Registry.sweep_uploads).
     stale_upload_hours: float = 6
     s3: S3Options = field(default_factory=S3Options)
+    # Refuse a commit or push that adds a file whose pickle imports are dangerous (scanning.py).
+    # Off by default, as on the Hub, which flags such files but keeps them.
+    refuse_dangerous_uploads: bool = False
     # The bare git repositories. Several hub nodes share one folder (on shared storage) while each
     # keeps its own data folder for scratch, search index and hooks; default: DATA_DIR/repos.
     repos_dir: Path | None = None

@@ -463,3 +463,23 @@ class RepoEvent(Base):
     private: Mapped[bool] = mapped_column(Boolean)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the payload's other parts
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FileScan(Base):
+    """The security scan of one stored file's bytes (issue #23): keyed like safetensors_files, by the
+    LFS object's sha256 or `git:<blob sha>` for a file kept in git, so a blob shared by many
+    repositories is scanned once. `status` is "queued" until the scanner has read it."""
+
+    __tablename__ = "file_scans"
+
+    key: Mapped[str] = mapped_column(String(68), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, safe, suspicious, dangerous
+    # [{"module", "name", "safety"}]: the imports found, as the Hub's pickleImportScan lists them
+    imports: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(String(500))
+    # Where it was first seen: the name decides how it is read, the repository holds a git blob's
+    # bytes, and the admin list of flagged files links there.
+    repo_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id", ondelete="SET NULL"))
+    path: Mapped[str] = mapped_column(String(1000))
+    queued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    scanned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

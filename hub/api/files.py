@@ -10,12 +10,13 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from models_registry.errors import BadRequest, EntryNotFound
 from models_registry.engagement import WEIGHT_SUFFIXES, counts_as_download
 from models_registry.names import validate_path
+from models_registry.records import FileEntry
 
 from .. import auth
 from ..security_headers import raw_file, raw_mimetype
 from ..wiring import services
 from .common import base_url, flag, int_arg, iso_epoch, json_body, next_link, raw_path_segments, repo_type_of, send_blob
-from .serialize import entry_json
+from .serialize import entry_json, security_json
 
 bp = Blueprint("files", __name__)
 KINDS = "<any(models,datasets,spaces):kind>"
@@ -39,7 +40,7 @@ def tree(kind: str, ns: str, name: str, _rest: str):
     start = int_arg("cursor", 0)
     shown = entries[start:start + page]
     xet = reg.xet.file_hashes([e.lfs.oid for e in shown if e.type == "file" and e.lfs])
-    resp = jsonify(_expanded(repo, commit, [entry_json(e, xet) for e in shown], flag("expand")))
+    resp = jsonify(_expanded(repo, commit, shown, [entry_json(e, xet) for e in shown], flag("expand")))
     if start + page < len(entries):
         resp.headers["Link"] = f'<{next_link(cursor=start + page)}>; rel="next"'
     return resp
@@ -61,19 +62,24 @@ def paths_info(kind: str, ns: str, name: str, rev: str):
     entries = reg.repos.paths_info(repo, commit, paths)
     xet = reg.xet.file_hashes([e.lfs.oid for e in entries if e.type == "file" and e.lfs])
     expand = request.form.get("expand") or (json_body(optional=True).get("expand") if request.is_json else None)
-    return jsonify(_expanded(repo, commit, [entry_json(e, xet) for e in entries],
+    return jsonify(_expanded(repo, commit, entries, [entry_json(e, xet) for e in entries],
                              str(expand).lower() in ("1", "true")))
 
 
-def _expanded(repo, commit: str, items: list[dict], expand: bool) -> list[dict]:
-    """With `expand`, each entry's `lastCommit` as the Hub sends it (one history walk per page)."""
+def _expanded(repo, commit: str, entries: list[FileEntry], items: list[dict], expand: bool) -> list[dict]:
+    """With `expand`, each entry's `lastCommit` (one history walk per page) and each file's
+    `securityFileStatus` (one query per page), as the Hub sends them."""
     if not expand:
         return items
-    changes = services().registry.repos.last_changes(repo, commit, [i["path"] for i in items])
+    reg = services().registry
+    changes = reg.repos.last_changes(repo, commit, [i["path"] for i in items])
+    security = reg.scanning.status_of(entries)
     for i in items:
         c = changes.get(i["path"])
         if c is not None:
             i["lastCommit"] = {"id": c.sha, "title": c.title, "date": iso_epoch(c.author_time)}
+        if i["path"] in security and i["type"] == "file":
+            i["securityFileStatus"] = security_json(security[i["path"]])
     return items
 
 

@@ -12,7 +12,7 @@ from ..search_writer import viewer_namespaces
 from ..wiring import services
 from search_index.query import SearchRequest
 from .common import flag, int_arg, iso, json_body, next_link, repo_type_of, repo_url
-from .serialize import expand_only, repo_json, sibling_json
+from .serialize import expand_only, repo_json, repo_security_json, sibling_json
 
 bp = Blueprint("repos", __name__)
 KINDS = "<any(models,datasets,spaces):kind>"
@@ -118,6 +118,8 @@ def info(kind: str, ns: str, name: str, rev: str | None = None):
     data["downloads"], data["downloadsAllTime"] = reg.engagement.exact_counts(repo)
     if repo.repo_type == "model" and "usedStorage" in expand:
         data["usedStorage"] = sum(e.size for e in entries)
+    if repo.repo_type == "model" and ("securityRepoStatus" in expand or flag("securityStatus")):
+        data["securityRepoStatus"] = repo_security_json(reg.scanning.status_of(entries))
     if expand:
         data = expand_only(data, expand)
     return jsonify(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models_registry.scanning import FLAGGED, ScanView
 from models_registry.records import FileEntry, RepoView
 
 from .common import iso
@@ -71,3 +72,20 @@ def expand_only(data: dict[str, Any], expand: list[str]) -> dict[str, Any]:
     """`expand=a&expand=b`: only those properties (plus id). Pass the full object (full=True)."""
     keep = {"id", "_id", *expand}
     return {k: v for k, v in data.items() if k in keep}
+
+
+def security_json(view: ScanView) -> dict[str, Any]:
+    """A file's `securityFileStatus`, as the Hub sends it with expand=true. No antivirus runs here:
+    `avScan` is null (the client accepts that), never a claim that no virus was found."""
+    scan = None
+    if view.scanned and view.done:
+        scan = {"highestSafetyLevel": view.highest, "imports": view.imports}
+    return {"status": view.status, "avScan": None, "pickleImportScan": scan}
+
+
+def repo_security_json(status: dict[str, ScanView]) -> dict[str, Any]:
+    """A model's `securityRepoStatus`: whether every file was scanned, and those with issues."""
+    return {"scansDone": all(v.done for v in status.values()),
+            "filesWithIssues": [{"path": p, "level": v.status, "pickleImportScan": security_json(v)["pickleImportScan"]}
+                                for p, v in status.items() if v.status in FLAGGED]}
+

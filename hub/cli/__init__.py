@@ -1,7 +1,7 @@
 """The `modelhub` command line: one module per command group, gathered on the group below.
 
 serve.py (serve, sweep), db.py, jobs.py, accounts.py (users, orgs, tokens), stats.py, index.py, storage.py,
-importing.py (import), sync.py (sync pull|push and the followed mirrors); common.py holds what
+importing.py (import), scan.py, sync.py (sync pull|push and the followed mirrors); common.py holds what
 they share. `main` is the console script (setup.cfg) and `python -m hub`.
 """
 
@@ -18,13 +18,14 @@ from .db import db
 from .importing import import_
 from .index import index
 from .jobs import jobs
+from .scan import scan
 from .serve import serve, sweep
 from .stats import stats
 from .storage import storage
 from .sync import sync
 
 
-@click.group(commands=[serve, sweep, db, users, orgs, tokens, stats, index, import_, sync, storage, jobs])
+@click.group(commands=[serve, sweep, db, users, orgs, tokens, stats, index, import_, sync, storage, jobs, scan])
 @click.option("--data-dir", envvar="MODELHUB_DATA_DIR", default=None,
               help="Data folder (default ./hub-data, or $MODELHUB_DATA_DIR).")
 @click.pass_context

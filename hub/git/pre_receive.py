@@ -7,13 +7,16 @@ reaches the pusher as `remote: ...` lines; a non-zero exit refuses the whole pus
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 from models_registry.errors import RegistryError
+from models_registry.scanning import key_of
 from models_registry.push_policy import (MAX_POINTER_SIZE, RefUpdate, check_blob, check_card, check_path, check_ref,
                                          parse_pointer)
 
@@ -86,7 +89,8 @@ def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
     small = _batch_read([s for s, n in blobs.items() if n <= MAX_POINTER_SIZE])
     settings = RegistrySettings(data_dir=Path(ctx["data_dir"]), database_url=ctx["database_url"],
                                 storage_url=ctx["storage_url"], lfs_threshold=ctx["lfs_threshold"],
-                                s3=S3Options(**ctx["s3"]), repos_dir=Path(ctx["repos_dir"]))
+                                s3=S3Options(**ctx["s3"]), repos_dir=Path(ctx["repos_dir"]),
+                                refuse_dangerous_uploads=ctx.get("refuse_dangerous_uploads", False))
     registry = Registry(settings)
     try:
         repo = registry.repos.by_id(ctx["repo_pk"])
@@ -95,6 +99,12 @@ def check_push(ctx: dict, updates: list[RefUpdate]) -> None:
             pointer = parse_pointer(small[sha]) if sha in small else None
             known = pointer is not None and registry.commits.lfs_object_size(repo, pointer.oid) == pointer.size
             check_blob(path, size, pointer, settings.lfs_threshold, known)
+            # The same rule as an API commit's (scanning.py): a dangerous pickle, when the site refuses them.
+            if pointer is not None:
+                registry.scanning.check_upload(path, pointer.oid, partial(registry.blobs.open, pointer.oid), repo.id)
+            else:
+                registry.scanning.check_upload(  # a blob outside LFS is below lfs_threshold: read whole
+                    path, key_of(sha, None), lambda sha=sha: io.BytesIO(_git("cat-file", "blob", sha)), repo.id)
             # A .safetensors whose header cannot be read is accepted, as on the Hub: the metadata
             # refresh after the push records why it counts no parameters (commits.py).
     finally:

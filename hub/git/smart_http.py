@@ -236,6 +236,7 @@ def receive_pack(kind: str | None, ns: str, name: str) -> Response:
            "database_url": settings.database_url, "storage_url": settings.storage_url,
            "s3": dataclasses.asdict(settings.s3), "repos_dir": str(settings.repos_dir),
            "lfs_threshold": settings.lfs_threshold, "allow_force_default": repo.allow_force_push,
+           "refuse_dangerous_uploads": settings.refuse_dangerous_uploads,
            "can_write": can_write(principal, repo.namespace),
            "open_prs": services().community.pushable_pr_refs(principal, repo)}
     path = reg.git.path_for(repo.storage_key)

@@ -1,5 +1,6 @@
-"""The users admin page: site admins find a user and sign them out everywhere (every web session
-ends at once; access tokens are the user's to revoke). Everyone else gets the 404 page."""
+"""The admin pages of site admins: users (find one and sign them out everywhere: every web session
+ends at once; access tokens are the user's to revoke), and model files the security scanner flagged
+across the hub. Everyone else gets the 404 page."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def sign_out_everywhere(name: str):
     flash(ngettext("%(user)s was signed out of %(num)s session.", "%(user)s was signed out of %(num)s sessions.",
                    ended, user=name))
     return redirect(url_for("web_admin.users", q=name), 303)
+
+
+@bp.get("/admin/scans")
+def scans():
+    """Flagged files of every repository, private ones too (site admins see all), filtered by level."""
+    site_admin_required()
+    status = request.args.get("status", "")
+    status = status if status in ("dangerous", "suspicious") else ""
+    return render_template("admin/scans.html", files=services().registry.scanning.flagged(status or None),
+                           status=status)
+

@@ -180,7 +180,7 @@ def tree(ns: str, name: str, _rest: str):
         "files/tree.html", **_header_context(repo), **_refs_context(repo, rev, commit), rev=rev, path=path,
         crumbs=_crumbs(path), entries=shown, total_entries=len(entries), last=last, view="tree",
         parent_path=posixpath.dirname(path) if path else None, changes=_last_changes(repo, commit, shown),
-        total_size=reg.repos.total_size(repo, commit))
+        total_size=reg.repos.total_size(repo, commit), security=reg.scanning.status_of(shown))
 
 
 def _last_changes(repo, commit: str, entries) -> dict[str, CommitRow]:

@@ -126,7 +126,8 @@ def model(ns: str, name: str):
         has_access=reg.gating.has_access(p, repo), is_maintainer=is_maintainer,
         questions=questions(repo), open_discussions=open_discussions, base_url=request.host_url.rstrip("/"),
         tab="card", mirror=reg.mirrors.trust(repo), usage=usage_of(repo),
-        total_size=reg.repos.total_size(repo, repo.head_sha) if repo.head_sha else None)
+        total_size=reg.repos.total_size(repo, repo.head_sha) if repo.head_sha else None,
+        dangerous=reg.scanning.dangerous_files(repo))
 
 
 def license_href(repo, lid: str) -> str:
