@@ -12,10 +12,7 @@ storage (the setting is per process), which also shows the queue working across 
 
 from __future__ import annotations
 
-import html
-import json
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -25,6 +22,10 @@ from pathlib import Path
 import pytest
 from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import HfHubHTTPError
+from sqlalchemy import delete
+
+from models_registry.db import Database
+from models_registry.tables import FileScan
 
 from tests.support.browser import browser, new_page, sign_in  # noqa: F401  (fixtures)
 from tests.support.gitutil import make_git, remote_url
@@ -94,10 +95,6 @@ def wait_scanned(api, rid: str, path: str):
 
 def imports_of(sec) -> set[tuple[str, str, str]]:
     return {(i["module"], i["name"], i["safety"]) for i in sec["pickle_import_scan"]["imports"]}
-
-
-def plain(text: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +237,7 @@ def refusing(hub, tmp_path_factory):
     """A node on the session hub's database, repositories and store, with
     MODELHUB_REFUSE_DANGEROUS_UPLOADS=1 (the setting is the process's, as every MODELHUB_* one)."""
     data = tmp_path_factory.mktemp("scan-refusing")
-    shared = {"MODELHUB_DATABASE_URL": hub.env.get("MODELHUB_DATABASE_URL") or f"sqlite:///{hub.data_dir / 'modelhub.db'}",
+    shared = {"MODELHUB_DATABASE_URL": database_of(hub),
               "MODELHUB_STORAGE_URL": hub.env.get("MODELHUB_STORAGE_URL") or local_storage(hub.data_dir)["MODELHUB_STORAGE_URL"],
               "MODELHUB_REPOS_DIR": hub.env.get("MODELHUB_REPOS_DIR") or str(hub.data_dir / "repos"),
               "MODELHUB_SECRET_KEY": hub.env.get("MODELHUB_SECRET_KEY", "scan-test-secret"),
@@ -284,23 +281,24 @@ def test_refusing_node_refuses_dangerous_files_from_every_way_in(hub, refusing, 
 
 # ---- `modelhub scan` -----------------------------------------------------------------------------
 
-FORGET_SCANS = textwrap.dedent("""
-    from sqlalchemy import delete
-    from hub import create_app
-    from hub.wiring import services_of
-    from models_registry.tables import FileScan
-    reg = services_of(create_app({'SEARCH_WORKER': False})).registry
-    with reg.db.session(write=True) as s:
-        s.execute(delete(FileScan))
-    reg.close()
-""")
+def database_of(hub) -> str:
+    return hub.env.get("MODELHUB_DATABASE_URL") or f"sqlite:///{hub.data_dir / 'modelhub.db'}"
+
+
+def forget_scans(hub) -> None:
+    """As a database from before scanning existed: no verdict for any file."""
+    database = Database(database_of(hub))
+    try:
+        with database.session(write=True) as s:
+            s.execute(delete(FileScan))
+    finally:
+        database.dispose()
 
 
 def test_scan_all_scans_files_stored_without_a_scan(hub, flagged_repo):
     api, rid = flagged_repo["api"], flagged_repo["rid"]
     wait_scanned(api, rid, "optimizer.data")
-    # As a database from before scanning existed: no verdict for any file.
-    subprocess.run([sys.executable, "-c", FORGET_SCANS], env=hub.env, check=True, capture_output=True, timeout=120)
+    forget_scans(hub)
     assert security(api, rid, "optimizer.data")["status"] == "unscanned"
     assert api.model_info(rid, expand=["securityRepoStatus"]).security_repo_status["scansDone"] is False
     done = hub.cli("scan", "--all")
