@@ -232,10 +232,12 @@ def test_a_clean_model_has_no_banner(hub, tokens, new_page):
 
 # ---- refusing dangerous uploads (a second node with the site setting on) ---------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def refusing(hub, tmp_path_factory):
     """A node on the session hub's database, repositories and store, with
-    MODELHUB_REFUSE_DANGEROUS_UPLOADS=1 (the setting is the process's, as every MODELHUB_* one)."""
+    MODELHUB_REFUSE_DANGEROUS_UPLOADS=1 (the setting is the process's, as every MODELHUB_* one).
+    For its one test only: its Xet folder is its own, so its scanner must not take the session
+    hub's queue afterwards (a real cluster shares its store, Xet included)."""
     data = tmp_path_factory.mktemp("scan-refusing")
     shared = {"MODELHUB_DATABASE_URL": database_of(hub),
               "MODELHUB_STORAGE_URL": hub.env.get("MODELHUB_STORAGE_URL") or local_storage(hub.data_dir)["MODELHUB_STORAGE_URL"],
