@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Page benchmark: the model page, the model list and home at 100k repositories, under gunicorn.
+"""Page benchmark: the model page, the files page, the model list and home at 100k repositories,
+under gunicorn.
 
     python bench/pages.py [--repos 100000] [--requests 500] [--workers 4] [--clients 4]
-                          [--data-dir DIR] [--keep] [--profile DIR]
+                          [--history 20] [--data-dir DIR] [--keep] [--profile DIR]
 
 Not part of the test suite. Target (from the issue): pages answer fast at 100k repositories, the
 model page and the list under 50 ms of server time at p95, measured with several gunicorn workers.
@@ -16,7 +17,10 @@ model page and the list under 50 ms of server time at p95, measured with several
     (head_sha NULL) and their pages are never requested. `--real` (default 50) public repositories
     are created the normal way instead (Repos.create + Commits.commit of a README.md whose front
     matter is the same metadata and whose body is the generated card): only their model pages are
-    requested. Then `modelhub index rebuild` (the list and home read the search index).
+    requested. Each of them then gets the files of a model in `--history` more commits touching
+    different files (config.json, an LFS model.safetensors, tokenizer/ files, notes/ files), so
+    the files page's last commit per entry walks a real history and the sidebar's total size
+    sums LFS sizes. Then `modelhub index rebuild` (the list and home read the search index).
   * server: `modelhub serve --workers N` (tests.support.live.start_hub) on that data folder,
     warmed up through fresh connections so that every worker has served every page kind.
   * latency, client side, over keep-alive connections (httpx2.Client): a shuffled schedule of
@@ -27,6 +31,9 @@ model page and the list under 50 ms of server time at p95, measured with several
   * server CPU per request (load-independent, information): per page kind, --cpu-requests
     sequential requests, the CPU time (utime+stime from /proc) of the gunicorn master and workers
     divided by the count, the idle rate (heartbeats, search-writer polling) subtracted.
+  * last commit per entry, in-process after the server stopped: for every real repository, the
+    files page's `Repos.last_changes` over its root entries on a fresh registry (the history walk)
+    and again (remembered per commit: file_facts.py), and `Repos.total_size` likewise.
   * --profile DIR (diagnosis, after the server is stopped): the same page kinds in-process through
     hub.create_app(...).test_client() on the same data folder: wall and thread-CPU p50/p95 of
     --profile-requests requests, then as many again under cProfile, into DIR/<kind>.prof and
@@ -80,6 +87,7 @@ from tests.support.live import LiveHub, start_hub  # noqa: E402
 
 TARGET_MS = 50.0
 MANIFEST = "bench-pages.json"
+LAYOUT = 2  # seeded hubs of another layout (before: README only) are not reused
 ADMIN = "bench-admin"
 # Words people type to find a model by name; all occur in the generated names or tags.
 SEARCH_WORDS = ["qwen", "llama", "chatglm", "baichuan", "deepseek", "mistral", "bert", "whisper", "resnet50",
@@ -149,9 +157,33 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def seed(data_dir: Path, n: int, seed_value: int, real_n: int, index: bool = True) -> dict:
+def model_files(reg, principal, repo, history: int, rng: random.Random) -> None:
+    """A model's files in 1 + `history` commits touching different files: weights, config and
+    tokenizer first, then notes (a folder) and the config now and then."""
+    import numpy as np
+    from safetensors.numpy import save
+
+    weights = save({f"layers.{i}.weight": np.zeros((32, 32), np.float16) for i in range(8)})
+
+    def commit(files: dict[str, bytes], message: str) -> None:
+        reg.commits.commit(principal, repo, "main", [AddFile(p, reg.stager.from_bytes(d)) for p, d in files.items()],
+                           message)
+
+    commit({"config.json": b'{"model_type": "bench"}\n', "model.safetensors": weights,
+            "tokenizer/tokenizer.json": b'{"version": "1.0"}\n', "tokenizer/special_tokens_map.json": b"{}\n"},
+           "Add weights, config and tokenizer")
+    for i in range(history):
+        if i % 7 == 3:
+            commit({"config.json": f'{{"model_type": "bench", "rev": {i}}}\n'.encode()}, f"Config revision {i}")
+        else:
+            commit({f"notes/note-{i % 4}.md": f"note {i} {rng.random()}\n".encode()}, f"Notes {i}")
+
+
+def seed(data_dir: Path, n: int, seed_value: int, real_n: int, index: bool = True,
+         history: int | None = None) -> dict:
     """Fill data_dir with n repositories (real_n of them with git storage) and, with `index`, index them
-    (bench/scale.py times the rebuild itself)."""
+    (bench/scale.py times the rebuild itself). With `history`, the real repositories also get a
+    model's files in 1 + `history` commits (model_files); without, a README only (scale.py)."""
     corpus = _load_corpus()
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
@@ -243,6 +275,8 @@ def seed(data_dir: Path, n: int, seed_value: int, real_n: int, index: bool = Tru
             repo = reg.repos.create(principal, "model", d.namespace, d.name)
             reg.commits.commit(principal, repo, "main", [AddFile("README.md", reg.stager.from_bytes(data))],
                                "Add model card")
+            if history is not None:
+                model_files(reg, principal, repo, history, rng)
             with reg.db.engine.begin() as conn:  # popularity and dates as generated
                 conn.execute(update(Repository.__table__).where(Repository.id == repo.id).values(
                     downloads=d.downloads, downloads_all_time=d.downloads * 10, likes=d.likes,
@@ -250,7 +284,8 @@ def seed(data_dir: Path, n: int, seed_value: int, real_n: int, index: bool = Tru
                     gated="auto" if rng.random() < 0.1 else None))
             real.append(repo.repo_id)
             card_bytes.append(len(data))
-        timings[f"{len(real)} real repositories (create + commit README)"] = time.perf_counter() - t0
+        files_note = f", {1 + history} commits of files" if history is not None else ""
+        timings[f"{len(real)} real repositories (create, README{files_note})"] = time.perf_counter() - t0
         log(f"created {len(real)} git-backed repositories in {time.perf_counter() - t0:.1f} s")
     finally:
         reg.close()
@@ -264,7 +299,8 @@ def seed(data_dir: Path, n: int, seed_value: int, real_n: int, index: bool = Tru
     timings["seeding total"] = time.perf_counter() - t_all
 
     manifest = {
-        "repos": n, "seed": seed_value, "real": real, "card_bytes": card_bytes, "timings": timings,
+        "repos": n, "seed": seed_value, "layout": LAYOUT if history is not None else 1, "history": history,
+        "real": real, "card_bytes": card_bytes, "timings": timings,
         "users": len(users) + len(owners) + 1, "orgs": len(orgs),
         "db_bytes": sum(p.stat().st_size for p in data_dir.glob("modelhub.db*")),
         "index_bytes": dir_size(data_dir / "search") if (data_dir / "search").exists() else 0,
@@ -276,7 +312,7 @@ def seed(data_dir: Path, n: int, seed_value: int, real_n: int, index: bool = Tru
 # ---------------------------------------------------------------------------------------------
 # Requests
 
-KINDS = ["health", "model page", "/models", "/models?search=", "/models?license&task", "/models?p=3", "home /"]
+KINDS = ["health", "model page", "files page", "/models", "/models?search=", "/models?license&task", "/models?p=3", "home /"]
 
 
 class Paths:
@@ -296,6 +332,8 @@ class Paths:
             return "/api/health"
         if kind == "model page":
             return self.next_model()
+        if kind == "files page":  # the last commit of each entry, total size, download buttons
+            return self.next_model() + "/tree/main"
         if kind == "/models":
             return "/models"
         if kind == "/models?search=":
@@ -385,6 +423,9 @@ def warm_up(url: str, real: list[str], workers: int, rng: random.Random) -> None
     (imports, templates, searcher, jieba) stay out of the timings."""
     paths = Paths(rng, real)
     items = [paths.path(k) for k in KINDS for _ in range(6 * workers)] + ["/" + r for r in real]
+    # Each files page a few times per worker: what file_facts remembers is per process, and the
+    # timed passes measure pages seen before (the first walk of each is timed in-process below).
+    items += [f"/{r}/tree/main" for r in real for _ in range(2 * workers)]
     rng.shuffle(items)
     todo: queue.Queue = queue.Queue()
     for p in items:
@@ -413,6 +454,10 @@ def warm_up(url: str, real: list[str], workers: int, rng: random.Random) -> None
     assert real[0].split("/")[1] in page, "model page without the repository's name"
     listing = httpx2.get(url + "/models", follow_redirects=True, timeout=60).text
     assert "model-list" in listing, "/models without a model list"
+    assert "data-total-size" in page, "model page without the total size"
+    files = httpx2.get(url + f"/{real[0]}/tree/main", follow_redirects=True, timeout=60).text
+    assert files.count('class="last-change"><a href=') >= 5 and 'class="download"' in files, \
+        "files page without the last commit per entry or download buttons"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,6 +529,34 @@ def profile_in_process(data_dir: Path, real: list[str], per_kind: int, out_dir: 
     return timings
 
 
+def last_commit_walks(data_dir: Path, real: list[str]) -> dict[str, list[float]]:
+    """ms per real repository: the files page's last commit per root entry and the total size,
+    first on a fresh registry (history walk, tree walk), then again (remembered per commit)."""
+    from hub import create_app
+    from hub.wiring import services_of
+
+    app = create_app({"DATA_DIR": str(data_dir), "SEARCH_WORKER": False, "AUTO_MIGRATE": False})
+    reg = services_of(app).registry
+    out: dict[str, list[float]] = {k: [] for k in ("last commit, first view", "last commit, seen before",
+                                                   "total size, first view", "total size, seen before")}
+    try:
+        for rid in real:
+            repo = reg.repos.get("model", rid, None)
+            head = reg.repos.resolve_revision(repo, "main")
+            paths = [e.path for e in reg.repos.tree(repo, head, "", recursive=False)]
+            for label in ("first view", "seen before"):
+                t0 = time.perf_counter()
+                found = reg.repos.last_changes(repo, head, paths)
+                out[f"last commit, {label}"].append((time.perf_counter() - t0) * 1000)
+                assert len(found) == len(paths), (rid, paths, list(found))
+                t0 = time.perf_counter()
+                reg.repos.total_size(repo, head)
+                out[f"total size, {label}"].append((time.perf_counter() - t0) * 1000)
+    finally:
+        reg.close()
+    return out
+
+
 def logging_quiet() -> None:
     import logging
 
@@ -522,6 +595,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
     ap.add_argument("--clients", type=int, default=4, help="client threads of the concurrent pass (default 4)")
     ap.add_argument("--real", type=int, default=50, help="git-backed repositories whose pages are requested")
+    ap.add_argument("--history", type=int, default=20,
+                    help="commits of files after the README in each real repository (default 20)")
     ap.add_argument("--cpu-requests", type=int, default=100, help="requests per kind of the CPU pass (0: skip)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--data-dir", default=None, help="seed into (or reuse a seeded hub in) this folder")
@@ -550,14 +625,15 @@ def main() -> int:
     try:
         mpath = data_dir / MANIFEST
         manifest = json.loads(mpath.read_text()) if mpath.exists() else None
-        if manifest and manifest["repos"] == args.repos and manifest["seed"] == args.seed:
+        if (manifest and manifest["repos"] == args.repos and manifest["seed"] == args.seed
+                and manifest.get("layout") == LAYOUT and manifest.get("history") == args.history):
             log(f"reusing the hub seeded in {data_dir}")
         elif any(data_dir.iterdir()):
             raise SystemExit(f"{data_dir} is not empty and holds no hub seeded with --repos {args.repos} "
-                             f"--seed {args.seed}")
+                             f"--seed {args.seed} --history {args.history} (layout {LAYOUT})")
         else:
             log(f"seeding {args.repos} repositories into {data_dir} ...")
-            manifest = seed(data_dir, args.repos, args.seed, args.real)
+            manifest = seed(data_dir, args.repos, args.seed, args.real, history=args.history)
         real = manifest["real"]
 
         load_before = os.getloadavg()
@@ -582,6 +658,8 @@ def main() -> int:
         hub.stop()
         hub = None
 
+        log("last commit per entry and total size, in-process ...")
+        walks = last_commit_walks(data_dir, real)
         inproc = None
         if args.profile:
             log(f"in-process timings and profiles into {args.profile} ...")
@@ -614,6 +692,12 @@ def main() -> int:
     if cpu:
         print(f"\nserver CPU/req: CPU time of the gunicorn master and workers over {args.cpu_requests} sequential "
               f"requests per kind, idle rate ({idle * 1000:.0f} ms/s) subtracted")
+    print(f"\nfiles page data per real repository, in-process ({len(real)} repositories, {manifest['history'] + 3} "
+          "commits each; root entries):")
+    rows = [["step", "p50", "p95", "max", "n"]]
+    for k, xs in walks.items():
+        rows.append([k, f"{pct(xs, 50):.2f} ms", f"{pct(xs, 95):.2f} ms", f"{max(xs):.2f} ms", str(len(xs))])
+    print(table(rows))
     if inproc:
         print("\nin-process (hub.create_app().test_client(), no gunicorn, no network), information:")
         rows = [["page", "wall p50", "wall p95", "CPU p50", "CPU p95", "n"]]
