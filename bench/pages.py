@@ -79,7 +79,7 @@ import httpx2  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
-from models_registry import cards  # noqa: E402
+from models_registry import cards, licenses  # noqa: E402
 from models_registry.commits import AddFile  # noqa: E402
 from models_registry.tables import Membership, Organization, Repository, RepoTag, User  # noqa: E402
 from models_registry.permissions import Principal  # noqa: E402
@@ -119,8 +119,10 @@ def card_meta(d) -> dict:
     bases = [t[len("base_model:"):] for t in d.tags if t.startswith("base_model:")]
     derived = {d.library, d.task, *d.languages}
     free = [t for t in d.tags if ":" not in t and t not in derived]
-    meta: dict = {"license": d.licenses[0] if len(d.licenses) == 1 else list(d.licenses)}
-    if d.licenses == ["other"]:
+    lics = [lic if licenses.is_known(lic) else "other" for lic in d.licenses]  # the card validator's rule
+    lics = list(dict.fromkeys(lics))
+    meta: dict = {"license": lics[0] if len(lics) == 1 else lics}
+    if "other" in lics:
         meta["license_name"] = "bench-license"
         meta["license_link"] = "LICENSE"
     meta.update({"language": list(d.languages), "pipeline_tag": d.task, "library_name": d.library})
