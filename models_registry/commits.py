@@ -17,7 +17,7 @@ from functools import partial
 from dulwich.ignore import IgnoreFilter
 from sqlalchemy import delete, select
 
-from . import cards, licenses, names, repo_events
+from . import cards, licenses, model_tree, names, repo_events
 from .db import Database
 from .dbutil import insert_ignore
 from .errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound, StorageUnavailable
@@ -337,6 +337,7 @@ class Commits:
             row.tags = tags
             s.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
             insert_ignore(s, RepoTag, [{"repo_id": row.id, "tag": t[:255]} for t in dict.fromkeys(tags)])
+            model_tree.replace_links(s, row.id, row.repo_type, row.private, tags)
 
     def reconcile_heads(self, progress: Callable[[int], None] | None = None) -> int:
         """Refresh the metadata of every repository whose recorded head is not its default branch's

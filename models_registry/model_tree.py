@@ -1,10 +1,12 @@
 """The model tree: what a model was made from (its base models and datasets) and what was made from it.
 
 A card's `base_model` becomes, at each commit, the tags `base_model:ID` and `base_model:RELATION:ID`
-(`cards.derive_tags`, relation declared or inferred as the Hub does), stored one row per tag in
-`repo_tags` (indexed by tag). So "N models fine-tuned from this" is an indexed count over those rows,
-with the same visibility rule as every listing: a private derivative is counted only for those who
-may see it. The list of derivatives is `/models?tag=base_model:RELATION:ID`, the Hub's own filter.
+(`cards.derive_tags`, relation declared or inferred as the Hub does) and, for a model, one row per
+base in `model_links` (base id, relation, whether the model is public), written with the tags. So
+"N models fine-tuned from this" reads one index range: public derivatives are counted from the
+index alone (20,000 derivatives of one base cost no join, see bench/model_tree.py); private ones,
+few, are joined to their repository and counted only for those who may see them (the listing's
+rule). The list of derivatives is `/models?tag=base_model:RELATION:ID`, the Hub's own filter.
 
 Derivatives are matched by the base's id as they wrote it: a card naming `Acme/Base` or an old name
 of a renamed base is not counted under `acme/base`, as on the Hub.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from . import cards
 from .db import Database
@@ -22,7 +25,8 @@ from .errors import RepoNotFound
 from .listing import visible
 from .permissions import Principal
 from .records import RepoView
-from .tables import Repository, RepoTag
+from .dbutil import insert_ignore
+from .tables import ModelLink, Repository
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")  # the order a base model's page lists them in
 MAX_LINKS = 8  # base models and datasets shown (and looked up) per model; a card may list more
@@ -85,11 +89,31 @@ class ModelTrees:
         return ModelTree(bases, datasets, self.derived_counts(repo.repo_id, principal))
 
     def derived_counts(self, base_id: str, principal: Principal | None) -> dict[str, int]:
-        """How many models `principal` may see were derived from `base_id`, per relation: one query
-        over the (tag, repo_id) index of repo_tags."""
-        tags = {relation_tag(r, base_id): r for r in RELATIONS}
-        q = visible(select(RepoTag.tag, func.count()).join(Repository, Repository.id == RepoTag.repo_id)
-                    .where(RepoTag.tag.in_(list(tags)), Repository.repo_type == "model"), principal)
+        """How many models `principal` may see were derived from `base_id`, per relation: the public
+        ones from the index alone, the private ones (joined to their repository) only for a reader."""
+        found: dict[str, int] = {}
+        queries = [select(ModelLink.relation, func.count()).where(ModelLink.base_id == base_id,
+                                                                  ModelLink.public.is_(True))]
+        if principal is not None:
+            queries.append(visible(select(ModelLink.relation, func.count())
+                                   .join(Repository, Repository.id == ModelLink.repo_id)
+                                   .where(ModelLink.base_id == base_id, ModelLink.public.is_(False)), principal))
         with self.db.session() as s:
-            found = {tags[tag]: n for tag, n in s.execute(q.group_by(RepoTag.tag))}
+            for q in queries:
+                for relation, n in s.execute(q.group_by(ModelLink.relation)):
+                    found[relation] = found.get(relation, 0) + n
         return {r: found[r] for r in RELATIONS if found.get(r)}
+
+
+def replace_links(s: Session, repo_pk: int, repo_type: str, private: bool, tags: list[str]) -> None:
+    """A repository's model_links after its card changed (in the commit's transaction, with its tags)."""
+    s.execute(delete(ModelLink).where(ModelLink.repo_id == repo_pk))
+    if repo_type == "model":
+        rows = {base[:255]: relation for relation, base in parents_in_tags(tags)}
+        insert_ignore(s, ModelLink, [{"repo_id": repo_pk, "base_id": b, "relation": r, "public": not private}
+                                     for b, r in rows.items()])
+
+
+def set_public(s: Session, repo_pk: int, private: bool) -> None:
+    """The model's links follow it when it becomes private or public."""
+    s.execute(update(ModelLink).where(ModelLink.repo_id == repo_pk).values(public=not private))

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import names, repo_events, safetensors_meta
+from . import model_tree, names, repo_events, safetensors_meta
 from .names import FULL_SHA_RE
 from .accounts import Accounts
 from .db import Database
@@ -322,6 +322,7 @@ class Repos:
                 row.private = private
                 s.flush()
                 repo_events.record(s, RepoView.of(row), "repo.config", "update", updatedConfig={"private": private})
+                model_tree.set_public(s, row.id, private)
             if gated is not None:
                 row.gated = gated or None
             if allow_force_push is not None:

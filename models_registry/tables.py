@@ -204,6 +204,20 @@ class RepoTag(Base):
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
+class ModelLink(Base):
+    """One row per (model, base model id it names): the model tree (model_tree.py). Counting a base's
+    public derivatives reads only this index (no join, however many there are); `public` mirrors
+    the model's `private`, kept in step where that changes (Repos.update_settings)."""
+
+    __tablename__ = "model_links"
+    __table_args__ = (Index("ix_model_links_base", "base_id", "public", "relation"),)
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    base_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(16))
+    public: Mapped[bool] = mapped_column(Boolean)
+
+
 class Like(Base):
     __tablename__ = "likes"
 

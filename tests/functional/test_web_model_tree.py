@@ -230,3 +230,15 @@ def test_contents_heading_in_chinese(new_page, world):
     page.goto(f"/{BASE}")
     expect(page.locator("aside nav.toc h2")).to_have_text("目录")
     expect(page.locator(".card-body math")).to_have_count(2)
+
+
+def test_a_fine_tune_made_private_leaves_the_visitors_count(page, world):
+    api = world.api(world.user(OWNER))
+    api.update_repo_settings(f"{OWNER}/ft-two", private=True)
+    try:
+        page.goto(f"/{BASE}")
+        expect(tree(page).locator("a[data-derived=finetune]")).to_have_text("1 model fine-tuned from this")
+    finally:
+        api.update_repo_settings(f"{OWNER}/ft-two", private=False)
+    page.goto(f"/{BASE}")
+    expect(tree(page).locator("a[data-derived=finetune]")).to_have_text("2 models fine-tuned from this")
