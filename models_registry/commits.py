@@ -169,6 +169,7 @@ class Commits:
                     blob_rows.append({"sha": sha, "size": len(data), "lfs_oid": pointer.oid, "lfs_size": pointer.size})
                     lfs_oids.append(pointer.oid)
                     files[op.path] = (mode, sha)
+                _check_files_and_folders(files)
                 # LFS bytes are published before the commit that references them exists.
                 lfs_rows = []
                 for staged in new_objects:
@@ -540,3 +541,17 @@ def _safetensors_row(key: str, f, size: int) -> dict:  # type: ignore[no-untyped
         return {"oid": key, "parameters": parameter_counts(f, size), "error": None}
     except SafetensorsError as e:
         return {"oid": key, "parameters": {}, "error": str(e)[:500]}
+
+
+def _check_files_and_folders(files: dict[str, tuple[int, str]]) -> None:
+    """Refuse a tree where one path would be a file and a folder at once ("a" added where "a/b"
+    is, or "a/b" where "a" is a file): git cannot hold both, and the Hub refuses it too."""
+    folders: set[str] = set()
+    for path in files:
+        cut = path.rfind("/")
+        while cut > 0 and path[:cut] not in folders:
+            folders.add(path[:cut])
+            cut = path.rfind("/", 0, cut)
+    clash = next((p for p in files if p in folders), None)
+    if clash is not None:
+        raise BadRequest(N_("%(path)s cannot be both a file and a folder", path=clash))

@@ -300,7 +300,8 @@ class Repos:
                 Repository.repo_type == repo_type, func.lower(Repository.namespace) == ns.lower(),
                 func.lower(Repository.name) == name.lower(), Repository.id != repo.id))
             if clash is not None:
-                raise Conflict(f"A {repo_type} repository called {to_id} already exists")
+                raise Conflict(N_("A %(repo_type)s repository called %(repo_id)s already exists",
+                                  repo_type=repo_type, repo_id=to_id))
             row = s.get(Repository, repo.id)
             _free_name(s, repo_type, ns, name)
             if (row.namespace.lower(), row.name.lower()) != (ns.lower(), name.lower()):

@@ -96,7 +96,8 @@ def after_commit_url(repo, rev: str, pr, path: str | None = None) -> str:
 
 
 # ---- new repository -------------------------------------------------------------------------
-def _owner_choices(p) -> list[tuple[str, str]]:
+def owner_choices(p) -> list[tuple[str, str]]:
+    """Where `p` may put a repository: their own namespace and the organizations they write to."""
     orgs = sorted(o for o, role in p.org_roles.items() if role in ("write", "admin"))
     return [(p.name, p.name), *((o, o) for o in orgs)]
 
@@ -117,7 +118,7 @@ def starter_card(name: str, license_id: str | None) -> str:
 def new_repo():
     p = signed_in()
     form = NewRepoForm()
-    form.owner.choices = _owner_choices(p)
+    form.owner.choices = owner_choices(p)
     form.license.choices = _license_choices()
     if request.method == "GET":
         form.owner.data = request.args.get("owner") if request.args.get("owner") in dict(form.owner.choices) \

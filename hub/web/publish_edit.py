@@ -1,4 +1,4 @@
-"""The pages that edit a file (with a live preview of the model card) and delete a file."""
+"""The pages that create a file, edit one (with a live preview of the model card) and delete one."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 from flask import abort, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, TextAreaField
-from wtforms.validators import Length
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from community.publishing import opens_pr
 from models_registry import cards
 from models_registry.commits import AddFile, DeletePath
-from models_registry.errors import BadRequest, Conflict, EntryNotFound, PreconditionFailed, RevisionNotFound
+from models_registry.errors import (BadRequest, Conflict, EntryNotFound, InvalidPath, PreconditionFailed,
+                                   RevisionNotFound)
 from models_registry.names import validate_path
 from models_registry.rendering import render_markdown
 
@@ -38,12 +39,17 @@ class EditForm(CommitMessageForm):
     parent = HiddenField()
 
 
+class NewFileForm(EditForm):
+    path = StringField(_l("File path"), validators=[DataRequired(), Length(max=1000)])
+    existing: str | None = None  # the path, when a file is there already (the page links its editor)
+
+
 class DeleteFileForm(CommitMessageForm):
     class Meta:
         csrf = False
 
 
-def _split_rev_path(marker: str) -> tuple[str, str]:
+def _split_rev_path(marker: str, path_required: bool = True) -> tuple[str, str]:
     """(revision, path) after /<ns>/<name>/<marker>/ in the *raw* request path: the revision may be
     refs/pr/N, sent percent-encoded ('refs%2Fpr%2F1'), which PATH_INFO has already decoded."""
     from ..api.common import raw_path_segments
@@ -54,7 +60,9 @@ def _split_rev_path(marker: str) -> tuple[str, str]:
     except ValueError:
         abort(404)
     rest = segs[i + 1:]
-    if len(rest) < 2 or not rest[0] or not all(rest[1:]):
+    if rest and not rest[-1] and not path_required:  # /new/main/folder/
+        rest = rest[:-1]
+    if len(rest) < (2 if path_required else 1) or not rest[0] or not all(rest[1:]):
         abort(404)
     return rest[0], "/".join(rest[1:])
 
@@ -144,6 +152,58 @@ def edit(ns: str, name: str, rest: str):
     return render_template("publish/edit.html", form=form, rev=rev, path=path, mode=mode, is_new=current is None,
                            preview=preview, is_markdown=_is_markdown(path), is_card=_is_card(path),
                            **repo_context(repo, "card" if _is_card(path) else "files")), status
+
+
+@bp.route("/<ns>/<name>/new/<path:rest>", methods=["GET", "POST"])
+def new_file(ns: str, name: str, rest: str):
+    """Create a file in the browser (the file list's "Create a new file"): its path, its text and the
+    commit message; a pull request for who may only propose changes. An existing file is not
+    overwritten here (its editor is linked instead)."""
+    p = signed_in()
+    repo = load_repo(ns, name)
+    rev, folder = _split_rev_path("new", path_required=False)
+    mode = commit_mode(p, repo, rev)
+    check_commit_rev(repo, rev)
+    form = NewFileForm()
+    status = 200
+    if request.method == "GET":
+        form.path.data = f"{folder}/" if folder else ""
+    else:
+        status = 400  # unless it commits, below
+        text = (form.content.data or "").replace("\r\n", "\n")
+        form.content.data = text
+        path = (form.path.data or "").strip()
+        if form.validate() and _new_path_ok(repo, rev, path, form):
+            if _is_card(path) and preview_data(repo, rev, path, text)["errors"]:
+                form.content.errors = [*form.content.errors, _(
+                    "Nothing was committed: the model card metadata has errors.")]
+            else:
+                _current, form.parent.data = _load_text(repo, rev, path)
+                redirect_to = _commit_edit(p, repo, rev, path, mode, form, text, True)
+                if redirect_to:
+                    return redirect(redirect_to, 303)
+    return render_template("publish/new_file.html", form=form, rev=rev, folder=folder, mode=mode,
+                           **repo_context(repo, "files")), status
+
+
+def _new_path_ok(repo, rev: str, path: str, form: NewFileForm) -> bool:
+    """Whether a new file may be created at `path`; if not, why, on the form's path field."""
+    try:
+        validate_path(path)
+    except InvalidPath as e:
+        form.path.errors = [*form.path.errors, localize(e.message)]
+        return False
+    reg = services().registry
+    try:
+        commit = reg.repos.resolve_revision(repo, rev)
+    except RevisionNotFound:
+        return True  # an empty repository: nothing to clash with
+    if reg.repos.exists_at(repo, commit, path):
+        form.path.errors = [*form.path.errors, _(
+            "%(path)s already exists. Edit it instead, or choose another path.", path=path)]
+        form.existing = path
+        return False
+    return True  # a clash with a folder is the commit's to refuse (models_registry.commits)
 
 
 def _commit_edit(p, repo, rev: str, path: str, mode: str, form: EditForm, text: str, is_new: bool) -> str | None:

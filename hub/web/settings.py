@@ -22,7 +22,7 @@ from ..wiring import services
 from .accounts import login_required
 from .forms import NAME, Form, PasswordForm, ProfileForm, TokenForm
 from .pages import load_repo
-from .publish import repo_context
+from .publish import owner_choices, repo_context
 
 bp = Blueprint("web_settings", __name__)
 
@@ -52,6 +52,12 @@ class GrantForm(_NoCsrf):
 
 class DeleteRepoForm(_NoCsrf):
     confirm = StringField(_l("Repository name"), validators=[DataRequired(), Length(max=200)])
+
+
+class MoveRepoForm(_NoCsrf):
+    namespace = SelectField(_l("Owner"), choices=[], validate_choice=False)
+    name = StringField(_l("New name"), validators=[DataRequired(), Length(max=96)])
+    confirm = StringField(_l("Current name"), validators=[DataRequired(), Length(max=200)])
 
 
 class OrgForm(_NoCsrf):
@@ -314,9 +320,11 @@ def _render_repo_settings(repo, status: int = 200, **forms):
     gate = forms.get("gating_form") or GatingForm(formdata=None, data={"gated": repo.gated or "off"})
     grant = forms.get("grant_form") or GrantForm(formdata=None)
     delete = forms.get("delete_form") or DeleteRepoForm(formdata=None)
+    move = forms.get("move_form") or MoveRepoForm(formdata=None, data={"namespace": repo.namespace, "name": repo.name})
+    move.namespace.choices = owner_choices(p)
     requests = {s: reg.gating.list_requests(p, repo, s) for s in ("pending", "accepted", "rejected")}
     return render_template("settings/repo.html", visibility_form=vis, gating_form=gate, grant_form=grant,
-                           delete_form=delete, requests=requests, is_admin=is_admin,
+                           delete_form=delete, move_form=move, requests=requests, is_admin=is_admin,
                            access_error=forms.get("access_error"), questions=questions(repo),
                            **repo_context(repo, "settings")), status
 
@@ -416,3 +424,30 @@ def repo_delete(ns: str, name: str):
                 return redirect(f"/{repo.namespace}", 303)
     return _render_repo_settings(repo, 400, delete_form=form)
 
+
+
+@bp.post("/<ns>/<name>/settings/move")
+def repo_move(ns: str, name: str):
+    """Rename the repository or transfer it to another owner (the user, or an organization where they
+    can write), as the Hub's move_repo: the old name keeps leading to it (pages, API and git)."""
+    p, repo = _settings_repo(ns, name, "admin")
+    form = MoveRepoForm()
+    form.namespace.choices = owner_choices(p)
+    if form.validate():
+        to_id = f"{form.namespace.data}/{form.name.data.strip()}"
+        if form.confirm.data.strip() != repo.repo_id:
+            form.confirm.errors = [*form.confirm.errors, _("Type %(id)s exactly to confirm.", id=repo.repo_id)]
+        elif form.namespace.data not in dict(form.namespace.choices):
+            form.namespace.errors = [*form.namespace.errors, _("You cannot move repositories to %(owner)s.",
+                                                               owner=form.namespace.data)]
+        elif to_id == repo.repo_id:
+            form.name.errors = [*form.name.errors, _("Choose a new name or another owner.")]
+        else:
+            try:
+                moved = services().registry.repos.move(p, "model", repo.repo_id, to_id)
+            except RegistryError as e:
+                form.name.errors = [*form.name.errors, localize(e.message)]
+            else:
+                flash(_("%(old)s is now %(new)s.", old=repo.repo_id, new=moved.repo_id))
+                return redirect(f"/{moved.repo_id}/settings", 303)
+    return _render_repo_settings(repo, 400, move_form=form)

@@ -147,12 +147,11 @@
     lastSent = source.value; // the server rendered this text's preview already
   }
 
-  // ---- delete a repository: the button waits for the exact name ----
-  const del = document.querySelector("form[data-confirm-name]");
-  if (del) {
-    const input = del.querySelector('input[name="confirm"]');
-    const button = del.querySelector("[data-confirm-button]");
-    const sync = () => { button.disabled = input.value.trim() !== del.dataset.confirmName; };
+  // ---- move or delete a repository: the button waits for the exact name ----
+  for (const form of document.querySelectorAll("form[data-confirm-name]")) {
+    const input = form.querySelector('input[name="confirm"]');
+    const button = form.querySelector("[data-confirm-button]");
+    const sync = () => { button.disabled = input.value.trim() !== form.dataset.confirmName; };
     input.addEventListener("input", sync);
     sync();
   }
