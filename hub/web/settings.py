@@ -54,6 +54,9 @@ class DeleteRepoForm(_NoCsrf):
     confirm = StringField(_l("Repository name"), validators=[DataRequired(), Length(max=200)])
 
 
+MOVE_PREFIX = "move"  # the page's other forms have a `confirm` and a `name` too: ids must stay unique
+
+
 class MoveRepoForm(_NoCsrf):
     namespace = SelectField(_l("Owner"), choices=[], validate_choice=False)
     name = StringField(_l("New name"), validators=[DataRequired(), Length(max=96)])
@@ -320,7 +323,8 @@ def _render_repo_settings(repo, status: int = 200, **forms):
     gate = forms.get("gating_form") or GatingForm(formdata=None, data={"gated": repo.gated or "off"})
     grant = forms.get("grant_form") or GrantForm(formdata=None)
     delete = forms.get("delete_form") or DeleteRepoForm(formdata=None)
-    move = forms.get("move_form") or MoveRepoForm(formdata=None, data={"namespace": repo.namespace, "name": repo.name})
+    move = forms.get("move_form") or MoveRepoForm(formdata=None, prefix=MOVE_PREFIX,
+                                                  data={"namespace": repo.namespace, "name": repo.name})
     move.namespace.choices = owner_choices(p)
     requests = {s: reg.gating.list_requests(p, repo, s) for s in ("pending", "accepted", "rejected")}
     return render_template("settings/repo.html", visibility_form=vis, gating_form=gate, grant_form=grant,
@@ -431,7 +435,7 @@ def repo_move(ns: str, name: str):
     """Rename the repository or transfer it to another owner (the user, or an organization where they
     can write), as the Hub's move_repo: the old name keeps leading to it (pages, API and git)."""
     p, repo = _settings_repo(ns, name, "admin")
-    form = MoveRepoForm()
+    form = MoveRepoForm(prefix=MOVE_PREFIX)
     form.namespace.choices = owner_choices(p)
     if form.validate():
         to_id = f"{form.namespace.data}/{form.name.data.strip()}"

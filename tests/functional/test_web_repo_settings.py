@@ -65,9 +65,9 @@ def test_rename_on_the_settings_page(new_page, hub, people, locale, moved):
     pg.goto(f"/{old}/settings")
     form = pg.locator("#move form")
     button = form.locator("[data-confirm-button]")
-    form.locator("input[name=name]").fill(new.split("/")[1])
+    form.locator("input[name=move-name]").fill(new.split("/")[1])
     expect(button).to_be_disabled()  # until the current name is typed
-    form.locator("input[name=confirm]").fill(old)
+    form.locator("input[name=move-confirm]").fill(old)
     expect(button).to_be_enabled()
     with pg.expect_navigation():
         button.click()
@@ -84,8 +84,8 @@ def test_transfer_to_an_organization_on_the_settings_page(new_page, hub, people)
     pg = signed_in_page(new_page, OWNER)
     pg.goto(f"/{old}/settings")
     form = pg.locator("#move form")
-    form.locator("select[name=namespace]").select_option(ORG)
-    form.locator("input[name=confirm]").fill(old)
+    form.locator("select[name=move-namespace]").select_option(ORG)
+    form.locator("input[name=move-confirm]").fill(old)
     with pg.expect_navigation():
         form.locator("[data-confirm-button]").click()
     assert pg.url.endswith(f"/{new}/settings")
@@ -101,14 +101,14 @@ def test_move_errors_are_readable(new_page, hub, people, locale, clash):
     pg = signed_in_page(new_page, OWNER, locale)
     pg.goto(f"/{src}/settings")
     form = pg.locator("#move form")
-    form.locator("input[name=name]").fill(taken.split("/")[1])
-    form.locator("input[name=confirm]").fill(src)
+    form.locator("input[name=move-name]").fill(taken.split("/")[1])
+    form.locator("input[name=move-confirm]").fill(src)
     with pg.expect_navigation():
         form.locator("[data-confirm-button]").click()
     expect(pg.locator("#move .field-error")).to_contain_text(clash)
     form = pg.locator("#move form")
-    form.locator("input[name=name]").fill("bad name!")
-    form.locator("input[name=confirm]").fill(src)
+    form.locator("input[name=move-name]").fill("bad name!")
+    form.locator("input[name=move-confirm]").fill(src)
     with pg.expect_navigation():
         form.locator("[data-confirm-button]").click()
     expect(pg.locator("#move .field-error")).to_be_visible()
@@ -120,7 +120,7 @@ def test_move_needs_admin_rights_and_a_csrf_token(new_page, hub, people):
     make_model(hub, people[OWNER], rid)
     private = f"{ORG}/guarded-private"
     make_model(hub, people[OWNER], private, private=True)
-    form = {"namespace": WRITER, "name": "stolen", "confirm": rid}
+    form = {"move-namespace": WRITER, "move-name": "stolen", "move-confirm": rid}
     writer = signed_in_page(new_page, WRITER)
     writer.goto(f"/{rid}/settings")  # a writer sees the page, without the admin sections
     expect(writer.locator("#move")).to_have_count(0)
@@ -131,11 +131,11 @@ def test_move_needs_admin_rights_and_a_csrf_token(new_page, hub, people):
     outsider.goto("/")
     token = outsider.locator("meta[name=csrf-token]").get_attribute("content")
     r = outsider.request.post(f"/{private}/settings/move",
-                              form={**form, "confirm": private, "csrf_token": token}, max_redirects=0)
+                              form={**form, "move-confirm": private, "csrf_token": token}, max_redirects=0)
     assert r.status == 404  # a private repository does not exist for outsiders
     owner = signed_in_page(new_page, OWNER)
     owner.goto("/")
-    r = owner.request.post(f"/{rid}/settings/move", form={**form, "namespace": OWNER}, max_redirects=0)
+    r = owner.request.post(f"/{rid}/settings/move", form={**form, "move-namespace": OWNER}, max_redirects=0)
     assert r.status == 400  # no CSRF token
     with pytest.raises(HfHubHTTPError) as refused:
         hub.api(people[WRITER]).move_repo(rid, f"{WRITER}/stolen")

@@ -149,7 +149,7 @@
 
   // ---- move or delete a repository: the button waits for the exact name ----
   for (const form of document.querySelectorAll("form[data-confirm-name]")) {
-    const input = form.querySelector('input[name="confirm"]');
+    const input = form.querySelector('input[name="confirm"], input[name$="-confirm"]');
     const button = form.querySelector("[data-confirm-button]");
     const sync = () => { button.disabled = input.value.trim() !== form.dataset.confirmName; };
     input.addEventListener("input", sync);
