@@ -170,20 +170,27 @@ class RenderedMarkdown:
 TOC_LEVELS = (1, 2, 3)
 
 
-def _flat_toc(tokens: list[dict]) -> list[Heading]:
+def _flat_toc(tokens: list[dict], shift: int = 0) -> list[Heading]:
+    """The headings of levels TOC_LEVELS as the author wrote them (`#` is 1), whatever level they are
+    shown at (`shift` levels lower)."""
     out: list[Heading] = []
     for t in tokens:
-        if t["level"] in TOC_LEVELS:
-            out.append(Heading(t["level"], t["id"], html_lib.unescape(t["name"])))
-        out += _flat_toc(t.get("children", []))
+        if t["level"] - shift in TOC_LEVELS:
+            out.append(Heading(t["level"] - shift, t["id"], html_lib.unescape(t["name"])))
+        out += _flat_toc(t.get("children", []), shift)
     return out
 
 
 def render_document(text: str, *, repo_path: str | None = None, revision: str = "main", doc_dir: str = "",
-                    strip_front_matter: bool = True, mentions: bool = False) -> RenderedMarkdown:
+                    strip_front_matter: bool = True, mentions: bool = False, heading_level: int = 1
+                    ) -> RenderedMarkdown:
     """Safe HTML for `text` and the table of contents of its h1-h3 (ids as in the HTML: Unicode kept,
     so that Chinese headings get anchors). `repo_path` ("/ns/name") turns relative links into
-    repository URLs."""
+    repository URLs.
+
+    `heading_level` is the level the document's `#` headings get (the others follow, down to h6): a
+    card shown under the page's own h1 starts at 2, so that the page keeps one h1 and an outline
+    that screen readers can walk."""
     if strip_front_matter:
         text = card_body(text)
     rev = quote(revision, safe="")
@@ -196,21 +203,22 @@ def render_document(text: str, *, repo_path: str | None = None, revision: str = 
         extension_configs={"codehilite": {"guess_lang": False, "css_class": "highlight"},
                            # align= survives the sanitizer; the default style= would not
                            "tables": {"use_align_attribute": True},
-                           "toc": {"permalink": False, "slugify": slugify_unicode},
+                           "toc": {"permalink": False, "slugify": slugify_unicode, "baselevel": heading_level},
                            # generic: the TeX as text in a span/div, for _MathML (not MathJax's scripts)
                            "pymdownx.arithmatex": {"generic": True, "tex_inline_wrap": ["", ""],
                                                    "tex_block_wrap": ["", ""]}},
         output_format="html",
     )
     html = md.convert(text)
-    return RenderedMarkdown(sanitize_html(html), _flat_toc(getattr(md, "toc_tokens", [])))
+    return RenderedMarkdown(sanitize_html(html), _flat_toc(getattr(md, "toc_tokens", []), heading_level - 1))
 
 
 def render_markdown(text: str, *, repo_path: str | None = None, revision: str = "main", doc_dir: str = "",
-                    strip_front_matter: bool = True, mentions: bool = False) -> str:
-    """Safe HTML for `text`. `repo_path` ("/ns/name") turns relative links into repository URLs."""
+                    strip_front_matter: bool = True, mentions: bool = False, heading_level: int = 1) -> str:
+    """Safe HTML for `text` (see render_document). `repo_path` ("/ns/name") turns relative links into
+    repository URLs."""
     return render_document(text, repo_path=repo_path, revision=revision, doc_dir=doc_dir,
-                           strip_front_matter=strip_front_matter, mentions=mentions).html
+                           strip_front_matter=strip_front_matter, mentions=mentions, heading_level=heading_level).html
 
 
 def sanitize_html(html: str) -> str:

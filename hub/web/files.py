@@ -234,7 +234,7 @@ def blob(ns: str, name: str, _rest: str):
                 lines = text.count("\n") + (0 if text.endswith("\n") else 1)
                 if is_markdown and not plain:
                     html = render_markdown(text, repo_path=f"/{repo.repo_id}", revision=rev,
-                                           doc_dir=posixpath.dirname(path))
+                                           doc_dir=posixpath.dirname(path), heading_level=3)  # under the file's h2
                     content = {"kind": "markdown", "html": html, "lines": lines}
                 else:
                     content = {"kind": "code", "html": _highlight(path, text), "lines": lines}

@@ -109,7 +109,8 @@ def model(ns: str, name: str):
             f = reg.repos.resolve_file(repo, repo.head_sha, "README.md")
             if not f.lfs and f.size <= 1024 * 1024:
                 text = reg.repos.read_regular(repo, f.blob_sha).decode("utf-8", "replace")
-                card = render_document(text, repo_path=f"/{repo.repo_id}", revision=repo.default_branch)
+                card = render_document(text, repo_path=f"/{repo.repo_id}", revision=repo.default_branch,
+                                       heading_level=2)  # under the repository's name (h1)
                 card_html, toc, readme_missing = card.html, card.toc, False
         except EntryNotFound:
             pass

@@ -93,8 +93,10 @@ def _is_markdown(path: str) -> bool:
 
 
 def preview_data(repo, rev: str, path: str, text: str) -> dict[str, Any]:
+    # The preview sits under the form's "Preview" heading (h3): its headings start one level below.
     html = render_markdown(text, repo_path=repo_path(repo), revision=rev,
-                           doc_dir=posixpath.dirname(path), strip_front_matter=_is_card(path)) \
+                           doc_dir=posixpath.dirname(path), strip_front_matter=_is_card(path),
+                           heading_level=4) \
         if _is_markdown(path) else ""
     if _is_card(path):
         report = cards.parse_card(text)

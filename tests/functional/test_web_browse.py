@@ -18,7 +18,8 @@ from huggingface_hub import CommitOperationAdd
 from playwright.sync_api import expect
 
 import hub as hub_package
-from tests.support.browser import PHONE_VIEWPORT, browser, new_page, page, password_of, sign_in  # noqa: F401
+from tests.support.browser import (PHONE_VIEWPORT, browser, new_page, page, password_of, sign_in,  # noqa: F401
+                                   wider_than_screen)
 from tests.support.waiting import poll
 
 pytest_plugins = ["tests.support.browser"]  # the failure screenshots' report hook
@@ -208,7 +209,8 @@ def test_model_page_renders_the_card(page, world):
     expect(page).to_have_title(f"{CARD} · ModelHub")
     expect(page.locator(".repo-header h1")).to_contain_text("card-model")
     card = page.locator("article.card-body")
-    expect(card.locator("h1")).to_have_text("Browse card model")
+    expect(card.locator("h2").first).to_have_text("Browse card model")  # the card's "#", under the page's h1
+    expect(page.locator("h1")).to_have_count(1)
     # The table, rendered as a table.
     expect(card.locator("table th")).to_have_text(["Metric", "Value"])
     expect(card.locator("table tbody tr")).to_have_count(2)
@@ -502,19 +504,9 @@ def test_quick_search_suggestions_and_arrow_keys(page, world):
 # ---- layout and privacy ---------------------------------------------------------------------------------
 
 def test_phone_layout_has_no_horizontal_scroll(new_page, world):
-    # Not is_mobile: mobile emulation zooms out to fit a too-wide page, which hides the very overflow
-    # this looks for (innerWidth grows with the content).
     phone = new_page(viewport=PHONE_VIEWPORT)
-    wide = {}
-    for path in ("/", f"/models?tag={TAG}", f"/models?search={WORD}", f"/{CARD}", "/licenses", "/join"):
-        phone.goto(path)
-        scroll_width, inner_width = phone.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
-        assert inner_width == PHONE_VIEWPORT["width"]
-        if scroll_width > inner_width:
-            culprits = phone.evaluate("""() => [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-                .slice(-5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))""")
-            wide[path] = (scroll_width, culprits)
+    wide = wider_than_screen(phone, ("/", f"/models?tag={TAG}", f"/models?search={WORD}", f"/{CARD}", "/licenses",
+                                     "/join"))
     assert wide == {}, f"pages wider than the {PHONE_VIEWPORT['width']}px screen (scrollWidth, widest elements): {wide}"
 
 

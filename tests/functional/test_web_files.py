@@ -171,7 +171,7 @@ def test_blob_code_is_highlighted_escaped_with_metadata_and_links(hub, repo):
 def test_blob_markdown_is_rendered_and_sanitized(hub, repo):
     rid = repo["rid"]
     text = page(hub, f"/{rid}/blob/main/README.md").text
-    assert re.search(r'<h1[^>]*>Browse demo</h1>', text)
+    assert re.search(r'<h3[^>]*>Browse demo</h3>', text)  # the file's "#", under its name (h2)
     assert "<strong>bold</strong>" in text
     assert f'href="/{rid}/blob/main/config.json"' in text  # relative links resolved
     assert "<script>alert('readme')</script>" not in text and "alert(" not in text.split('class="file-body')[1]

@@ -201,14 +201,14 @@ def test_the_table_of_contents_scrolls_to_each_heading(page, world):
     toc = page.locator("aside nav.toc")
     expect(toc.locator("h2")).to_have_text("Contents")
     expect(toc.locator("a")).to_have_text(["Base 7B", "Overview", "评测结果", "Training data"])
-    heading = page.locator(".card-body h2", has_text="评测结果")
+    heading = page.locator(".card-body h3", has_text="评测结果")  # "##": the card's "#" is an h2 under the page's h1
     expect(heading).not_to_be_in_viewport()
     toc.locator("a", has_text="评测结果").click()
     expect(heading).to_be_in_viewport()
     assert page.evaluate("decodeURIComponent(location.hash)") == "#评测结果"
     expect(page.locator(".card-body [id='评测结果']")).to_have_count(1)
     toc.locator("a", has_text="Training data").click()
-    expect(page.locator(".card-body h3", has_text="Training data")).to_be_in_viewport()
+    expect(page.locator(".card-body h4", has_text="Training data")).to_be_in_viewport()
 
 
 def test_math_is_mathml_prices_and_code_are_text(page, world):

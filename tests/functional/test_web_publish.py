@@ -545,6 +545,6 @@ def test_browser_signup_token_repo_and_card(hub, new_page):
     page.fill("#summary", "Write the card")
     page.click("button[value=commit]")
     page.wait_for_url(f"{hub.url}/{user}/{model}")
-    sync_api.expect(page.locator("article.card-body h1")).to_have_text("Sentiment")
+    sync_api.expect(page.locator("article.card-body h2")).to_have_text("Sentiment")  # "#" under the page's h1
     sync_api.expect(page.locator("article.card-body strong")).to_have_text("great")
     assert hub.api(secret).model_info(f"{user}/{model}").pipeline_tag == "text-classification"

@@ -163,6 +163,23 @@ def page(new_page):
 
 # --- helpers ----------------------------------------------------------------------------------------
 
+def wider_than_screen(page, paths) -> dict[str, tuple[int, list[str]]]:
+    """The paths whose page scrolls sideways in `page`'s viewport: {path: (scrollWidth, the last few
+    elements that stick out)}. Not for is_mobile pages: mobile emulation zooms out to fit a too-wide
+    page, which hides the very overflow this looks for (innerWidth grows with the content)."""
+    wide = {}
+    for path in paths:
+        page.goto(path)
+        scroll_width, inner_width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+        assert inner_width == page.viewport_size["width"], (path, inner_width)
+        if scroll_width > inner_width:
+            culprits = page.evaluate("""() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .slice(-5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))""")
+            wide[path] = (scroll_width, culprits)
+    return wide
+
+
 def password_of(name: str) -> str:
     """The password `LiveHub.user()/users()` gives the accounts it creates."""
     return f"pw-{name}-12345"

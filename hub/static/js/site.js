@@ -70,6 +70,27 @@
     });
   }
 
+  // A box that scrolls sideways (a wide card table, a long line of code) must be scrollable from the
+  // keyboard too (WCAG 2.1.1, axe-core's scrollable-region-focusable): while its content overflows and
+  // nothing inside it takes focus, it joins the tab order itself. Checked again when the width changes.
+  const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+  const reachScrollers = () => {
+    for (const el of document.querySelectorAll("main pre, main table, main code, main div")) {
+      const added = el.dataset.scrollFocus !== undefined;
+      const scrolls = el.scrollWidth > el.clientWidth + 1 && /auto|scroll/.test(getComputedStyle(el).overflowX);
+      if (scrolls && !added && !el.hasAttribute("tabindex") && !el.querySelector(FOCUSABLE)) {
+        el.tabIndex = 0;
+        el.dataset.scrollFocus = "";
+      } else if (!scrolls && added) {
+        el.removeAttribute("tabindex");
+        delete el.dataset.scrollFocus;
+      }
+    }
+  };
+  reachScrollers();
+  let resizeTimer = null;
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(reachScrollers, 200); });
+
   // A select that applies itself (the model list's sort order); <noscript> shows a button instead.
   document.addEventListener("change", (ev) => {
     if (ev.target.matches("select[data-autosubmit]") && ev.target.form) ev.target.form.submit();

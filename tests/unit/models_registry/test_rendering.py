@@ -237,6 +237,13 @@ def test_headings_get_anchors():
     assert ids == ["model-card", "training-data-procedure"]
 
 
+def test_headings_start_at_the_level_asked_for():
+    # A card shown under its page's h1: its "#" is an h2, the rest follow, h6 the deepest.
+    out = render_markdown("# Title\n\n## Part\n\n###### Deep\n", heading_level=2)
+    assert re.findall(r"<(h[1-6]) id=\"([^\"]+)\"", out) == [("h2", "title"), ("h3", "part"), ("h6", "deep")]
+    assert "<h1" not in render_markdown("# Title\n", heading_level=3) and "<h1" in render_markdown("# Title\n")
+
+
 def test_chinese_heading_anchor():
     out = render_markdown("## 模型介绍\n\n### 训练 数据\n")
     ids = [dict(a).get("id") for t, a in parse(out) if t in ("h2", "h3")]
