@@ -44,6 +44,7 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 SAFE_FORMAT_SUFFIXES = (".safetensors", ".gguf")
 MAX_KERAS_CONFIG = 16 * 1024 * 1024
 _H5_CHUNK = 1024 * 1024
+_READ_BUFFER = 1024 * 1024
 _LAMBDA_MARKERS = (b'"class_name": "Lambda"', b'"class_name":"Lambda"')
 
 # picklescan logs every dangerous import as a warning; our verdict is recorded, not logged per import.
@@ -80,6 +81,10 @@ def needs_scan(path: str) -> bool:
 
 def scan(f: BinaryIO, path: str) -> Verdict:
     """The imports the file `path` (a seekable binary stream) would run, classified. Never loads it."""
+    if isinstance(f, io.RawIOBase):
+        # pickletools reads one opcode byte at a time and picklescan steps back one byte between
+        # pickles: over an object store's ranged reads, each unbuffered read or seek is a request.
+        f = io.BufferedReader(f, buffer_size=_READ_BUFFER)
     lower = path.lower()
     if lower.endswith(KERAS_SUFFIXES):
         return _scan_keras(f, lower)

@@ -237,7 +237,8 @@ class Scanning:
         if view is None:
             with opener() as f:
                 verdict = scan(f, path)
-            self._record(key, verdict, path, repo_id)
+            if verdict.status != DANGEROUS:  # a refused file lands nowhere: no row names it as seen here
+                self._record(key, verdict, path, repo_id)
             view = ScanView(verdict.status, _imports_json(verdict), scanned=True, note=verdict.note)
         if view.status == DANGEROUS:
             raise DangerousFile(N_("%(path)s was refused: loading it would run dangerous code (%(imports)s), and "

@@ -27,7 +27,7 @@ from sqlalchemy import delete
 from models_registry.db import Database
 from models_registry.tables import FileScan
 
-from tests.support.browser import browser, new_page, sign_in  # noqa: F401  (fixtures)
+from tests.support.browser import browser, new_page, password_of, sign_in  # noqa: F401  (fixtures)
 from tests.support.gitutil import make_git, remote_url
 from tests.support.live import local_storage, start_hub
 from tests.support.pickles import benign_state_dict, malicious, zip_checkpoint
@@ -48,8 +48,8 @@ UPLOAD = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def tokens(hub) -> dict[str, str]:
     owner, = hub.users(OWNER)
-    admin = hub.user(ADMIN, admin=True)
-    return {"owner": owner, "admin": admin}
+    hub.cli("users", "create", ADMIN, "--password", password_of(ADMIN), "--admin")  # signs in; needs no token
+    return {"owner": owner}
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,8 @@ def refusing(hub, tmp_path_factory):
               "MODELHUB_STORAGE_URL": hub.env.get("MODELHUB_STORAGE_URL") or local_storage(hub.data_dir)["MODELHUB_STORAGE_URL"],
               "MODELHUB_REPOS_DIR": hub.env.get("MODELHUB_REPOS_DIR") or str(hub.data_dir / "repos"),
               "MODELHUB_SECRET_KEY": hub.env.get("MODELHUB_SECRET_KEY", "scan-test-secret"),
-              "MODELHUB_REFUSE_DANGEROUS_UPLOADS": "1"}
+              "MODELHUB_REFUSE_DANGEROUS_UPLOADS": "1",
+              **{k: v for k, v in hub.env.items() if k.startswith("MODELHUB_S3_")}}  # the same bucket, when in S3
     node = start_hub(data, workers=1, env=shared)
     yield node
     node.stop()
@@ -276,7 +277,7 @@ def test_refusing_node_refuses_dangerous_files_from_every_way_in(hub, refusing, 
     assert [f for f in api.list_repo_files(rid)] == [".gitattributes"]  # nothing of it landed
     # benign files pass, and the node without the setting takes the dangerous one
     api.create_commit(rid, [CommitOperationAdd("state.data", benign_state_dict(protocol=0))], commit_message="ok")
-    hub.api(token).create_commit(rid, [CommitOperationAdd("optimizer.data", malicious(protocol=0))],
+    hub.api(token).create_commit(rid, [CommitOperationAdd("optimizer.data", malicious(protocol=0, command="echo b"))],
                                  commit_message="allowed there")
     assert wait_scanned(api, rid, "optimizer.data")["status"] == "dangerous"
 
