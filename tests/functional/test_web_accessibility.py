@@ -14,6 +14,9 @@ context per language; an axe run takes a fraction of a second per page.
 
 from __future__ import annotations
 
+import json
+import math
+import struct
 import uuid
 
 import pytest
@@ -26,7 +29,7 @@ pytest_plugins = ["tests.support.browser"]  # the failure screenshots' report ho
 
 RUN = uuid.uuid4().hex[:6]
 ADMIN, OWNER, READER, ORG = f"a11yadmin{RUN}", f"a11yowner{RUN}", f"a11yreader{RUN}", f"a11yorg{RUN}"
-MODEL = f"{ORG}/rich-card"
+MODEL, BASE = f"{ORG}/rich-card", f"{ORG}/base-model"
 TAG = f"a11y-tag-{RUN}"
 WORD = f"a11yword{RUN}"
 
@@ -37,6 +40,8 @@ language:
 - zh
 library_name: transformers
 pipeline_tag: text-classification
+base_model: {BASE}
+base_model_relation: finetune
 datasets:
 - {ORG}/reviews
 tags:
@@ -86,6 +91,18 @@ pip install -U "transformers>=4.40"  # shell too
 这是一个情感分析模型。
 """
 
+
+def safetensors_file(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
+    """A valid safetensors file of zeros (8-byte header length, JSON header, data), for the viewer."""
+    header, offset = {}, 0
+    for name, (dtype, shape) in tensors.items():
+        size = 4 * math.prod(shape)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + bytes(offset)
+
+
 FILES = {
     "README.md": CARD.encode(),
     "config.json": (b'{\n  "architectures": ["BertForSequenceClassification"],\n  "hidden_size": 768,\n'
@@ -95,7 +112,9 @@ FILES = {
                      b'    learning_rates = [0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0005, 0.0002, 0.0001, 0.00005]\n'
                      b'    return 0\n'),
     "LICENSE": b"Apache License 2.0\n",
+    "model.safetensors": safetensors_file({"classifier.weight": ("F32", [2, 4]), "classifier.bias": ("F32", [2])}),
 }
+
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +124,8 @@ def world(hub):
     hub.cli("users", "create", ADMIN, "--password", password_of(ADMIN), "--admin")  # signs in by the form
     hub.cli("orgs", "create", ORG, "--owner", OWNER)
     api = hub.api(owner_token)
+    api.create_repo(BASE)  # the model tree: the rich card is a fine-tune of it
+    api.upload_file(path_or_fileobj=b"---\nlicense: mit\n---\n# Base\n", path_in_repo="README.md", repo_id=BASE)
     api.create_repo(MODEL)
     api.create_commit(MODEL, operations=[CommitOperationAdd(p, data) for p, data in FILES.items()],
                       commit_message="Add the model card, config and training script")
@@ -117,9 +138,12 @@ def world(hub):
     r = hub.request("POST", f"/api/models/{MODEL}/discussions/{d.num}/report", reader_token,
                     json={"reason": "looks like an advert"})
     assert r.status_code == 200, r.text
-    state = poll(lambda: hub.get("/api/search", params={"search": WORD}).json()["total"], lambda n: n == 1,
-                 timeout=30.0)
-    assert state == 1, "the search index did not catch up"
+    def indexed():
+        found = [h["id"] for h in hub.get("/api/search", params={"q": WORD}).json()["hits"]]
+        return MODEL in found, hub.get("/api/search", params={"author": ORG}).json()["total"]
+
+    state = poll(indexed, lambda s: s == (True, 2), timeout=30.0)
+    assert state == (True, 2), f"the search index did not catch up: {state}"
     return {"hub": hub, "discussion": d.num, "collection": collection.slug}
 
 
@@ -129,10 +153,18 @@ def pages(world) -> tuple[list[str], list[str]]:
     public = ["/", f"/models?tag={TAG}", f"/{MODEL}", f"/{MODEL}/tree/main", f"/{MODEL}/blob/main/src/train.py",
               f"/{MODEL}/blob/main/README.md", f"/{MODEL}/discussions", f"/{MODEL}/discussions/{num}",
               "/login", f"/{OWNER}", f"/{ORG}", f"/models?search={WORD}", "/licenses", "/licenses/apache-2.0",
-              "/status", f"/collections/{world['collection']}", f"/{MODEL}/commits/main"]
-    signed_in = ["/settings", "/settings/tokens", f"/{MODEL}", f"/{MODEL}/discussions/{num}", f"/{MODEL}/settings",
-                 "/moderation", "/notifications", "/new"]
+              "/status", f"/collections/{world['collection']}", f"/{MODEL}/commits/main",
+              f"/{MODEL}/blob/main/model.safetensors", f"/{BASE}"]
+    signed_in = ["/settings", "/settings/tokens", "/settings/webhooks", f"/{MODEL}", f"/{MODEL}/discussions/{num}",
+                 f"/{MODEL}/settings", f"/{MODEL}/new/main", "/moderation", "/admin/users", "/admin/scans",
+                 "/notifications", "/new"]
     return public, signed_in
+
+
+# What must be on these pages for the check to mean something: the rich parts axe is to look at.
+SHOWN = {f"/{MODEL}": "article.card-body table, article.card-body .highlight, .model-tree",
+         f"/{MODEL}/blob/main/src/train.py": ".highlight", f"/{MODEL}/blob/main/model.safetensors": "[data-safetensors]",
+         "/moderation": ".queue-item", f"/models?search={WORD}": "main .model-item"}
 
 
 # Besides every serious or critical finding, the rules behind issue #22's findings of lesser impact:
@@ -176,6 +208,8 @@ def test_main_pages_have_no_serious_accessibility_violations(new_page, world, lo
     def check(path: str, who: str) -> None:
         response = page.goto(path)
         assert response.status == 200, (path, response.status)
+        for selector in filter(None, SHOWN.get(path, "").split(", ")):
+            assert page.locator(selector).count(), f"{path}: nothing matches {selector}"
         violations = violations_on(page)
         # One h1, and it opens the outline (axe's heading-order does not see facets' h2s before it);
         # a card's own "# Title" is no second h1.
