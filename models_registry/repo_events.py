@@ -1,5 +1,5 @@
-"""The log of changes webhooks are told of: repository created, deleted, made private or public,
-refs moved (commits, pushes, merges, branches and tags), and, written by `community`, discussions
+"""The log of changes webhooks are told of: repository created, deleted, renamed or transferred
+(`movedTo`), made private or public, refs moved (commits, pushes, merges, branches and tags), and, written by `community`, discussions
 and comments. One row per change, in the Hub's terms (`scope`, `action` and the payload's parts).
 
 Why a table, not a call to the webhooks: the request that made the change must not wait for a

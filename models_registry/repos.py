@@ -309,6 +309,8 @@ class Repos:
                                    repo_id=row.id))
             row.namespace, row.name = ns, name
             s.flush()
+            # told under the old name: that is what its watchers know it by
+            repo_events.record(s, repo, "repo", "move", movedTo={"name": f"{ns}/{name}", "owner": {"id": ns}})
             return RepoView.of(row)
 
     def update_settings(self, principal: Principal, repo_type: str, repo_id: str,

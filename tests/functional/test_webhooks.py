@@ -260,6 +260,10 @@ def test_each_kind_of_change_is_delivered_signed(hub, tokens, receiver):
     api.update_repo_settings(repo, private=True)
     hidden = expect("repo.config", "update")
     assert hidden["updatedConfig"] == {"private": True} and hidden["repo"]["private"] is True
+    api.move_repo(repo, f"{OWNER}/watched-model-renamed")
+    moved = expect("repo", "move")
+    assert moved["movedTo"] == {"name": f"{OWNER}/watched-model-renamed", "owner": {"id": OWNER}}
+    repo = f"{OWNER}/watched-model-renamed"
     api.delete_repo(repo)
     expect("repo", "delete")
 
