@@ -16,6 +16,11 @@ What picklescan does not cover, and what this module does about it:
   text); without h5py this is a byte search, which compression of the attribute would defeat.
 - Files it cannot parse at all (a `.bin` that is no pickle) have no imports; one that parses
   partly keeps the imports found before the error and is never called safe.
+- picklescan keeps every opcode of a pickle, with its bytes, in memory while it reads: a plain
+  pickle of several GB would cost that much memory in a serving worker. No more than
+  MAX_PICKLE_READ bytes are read from one file (a torch zip's small data.pkl or a legacy
+  checkpoint's header pickles are far below it); a file that needs more is "suspicious", with a
+  note saying it was too large to read to its end, never "safe".
 - No antivirus scan is run: `avScan` is sent as null.
 
 Safetensors and GGUF hold no code: safe by format, never read here.
@@ -46,6 +51,7 @@ MAX_KERAS_CONFIG = 16 * 1024 * 1024
 _H5_CHUNK = 1024 * 1024
 _READ_BUFFER = 1024 * 1024
 _LAMBDA_MARKERS = (b'"class_name": "Lambda"', b'"class_name":"Lambda"')
+MAX_PICKLE_READ = 256 * 1024 * 1024
 
 # picklescan logs every dangerous import as a warning; our verdict is recorded, not logged per import.
 logging.getLogger("picklescan").setLevel(logging.ERROR)
@@ -79,18 +85,53 @@ def needs_scan(path: str) -> bool:
     return lower.endswith(PICKLE_SUFFIXES) or lower.endswith(KERAS_SUFFIXES)
 
 
-def scan(f: BinaryIO, path: str) -> Verdict:
-    """The imports the file `path` (a seekable binary stream) would run, classified. Never loads it."""
-    if isinstance(f, io.RawIOBase):
-        # pickletools reads one opcode byte at a time and picklescan steps back one byte between
-        # pickles: over an object store's ranged reads, each unbuffered read or seek is a request.
-        f = io.BufferedReader(f, buffer_size=_READ_BUFFER)
+class ReadLimitReached(Exception):
+    """More of a file was read than a scan may hold in memory."""
+
+
+class _BoundedReader(io.RawIOBase):
+    """A seekable stream that refuses to hand out more than `limit` bytes in all (see the module's
+    docstring: what picklescan reads, it keeps)."""
+
+    def __init__(self, f: BinaryIO, limit: int) -> None:
+        self._f, self._left = f, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            raise ReadLimitReached()
+        data = self._f.read(min(len(b), self._left))
+        self._left -= len(data)
+        b[:len(data)] = data
+        return len(data)
+
+
+def scan(f: BinaryIO, path: str, max_read: int = MAX_PICKLE_READ) -> Verdict:
+    """The imports the file `path` (a seekable binary stream) would run, classified. Never loads it;
+    reads at most `max_read` bytes of it."""
+    # Buffered: pickletools reads one opcode byte at a time and picklescan steps back one byte
+    # between pickles; over an object store's ranged reads, each unbuffered read or seek is a request.
+    f = io.BufferedReader(_BoundedReader(f, max_read), buffer_size=_READ_BUFFER)
     lower = path.lower()
     if lower.endswith(KERAS_SUFFIXES):
         return _scan_keras(f, lower)
     ext = "." + lower.rsplit(".", 1)[-1] if "." in lower.rsplit("/", 1)[-1] else None
     try:
         result = picklescan.scan_bytes(f, path, ext)
+    except ReadLimitReached:
+        return Verdict(SUSPICIOUS, [], f"too large to read to its end here (more than {max_read >> 20} MiB of "
+                                       "pickle): not checked past that point")
     except Exception as e:  # a format picklescan refuses (bad numpy header, broken zip): not a verdict of safe
         return Verdict(SUSPICIOUS, [], f"could not be read as a pickle: {type(e).__name__}: {e}"[:500])
     imports = sorted({Import(g.module, g.name, g.safety.value) for g in result.globals},

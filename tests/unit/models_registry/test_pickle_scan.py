@@ -49,6 +49,22 @@ def test_imports_before_a_parse_error_are_kept_and_never_safe():
     assert v.status == DANGEROUS and SYSTEM in v.imports
 
 
+def test_a_pickle_too_large_to_hold_is_suspicious_and_read_no_further():
+    big = pickle.dumps({"weights": b"\x00" * 300_000}, protocol=4)
+    class Counting(io.BytesIO):
+        total = 0
+
+        def read(self, n=-1):
+            data = super().read(n)
+            Counting.total += len(data)
+            return data
+
+    v = scan(Counting(big), "huge.pkl", max_read=100_000)
+    assert v.status == SUSPICIOUS and "too large" in v.note
+    assert Counting.total <= 100_000
+    assert verdict(big, "huge.pkl").status == SAFE  # under the default limit it is read through
+
+
 def test_a_bin_that_is_no_pickle_has_no_imports():
     # torch.load could not load it either: nothing of it runs
     v = verdict(b"\x00\x01raw tensor bytes" * 10, "weights.bin")
