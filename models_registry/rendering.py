@@ -170,6 +170,18 @@ class RenderedMarkdown:
 TOC_LEVELS = (1, 2, 3)
 
 
+# Ids of the pages a card is shown in (the skip link's target, the sidebar's sections): a card
+# heading "Main" or "Use this model" must not take them, or the skip link lands in the card and
+# the page holds the same id twice. Lower case with hyphens, as slugify_unicode makes them.
+PAGE_IDS = frozenset({"main", "site-q", "toc-h", "use-h", "use-snippet", "gated-h", "file-h", "git-clone"})
+
+
+def _heading_id(value: str, separator: str) -> str:
+    """slugify_unicode's id (kept Chinese, as the Hub's), moved aside from the page's own ids."""
+    slug = slugify_unicode(value, separator)
+    return f"{slug}{separator}card" if slug in PAGE_IDS else slug
+
+
 def _flat_toc(tokens: list[dict], shift: int = 0) -> list[Heading]:
     """The headings of levels TOC_LEVELS as the author wrote them (`#` is 1), whatever level they are
     shown at (`shift` levels lower)."""
@@ -203,7 +215,7 @@ def render_document(text: str, *, repo_path: str | None = None, revision: str = 
         extension_configs={"codehilite": {"guess_lang": False, "css_class": "highlight"},
                            # align= survives the sanitizer; the default style= would not
                            "tables": {"use_align_attribute": True},
-                           "toc": {"permalink": False, "slugify": slugify_unicode, "baselevel": heading_level},
+                           "toc": {"permalink": False, "slugify": _heading_id, "baselevel": heading_level},
                            # generic: the TeX as text in a span/div, for _MathML (not MathJax's scripts)
                            "pymdownx.arithmatex": {"generic": True, "tex_inline_wrap": ["", ""],
                                                    "tex_block_wrap": ["", ""]}},

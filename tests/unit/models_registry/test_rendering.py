@@ -244,6 +244,13 @@ def test_headings_start_at_the_level_asked_for():
     assert "<h1" not in render_markdown("# Title\n", heading_level=3) and "<h1" in render_markdown("# Title\n")
 
 
+def test_a_heading_never_takes_an_id_of_the_page_around_the_card():
+    # the skip link targets #main and the sidebar's "Use this model" is #use-h: a card's own
+    # "# Main" or "## Use h" keeps an anchor of its own instead of doubling those
+    out = render_markdown("# Main\n\n## Use h\n\n## Mainly\n")
+    assert re.findall(r'id="([^"]+)"', out) == ["main-card", "use-h-card", "mainly"]
+
+
 def test_chinese_heading_anchor():
     out = render_markdown("## 模型介绍\n\n### 训练 数据\n")
     ids = [dict(a).get("id") for t, a in parse(out) if t in ("h2", "h3")]
