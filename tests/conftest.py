@@ -6,13 +6,24 @@ more against PostgreSQL); each server started here then gets a fresh schema of i
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # Before huggingface_hub is imported anywhere: no telemetry calls, no user-level token or cache.
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_ENDPOINT", None)
 os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
+# A Hugging Face home of this test process's own (the hubs it starts inherit it). Why: hf_xet
+# remembers, per endpoint URL, which xorbs the server holds (its shard cache). A hub of a later
+# test, or of a later run, on a port an earlier hub had would be sent shards naming xorbs it never
+# received, and refuse them: nine sync tests failed so in one CI run, on a port a run before had used.
+for _name in ("HF_XET_CACHE", "HF_HUB_CACHE", "HF_ASSETS_CACHE", "HF_TOKEN_PATH"):
+    os.environ.pop(_name, None)
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="modelhub-tests-hf-home-")
+atexit.register(shutil.rmtree, os.environ["HF_HOME"], True)
 
 import pytest  # noqa: E402
 
